@@ -1,0 +1,1 @@
+export async function runCommand(_opts: unknown): Promise<number> { return 1; }

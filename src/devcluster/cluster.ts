@@ -1,0 +1,340 @@
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ensureBinaries, type ControlPlaneBinaries } from './binaries.js';
+import { generatePki } from './certs.js';
+import { renderKubeconfig } from './kubeconfig.js';
+import { KWOK_NODE_ANNOTATION, loadNodeSet, renderNode, type SimulatedNode } from './nodes.js';
+import {
+  freeLoopbackPort,
+  isOurProcess,
+  readJson,
+  removeTree,
+  startDetached,
+  stopProcess,
+  writeJson,
+  type ProcessRecord,
+} from './processes.js';
+import { controlPlaneVersions } from './versions.js';
+
+/** What `cluster up` leaves in DIR/cluster.json: enough for `down`, `status` and test harnesses. */
+export interface ClusterState {
+  dir: string;
+  kubeconfig: string;
+  server: string;
+  kubernetesVersion: string;
+  binaries: ControlPlaneBinaries['paths'];
+  processes: ProcessRecord[];
+  startedAt: string;
+  readyAfterMs: number;
+}
+
+export interface UpOptions {
+  dir: string;
+  log?: (line: string) => void;
+  nodes?: SimulatedNode[];
+  /** Overall readiness budget; the first start on a slow machine needs the most. */
+  timeoutMs?: number;
+}
+
+const SERVICE_CIDR = '10.96.0.0/12';
+const stateFile = (dir: string) => join(dir, 'cluster.json');
+
+export function readClusterState(dir: string): ClusterState | undefined {
+  return readJson<ClusterState>(stateFile(resolve(dir)));
+}
+
+/** Polls `check` until it returns true; on timeout the error names what failed and the log to read. */
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, log?: string) {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(200);
+  }
+  const reason = last instanceof Error ? `: ${last.message}` : '';
+  throw new Error(`timed out waiting for ${what}${reason}${log ? ` (see ${log})` : ''}`);
+}
+
+function httpsGet(url: string, tls: { ca: string; cert: string; key: string }): Promise<{ status: number; body: string }> {
+  return new Promise((res, rej) => {
+    const req = request(url, { ...tls, timeout: 5000 }, (r) => {
+      let body = '';
+      r.setEncoding('utf8');
+      r.on('data', (c: string) => (body += c));
+      r.on('end', () => res({ status: r.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('request timed out')));
+    req.on('error', rej);
+    req.end();
+  });
+}
+
+async function httpGet(url: string): Promise<string> {
+  const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  return r.text();
+}
+
+/** Which recorded processes are still alive (ours, by PID and binary). */
+function liveProcesses(state: ClusterState | undefined): ProcessRecord[] {
+  return (state?.processes ?? []).filter(isOurProcess);
+}
+
+/**
+ * Starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok on free loopback
+ * ports, creates the simulated nodes and returns once a node is Ready. Reuses a healthy running
+ * cluster in DIR; a stale or half-started DIR is cleaned up first.
+ */
+export async function clusterUp(opts: UpOptions): Promise<ClusterState> {
+  const dir = resolve(opts.dir);
+  const log = opts.log ?? (() => {});
+  const timeoutMs = opts.timeoutMs ?? 180_000;
+  const t0 = Date.now();
+
+  const previous = readClusterState(dir);
+  const alive = liveProcesses(previous);
+  if (previous && alive.length === previous.processes.length && alive.length > 0) {
+    if (await apiserverReady(previous)) {
+      log(`cluster in ${dir} is already running`);
+      return previous;
+    }
+  }
+  if (previous || existsSync(join(dir, 'etcd'))) {
+    log(`cleaning up a stale cluster state in ${dir}`);
+    await clusterDown(dir, { quiet: true });
+  }
+
+  const bins = await ensureBinaries();
+  const version = controlPlaneVersions().kubernetes;
+  for (const sub of ['pki', 'logs', 'etcd']) mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 });
+
+  const pki = await generatePki();
+  const pkiFile = (name: string, content: string) => {
+    const p = join(dir, 'pki', name);
+    writeFileSync(p, content, { mode: 0o600 });
+    return p;
+  };
+  const f = {
+    servingCa: pkiFile('serving-ca.crt', pki.servingCa.cert),
+    apiserverCrt: pkiFile('apiserver.crt', pki.apiserver.cert),
+    apiserverKey: pkiFile('apiserver.key', pki.apiserver.key),
+    clientCa: pkiFile('client-ca.crt', pki.clientCa.cert),
+    saKey: pkiFile('sa.key', pki.serviceAccount.key),
+    saPub: pkiFile('sa.pub', pki.serviceAccount.pub),
+  };
+  // The admin client pair is also embedded in the kubeconfig; the files serve health probes.
+  pkiFile('admin.crt', pki.admin.cert);
+  pkiFile('admin.key', pki.admin.key);
+
+  const [etcdPort, etcdPeerPort, apiPort, cmPort, schedPort, kwokPort] = await Promise.all(
+    Array.from({ length: 6 }, () => freeLoopbackPort()),
+  );
+  const server = `https://127.0.0.1:${apiPort}`;
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfig, renderKubeconfig(server, pki.servingCa.cert, pki.admin.cert, pki.admin.key), {
+    mode: 0o600,
+  });
+
+  const state: ClusterState = {
+    dir,
+    kubeconfig,
+    server,
+    kubernetesVersion: version,
+    binaries: bins.paths,
+    processes: [],
+    startedAt: new Date().toISOString(),
+    readyAfterMs: 0,
+  };
+  const start = (name: string, binary: string, args: string[]) => {
+    const rec = startDetached(name, binary, args, join(dir, 'logs', `${name}.log`));
+    state.processes.push(rec);
+    writeJson(stateFile(dir), state); // record each PID at once so `down` can always find it
+    return rec;
+  };
+
+  try {
+    log(`starting etcd on 127.0.0.1:${etcdPort}`);
+    const etcd = start('etcd', bins.paths.etcd, [
+      '--name=hdh-dev',
+      `--data-dir=${join(dir, 'etcd')}`,
+      `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
+      `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
+      `--listen-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
+      `--initial-cluster=hdh-dev=http://127.0.0.1:${etcdPeerPort}`,
+      '--unsafe-no-fsync=true',
+      '--log-level=warn',
+    ]);
+    await waitFor(
+      'etcd health',
+      async () => (await httpGet(`http://127.0.0.1:${etcdPort}/health`)).includes('"health":"true"'),
+      timeoutMs,
+      etcd.log,
+    );
+
+    log(`starting kube-apiserver ${version} on ${server}`);
+    const apiserver = start('kube-apiserver', bins.paths['kube-apiserver'], [
+      `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+      `--secure-port=${apiPort}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      '--authorization-mode=Node,RBAC',
+      '--enable-admission-plugins=NodeRestriction',
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      `--service-account-key-file=${f.saPub}`,
+      `--service-account-signing-key-file=${f.saKey}`,
+      `--client-ca-file=${f.clientCa}`,
+      `--tls-cert-file=${f.apiserverCrt}`,
+      `--tls-private-key-file=${f.apiserverKey}`,
+      `--cert-dir=${join(dir, 'pki')}`,
+      '--allow-privileged=true',
+      '--profiling=false',
+      '--v=1',
+    ]);
+    await waitFor('kube-apiserver /readyz', () => apiserverReady(state), timeoutMs, apiserver.log);
+
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfig);
+    const core = kc.makeApiClient(CoreV1Api);
+    await waitFor(
+      'namespace default',
+      async () => !!(await core.readNamespace({ name: 'default' })).metadata,
+      timeoutMs,
+      apiserver.log,
+    );
+
+    const common = [
+      `--kubeconfig=${kubeconfig}`,
+      `--authentication-kubeconfig=${kubeconfig}`,
+      `--authorization-kubeconfig=${kubeconfig}`,
+      '--leader-elect=false',
+      '--bind-address=127.0.0.1',
+    ];
+    log('starting kube-controller-manager, kube-scheduler and kwok');
+    start('kube-controller-manager', bins.paths['kube-controller-manager'], [
+      ...common,
+      `--secure-port=${cmPort}`,
+      `--cert-dir=${join(dir, 'pki', 'controller-manager')}`,
+      `--service-account-private-key-file=${f.saKey}`,
+      `--root-ca-file=${f.servingCa}`,
+      '--use-service-account-credentials=true',
+      '--v=1',
+    ]);
+    start('kube-scheduler', bins.paths['kube-scheduler'], [
+      ...common,
+      `--secure-port=${schedPort}`,
+      `--cert-dir=${join(dir, 'pki', 'scheduler')}`,
+      '--v=1',
+    ]);
+    const stages = readdirSync(bins.kwokStagesDir)
+      .filter((n) => n.endsWith('.yaml'))
+      .sort()
+      .map((n) => `--config=${join(bins.kwokStagesDir, n)}`);
+    start('kwok', bins.paths.kwok, [
+      `--kubeconfig=${kubeconfig}`,
+      ...stages,
+      '--manage-all-nodes=false',
+      `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
+      '--cidr=10.244.0.0/16',
+      '--node-lease-duration-seconds=40',
+      `--server-address=127.0.0.1:${kwokPort}`,
+    ]);
+
+    const nodes = opts.nodes ?? loadNodeSet();
+    log(`creating ${nodes.length} simulated nodes`);
+    for (const n of nodes) {
+      await core.createNode({ body: renderNode(n) }).catch((e: { code?: number }) => {
+        if (e.code !== 409) throw e;
+      });
+    }
+    await waitFor(
+      'every simulated node Ready and untainted',
+      async () => {
+        const list = await core.listNode({ labelSelector: 'type=kwok' });
+        const ready = list.items.filter(
+          (n) =>
+            n.metadata?.annotations?.[KWOK_NODE_ANNOTATION] === 'fake' &&
+            n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') &&
+            !(n.spec?.taints ?? []).some((t) => t.key === 'node.kubernetes.io/not-ready'),
+        );
+        return ready.length >= nodes.length;
+      },
+      timeoutMs,
+      join(dir, 'logs'),
+    );
+    await waitFor(
+      'service account default/default',
+      async () => !!(await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' })).metadata,
+      timeoutMs,
+      join(dir, 'logs', 'kube-controller-manager.log'),
+    );
+    state.readyAfterMs = Date.now() - t0;
+    writeJson(stateFile(dir), state);
+    log(`cluster ready in ${(state.readyAfterMs / 1000).toFixed(1)}s`);
+    return state;
+  } catch (e) {
+    // Never leave half a cluster running behind a failed start.
+    await clusterDown(dir, { quiet: true, keepLogs: true });
+    throw e;
+  }
+}
+
+async function apiserverReady(state: ClusterState): Promise<boolean> {
+  const pki = (name: string) => readFileSync(join(state.dir, 'pki', name), 'utf8');
+  try {
+    const r = await httpsGet(`${state.server}/readyz`, {
+      ca: pki('serving-ca.crt'),
+      cert: pki('admin.crt'),
+      key: pki('admin.key'),
+    });
+    return r.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+export interface DownOptions {
+  quiet?: boolean;
+  /** Keep DIR/logs (after a failed start, so the cause can be read). */
+  keepLogs?: boolean;
+  log?: (line: string) => void;
+}
+
+/** Stops exactly the processes recorded in DIR (reverse start order) and removes their state. */
+export async function clusterDown(dir: string, opts: DownOptions = {}): Promise<void> {
+  dir = resolve(dir);
+  const log = opts.log ?? (() => {});
+  const state = readClusterState(dir);
+  for (const p of [...(state?.processes ?? [])].reverse()) {
+    if (isOurProcess(p)) {
+      if (!opts.quiet) log(`stopping ${p.name} (pid ${p.pid})`);
+      await stopProcess(p);
+    }
+  }
+  for (const sub of ['etcd', 'pki', 'kubeconfig', 'cluster.json']) removeTree(join(dir, sub));
+  if (!opts.keepLogs) removeTree(join(dir, 'logs'));
+}
+
+export interface ClusterStatus {
+  dir: string;
+  running: boolean;
+  server?: string;
+  kubeconfig?: string;
+  processes: (ProcessRecord & { alive: boolean })[];
+}
+
+export async function clusterStatus(dir: string): Promise<ClusterStatus> {
+  dir = resolve(dir);
+  const state = readClusterState(dir);
+  if (!state) return { dir, running: false, processes: [] };
+  const processes = state.processes.map((p) => ({ ...p, alive: isOurProcess(p) }));
+  const running = processes.length > 0 && processes.every((p) => p.alive) && (await apiserverReady(state));
+  return { dir, running, server: state.server, kubeconfig: state.kubeconfig, processes };
+}

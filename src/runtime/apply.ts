@@ -1,0 +1,57 @@
+import {
+  CustomObjectsApi,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+
+/** The one field manager for everything the operator writes (design.md section 2). */
+export const FIELD_MANAGER = 'hdh-operator';
+
+/** Kubernetes API access the controllers share: typed clients built once per KubeConfig. */
+export class Writer {
+  readonly objects: KubernetesObjectApi;
+  readonly custom: CustomObjectsApi;
+
+  constructor(readonly kc: KubeConfig) {
+    this.objects = kc.makeApiClient(KubernetesObjectApi);
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+  }
+
+  /** Server-side apply of a whole desired object, taking ownership of the fields it sets. */
+  async apply<T extends KubernetesObject>(obj: T): Promise<T> {
+    return this.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+  }
+
+  /**
+   * Server-side apply to the /status subresource: only the operator writes status, and a field
+   * it stops sending is removed.
+   */
+  async applyStatus(
+    ref: { group: string; version: string; plural: string; kind: string },
+    name: string,
+    namespace: string | undefined,
+    status: unknown,
+  ): Promise<void> {
+    const body = {
+      apiVersion: `${ref.group}/${ref.version}`,
+      kind: ref.kind,
+      metadata: namespace ? { name, namespace } : { name },
+      status,
+    };
+    const opts = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+    if (namespace) {
+      await this.custom.patchNamespacedCustomObjectStatus(
+        { ...ref, namespace, name, body, fieldManager: FIELD_MANAGER, force: true },
+        opts,
+      );
+    } else {
+      await this.custom.patchClusterCustomObjectStatus(
+        { ...ref, name, body, fieldManager: FIELD_MANAGER, force: true },
+        opts,
+      );
+    }
+  }
+}

@@ -1,0 +1,302 @@
+import { KubeConfig, KubernetesObjectApi, Watch, type KubernetesObject } from '@kubernetes/client-node';
+import { backoffDelay } from './backoff.js';
+import { describeError, statusCode } from './errors.js';
+import type { Logger } from './logging.js';
+
+/** Which objects an informer tracks. */
+export interface ResourceRef {
+  /** '' for the core group. */
+  group: string;
+  version: string;
+  kind: string;
+  plural: string;
+  /** Restrict to one namespace (namespaced kinds only). */
+  namespace?: string;
+  labelSelector?: string;
+}
+
+export type InformerEvent = 'add' | 'update' | 'delete' | 'resync';
+export type InformerHandler<T> = (event: InformerEvent, obj: T, old?: T) => void;
+
+export interface InformerOptions {
+  /** Server-side watch timeout; randomised in [t, 2t) like client-go to spread relists. */
+  watchTimeoutSeconds?: number;
+  /** Every cached object is handed to the handlers again this often (0: never). */
+  resyncPeriodMs?: number;
+  /** A watch that has been failing this long makes the informer unhealthy. */
+  unhealthyAfterMs?: number;
+  maxBackoffMs?: number;
+}
+
+export function objectKey(obj: KubernetesObject): string {
+  const ns = obj.metadata?.namespace;
+  return ns ? `${ns}/${obj.metadata?.name}` : (obj.metadata?.name ?? '');
+}
+
+function apiVersionOf(ref: ResourceRef): string {
+  return ref.group ? `${ref.group}/${ref.version}` : ref.version;
+}
+
+function collectionPath(ref: ResourceRef): string {
+  const base = ref.group ? `/apis/${ref.group}/${ref.version}` : `/api/${ref.version}`;
+  return ref.namespace ? `${base}/namespaces/${ref.namespace}/${ref.plural}` : `${base}/${ref.plural}`;
+}
+
+class GoneError extends Error {}
+
+/**
+ * List-then-watch cache of one resource. Unlike the client library's informer it never stops:
+ * 410 Gone relists, any other failure reconnects with jittered backoff, a silent watch is cut by
+ * a staleness timer, and `health()` reports a watch that cannot recover.
+ * Handlers must only enqueue; an exception from one is logged and does not lose the event.
+ */
+export class Informer<T extends KubernetesObject = KubernetesObject> {
+  private readonly cache = new Map<string, T>();
+  private readonly handlers: InformerHandler<T>[] = [];
+  private readonly objects: KubernetesObjectApi;
+  private readonly watcher: Watch;
+  private resourceVersion = '';
+  private stopped = true;
+  private hasSynced = false;
+  private failingSince: number | undefined;
+  private lastError = '';
+  private abort: AbortController | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private syncWaiters: (() => void)[] = [];
+
+  constructor(
+    kc: KubeConfig,
+    readonly ref: ResourceRef,
+    private readonly log: Logger,
+    private readonly opts: InformerOptions = {},
+  ) {
+    this.objects = kc.makeApiClient(KubernetesObjectApi);
+    this.watcher = new Watch(kc);
+  }
+
+  get name(): string {
+    return `${this.ref.plural}${this.ref.group ? '.' + this.ref.group : ''}`;
+  }
+
+  on(handler: InformerHandler<T>): void {
+    this.handlers.push(handler);
+  }
+
+  get(key: string): T | undefined {
+    return this.cache.get(key);
+  }
+
+  list(filter?: (o: T) => boolean): T[] {
+    const all = [...this.cache.values()];
+    return filter ? all.filter(filter) : all;
+  }
+
+  get synced(): boolean {
+    return this.hasSynced;
+  }
+
+  /** Healthy while the watch works, or has been failing for less than `unhealthyAfterMs`. */
+  health(): { ok: boolean; reason?: string } {
+    const limit = this.opts.unhealthyAfterMs ?? 60_000;
+    if (this.failingSince !== undefined && Date.now() - this.failingSince > limit) {
+      return { ok: false, reason: `watch of ${this.name} failing since ${new Date(this.failingSince).toISOString()}: ${this.lastError}` };
+    }
+    return { ok: true };
+  }
+
+  async waitForSync(): Promise<void> {
+    if (this.hasSynced) return;
+    await new Promise<void>((r) => this.syncWaiters.push(r));
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    void this.loop();
+    const period = this.opts.resyncPeriodMs ?? 0;
+    if (period > 0) {
+      this.resyncTimer = setInterval(() => {
+        for (const o of this.cache.values()) this.emit('resync', o);
+      }, period);
+      this.resyncTimer.unref();
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    this.abort?.abort();
+    for (const w of this.syncWaiters.splice(0)) w();
+  }
+
+  private emit(event: InformerEvent, obj: T, old?: T): void {
+    for (const h of this.handlers) {
+      try {
+        h(event, obj, old);
+      } catch (e) {
+        this.log.error('informer handler failed', { resource: this.name, error: describeError(e) });
+      }
+    }
+  }
+
+  private async loop(): Promise<void> {
+    let attempt = 0;
+    let needList = true;
+    while (!this.stopped) {
+      try {
+        if (needList) await this.relist();
+        needList = false;
+        await this.watchOnce();
+        attempt = 0;
+        this.failingSince = undefined;
+      } catch (e) {
+        if (this.stopped) break;
+        if (e instanceof GoneError) {
+          this.log.info('watch expired (410 Gone), relisting', { resource: this.name });
+          needList = true;
+          continue;
+        }
+        this.failingSince ??= Date.now();
+        this.lastError = describeError(e);
+        needList = needList || statusCode(e) !== undefined;
+        const delay = backoffDelay(attempt++, 200, this.opts.maxBackoffMs ?? 30_000);
+        this.log.warn('watch failed, reconnecting', { resource: this.name, error: this.lastError, retryInMs: delay });
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  private async relist(): Promise<void> {
+    const items: T[] = [];
+    let cont: string | undefined;
+    let rv = '';
+    do {
+      const page = await this.objects.list<T>(
+        apiVersionOf(this.ref),
+        this.ref.kind,
+        this.ref.namespace,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        this.ref.labelSelector,
+        500,
+        cont,
+      );
+      for (const item of page.items) {
+        // List items carry no apiVersion/kind; restore them so the cache holds whole objects.
+        items.push({ apiVersion: apiVersionOf(this.ref), kind: this.ref.kind, ...item } as T);
+      }
+      cont = page.metadata?._continue || undefined;
+      rv = page.metadata?.resourceVersion ?? '';
+    } while (cont);
+
+    const seen = new Set<string>();
+    for (const item of items) {
+      const key = objectKey(item);
+      seen.add(key);
+      const old = this.cache.get(key);
+      this.cache.set(key, item);
+      if (!old) this.emit('add', item);
+      else if (old.metadata?.resourceVersion !== item.metadata?.resourceVersion) this.emit('update', item, old);
+    }
+    for (const [key, old] of [...this.cache]) {
+      if (!seen.has(key)) {
+        this.cache.delete(key);
+        this.emit('delete', old);
+      }
+    }
+    this.resourceVersion = rv;
+    this.failingSince = undefined;
+    if (!this.hasSynced) {
+      this.hasSynced = true;
+      for (const w of this.syncWaiters.splice(0)) w();
+    }
+  }
+
+  /** One watch request; resolves when the server ends it, rejects on error or 410. */
+  private watchOnce(): Promise<void> {
+    const base = this.opts.watchTimeoutSeconds ?? 300;
+    const timeoutSeconds = Math.floor(base + Math.random() * base);
+    return new Promise<void>((resolveWatch, rejectWatch) => {
+      let settled = false;
+      let stale: NodeJS.Timeout | undefined;
+      const finish = (err?: unknown) => {
+        if (settled) return;
+        settled = true;
+        if (stale) clearTimeout(stale);
+        if (err) rejectWatch(err);
+        else resolveWatch();
+      };
+      // The server ends the watch after timeoutSeconds; silence well past that means a hung
+      // connection, which the client library would otherwise wait on forever.
+      const armStale = () => {
+        if (stale) clearTimeout(stale);
+        stale = setTimeout(() => {
+          this.abort?.abort();
+          finish(new Error(`watch silent for more than ${timeoutSeconds + 30}s`));
+        }, (timeoutSeconds + 30) * 1000);
+        stale.unref();
+      };
+      armStale();
+      this.watcher
+        .watch(
+          collectionPath(this.ref),
+          {
+            resourceVersion: this.resourceVersion,
+            allowWatchBookmarks: true,
+            timeoutSeconds,
+            labelSelector: this.ref.labelSelector,
+          },
+          (type: string, obj: T & { code?: number }) => {
+            armStale();
+            try {
+              this.onEvent(type, obj);
+            } catch (e) {
+              this.abort?.abort();
+              finish(e);
+            }
+          },
+          (err: unknown) => finish(err ?? undefined),
+        )
+        .then((ac) => {
+          this.abort = ac;
+          if (this.stopped) ac.abort();
+        })
+        .catch(finish);
+    });
+  }
+
+  private onEvent(type: string, obj: T & { code?: number }): void {
+    const rv = obj.metadata?.resourceVersion;
+    switch (type) {
+      case 'ADDED':
+      case 'MODIFIED': {
+        const full = { apiVersion: apiVersionOf(this.ref), kind: this.ref.kind, ...obj } as T;
+        const key = objectKey(full);
+        const old = this.cache.get(key);
+        this.cache.set(key, full);
+        if (old) this.emit('update', full, old);
+        else this.emit('add', full);
+        break;
+      }
+      case 'DELETED': {
+        const key = objectKey(obj);
+        const old = this.cache.get(key) ?? obj;
+        this.cache.delete(key);
+        this.emit('delete', old);
+        break;
+      }
+      case 'BOOKMARK':
+        break;
+      case 'ERROR':
+        if (obj.code === 410) throw new GoneError('resource version too old');
+        throw Object.assign(new Error(`watch error: ${(obj as { message?: string }).message ?? 'unknown'}`), {
+          code: obj.code,
+        });
+      default:
+        return;
+    }
+    if (rv) this.resourceVersion = rv;
+  }
+}

@@ -1,0 +1,16 @@
+// Jest loads global setup outside its module system, so this imports the built code (the
+// test:cluster script builds first).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { clusterUp } from '../../dist/src/devcluster/cluster.js';
+
+/** One control plane per test run (integration and e2e share it). */
+export default async function globalSetup() {
+  const dir = process.env.HDH_TEST_CLUSTER_DIR ?? mkdtempSync(join(tmpdir(), 'hdh-test-cluster-'));
+  process.env.HDH_TEST_CLUSTER_DIR = dir;
+  const state = await clusterUp({ dir, log: (l) => process.stderr.write(`[test cluster] ${l}\n`) });
+  process.stderr.write(
+    `[test cluster] Kubernetes v${state.kubernetesVersion} at ${state.server} ready in ${(state.readyAfterMs / 1000).toFixed(1)}s\n`,
+  );
+}

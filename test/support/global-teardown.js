@@ -1,0 +1,12 @@
+import { clusterDown } from '../../dist/src/devcluster/cluster.js';
+
+/** Runs after the tests, passed or failed. HDH_KEEP_TEST_CLUSTER=1 keeps the cluster for debugging. */
+export default async function globalTeardown() {
+  const dir = process.env.HDH_TEST_CLUSTER_DIR;
+  if (!dir) return;
+  if (process.env.HDH_KEEP_TEST_CLUSTER === '1') {
+    process.stderr.write(`[test cluster] kept running in ${dir} (hdh-operator cluster down --dir ${dir})\n`);
+    return;
+  }
+  await clusterDown(dir);
+}
