@@ -1,1 +1,100 @@
-export async function runCommand(_opts: unknown): Promise<number> { return 1; }
+import { KubeConfig } from '@kubernetes/client-node';
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { registerOperator } from '../operator.js';
+import { createLogger, type LogFormat } from '../runtime/logging.js';
+import { Manager } from '../runtime/manager.js';
+import { OperatorMetrics } from '../runtime/metrics.js';
+
+export interface RunOptions {
+  kubeconfig?: string;
+  namespace?: string;
+  leaderElect?: boolean | string;
+  leaderElectionNamespace?: string;
+  metricsBindAddress: string;
+  healthProbeBindAddress: string;
+  logLevel: string;
+  logFormat: LogFormat;
+  concurrency: number;
+}
+
+const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+export function loadKubeConfig(path?: string): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+function parseBool(v: boolean | string | undefined, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v === 'boolean') return v;
+  if (/^(true|1|yes)$/i.test(v)) return true;
+  if (/^(false|0|no)$/i.test(v)) return false;
+  throw new Error(`--leader-elect: expected true or false, got "${v}"`);
+}
+
+function leaseNamespace(explicit?: string): string {
+  if (explicit) return explicit;
+  if (process.env.POD_NAMESPACE) return process.env.POD_NAMESPACE;
+  if (existsSync(SA_NAMESPACE_FILE)) return readFileSync(SA_NAMESPACE_FILE, 'utf8').trim();
+  return 'default';
+}
+
+/** Builds a running operator; resolves with a stop function. Shared by `run` and `dev`. */
+export async function startOperator(
+  opts: RunOptions,
+  onFatal: (reason: string) => void,
+): Promise<{ manager: Manager; stop: () => Promise<void> }> {
+  const log = createLogger(opts.logLevel, opts.logFormat);
+  const kc = loadKubeConfig(opts.kubeconfig);
+  const inCluster = !!process.env.KUBERNETES_SERVICE_HOST;
+  const identity = `${hostname()}_${process.pid}`;
+  const leaderElect = parseBool(opts.leaderElect, inCluster);
+  const metrics = new OperatorMetrics({ defaultMetrics: true });
+  const manager = new Manager(kc, log, metrics, {
+    metricsBindAddress: opts.metricsBindAddress,
+    healthProbeBindAddress: opts.healthProbeBindAddress,
+    concurrency: opts.concurrency,
+    leaderElection: leaderElect
+      ? { name: 'hdh-operator-leader', namespace: leaseNamespace(opts.leaderElectionNamespace), identity }
+      : undefined,
+    informerDefaults: { resyncPeriodMs: 10 * 60_000 },
+  });
+  registerOperator(manager, { namespace: opts.namespace, identity });
+  log.info('starting hdh-operator', {
+    server: kc.getCurrentCluster()?.server,
+    namespace: opts.namespace ?? '(all)',
+    leaderElect,
+    concurrency: opts.concurrency,
+  });
+  await manager.start(onFatal);
+  return { manager, stop: () => manager.stop() };
+}
+
+export async function runCommand(opts: RunOptions): Promise<number> {
+  return new Promise<number>((resolveExit) => {
+    let stopping = false;
+    let handle: { stop: () => Promise<void> } | undefined;
+    const shutdown = (code: number) => {
+      if (stopping) return;
+      stopping = true;
+      void (handle?.stop() ?? Promise.resolve()).finally(() => resolveExit(code));
+    };
+    process.once('SIGINT', () => shutdown(0));
+    process.once('SIGTERM', () => shutdown(0));
+    startOperator(opts, (reason) => {
+      process.stderr.write(`hdh-operator: ${reason}\n`);
+      shutdown(1);
+    })
+      .then((h) => {
+        handle = h;
+        if (stopping) void h.stop();
+      })
+      .catch((e: unknown) => {
+        process.stderr.write(`hdh-operator: ${e instanceof Error ? e.message : String(e)}\n`);
+        shutdown(1);
+      });
+  });
+}

@@ -7,22 +7,23 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 
-/** The one field manager for everything the operator writes (design.md section 2). */
-export const FIELD_MANAGER = 'hdh-operator';
-
 /** Kubernetes API access the controllers share: typed clients built once per KubeConfig. */
 export class Writer {
   readonly objects: KubernetesObjectApi;
   readonly custom: CustomObjectsApi;
 
-  constructor(readonly kc: KubeConfig) {
+  constructor(
+    readonly kc: KubeConfig,
+    /** Every write carries this field manager, so ownership of fields stays unambiguous. */
+    readonly fieldManager: string,
+  ) {
     this.objects = kc.makeApiClient(KubernetesObjectApi);
     this.custom = kc.makeApiClient(CustomObjectsApi);
   }
 
   /** Server-side apply of a whole desired object, taking ownership of the fields it sets. */
   async apply<T extends KubernetesObject>(obj: T): Promise<T> {
-    return this.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+    return this.objects.patch(obj, undefined, undefined, this.fieldManager, true, PatchStrategy.ServerSideApply);
   }
 
   /**
@@ -44,12 +45,12 @@ export class Writer {
     const opts = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
     if (namespace) {
       await this.custom.patchNamespacedCustomObjectStatus(
-        { ...ref, namespace, name, body, fieldManager: FIELD_MANAGER, force: true },
+        { ...ref, namespace, name, body, fieldManager: this.fieldManager, force: true },
         opts,
       );
     } else {
       await this.custom.patchClusterCustomObjectStatus(
-        { ...ref, name, body, fieldManager: FIELD_MANAGER, force: true },
+        { ...ref, name, body, fieldManager: this.fieldManager, force: true },
         opts,
       );
     }

@@ -1,0 +1,57 @@
+import type { V1Node } from '@kubernetes/client-node';
+import {
+  FIELD_MANAGER,
+  HEALTH_DATA_HUB,
+  SOVEREIGNTY_POLICY,
+  type HealthDataHub,
+  type SovereigntyPolicy,
+} from './api/index.js';
+import { HubReconciler } from './hub/reconciler.js';
+import { nodePlacementChanged } from './policy/nodes.js';
+import { PolicyReconciler } from './policy/reconciler.js';
+import { Writer } from './runtime/apply.js';
+import { EventRecorder } from './runtime/events.js';
+import { objectKey } from './runtime/informer.js';
+import type { Manager } from './runtime/manager.js';
+
+export interface OperatorOptions {
+  /** Watch hubs in this namespace only. */
+  namespace?: string;
+  identity: string;
+}
+
+/** Wires the domain controllers into a manager: which events enqueue which keys. */
+export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
+  const hubs = mgr.informer<HealthDataHub>({ ...HEALTH_DATA_HUB, namespace: opts.namespace });
+  const policies = mgr.informer<SovereigntyPolicy>(SOVEREIGNTY_POLICY);
+  const nodes = mgr.informer<V1Node>({ group: '', version: 'v1', kind: 'Node', plural: 'nodes' });
+  const writer = new Writer(mgr.kc, FIELD_MANAGER);
+  const events = new EventRecorder(mgr.kc, 'hdh.sovereign.eu/hdh-operator', opts.identity, mgr.log);
+
+  const hubController = mgr.controller(
+    'healthdatahub',
+    new HubReconciler({ hubs, policies, nodes, writer, events, log: mgr.log }),
+  );
+  const policyController = mgr.controller('sovereigntypolicy', new PolicyReconciler({ hubs, policies, nodes, writer }));
+
+  const hubsUsing = (policy: string) => hubs.list((h) => h.spec.policyName === policy).map(objectKey);
+
+  hubs.on((event, hub, old) => {
+    hubController.enqueue(objectKey(hub));
+    // The policy counts its hubs.
+    policyController.enqueue(hub.spec.policyName);
+    if (event === 'update' && old && old.spec.policyName !== hub.spec.policyName) {
+      policyController.enqueue(old.spec.policyName);
+    }
+  });
+  policies.on((_event, policy) => {
+    policyController.enqueue(objectKey(policy));
+    for (const k of hubsUsing(policy.metadata!.name!)) hubController.enqueue(k);
+  });
+  nodes.on((event, node, old) => {
+    if (event === 'update' && !nodePlacementChanged(old, node)) return;
+    if (event === 'resync') return;
+    for (const p of policies.list()) policyController.enqueue(objectKey(p));
+    for (const h of hubs.list()) hubController.enqueue(objectKey(h));
+  });
+}
