@@ -32,7 +32,10 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
     'healthdatahub',
     new HubReconciler({ hubs, policies, nodes, writer, events, log: mgr.log }),
   );
-  const policyController = mgr.controller('sovereigntypolicy', new PolicyReconciler({ hubs, policies, nodes, writer }));
+  const policyController = mgr.controller(
+    'sovereigntypolicy',
+    new PolicyReconciler({ hubs, policies, nodes, writer }),
+  );
 
   const hubsUsing = (policy: string) => hubs.list((h) => h.spec.policyName === policy).map(objectKey);
 

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import {
   ApiextensionsV1Api,
   type KubeConfig,
-  KubernetesObjectApi,
   PatchStrategy,
+  setHeaderOptions,
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
@@ -26,13 +26,17 @@ export async function installCrds(
   { timeoutMs = 60_000, fieldManager = FIELD_MANAGER }: InstallCrdsOptions = {},
 ): Promise<string[]> {
   const crds = await readCrds(dir);
-  const objects = KubernetesObjectApi.makeApiClient(kc);
+  const api = kc.makeApiClient(ApiextensionsV1Api);
+  const apply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
   for (const crd of crds) {
-    // force: the files are the source of truth, even over fields another manager once set.
-    await objects.patch(crd, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply);
+    // The body goes out as written: KubernetesObjectApi would pass it through the client's
+    // model serializer, which drops schema keywords whose JSON names differ from the model's
+    // (enum, default, x-kubernetes-*). force: the files win over any other field manager.
+    const name = crd.metadata?.name ?? '';
+    await api.patchCustomResourceDefinition({ name, body: crd, fieldManager, force: true }, apply);
   }
   const names = crds.map((crd) => crd.metadata?.name ?? '');
-  await waitEstablished(kc.makeApiClient(ApiextensionsV1Api), names, timeoutMs);
+  await waitEstablished(api, names, timeoutMs);
   return names;
 }
 

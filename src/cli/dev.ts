@@ -23,14 +23,20 @@ export interface DevOptions {
 
 /** The sample manifests of config/samples (kustomization excluded), namespaced ones placed in ns. */
 export function loadSamples(dir: string, ns: string): KubernetesObject[] {
-  return readdirSync(dir)
-    .filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml')
-    .sort()
-    .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as KubernetesObject))
-    .filter((o) => o && o.kind)
-    // Policies first: hubs then find theirs on their first reconcile.
-    .sort((a, b) => Number(a.kind === HEALTH_DATA_HUB.kind) - Number(b.kind === HEALTH_DATA_HUB.kind))
-    .map((o) => (o.kind === HEALTH_DATA_HUB.kind ? { ...o, metadata: { ...o.metadata, namespace: ns } } : o));
+  return (
+    readdirSync(dir)
+      .filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml')
+      .sort()
+      .flatMap((f) =>
+        parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as KubernetesObject),
+      )
+      .filter((o) => o && o.kind)
+      // Policies first: hubs then find theirs on their first reconcile.
+      .sort((a, b) => Number(a.kind === HEALTH_DATA_HUB.kind) - Number(b.kind === HEALTH_DATA_HUB.kind))
+      .map((o) =>
+        o.kind === HEALTH_DATA_HUB.kind ? { ...o, metadata: { ...o.metadata, namespace: ns } } : o,
+      )
+  );
 }
 
 export async function devCommand(opts: DevOptions): Promise<number> {
@@ -65,7 +71,9 @@ export async function devCommand(opts: DevOptions): Promise<number> {
     const writer = new Writer(kc, FIELD_MANAGER);
     for (const obj of loadSamples(join(root, 'config', 'samples'), SAMPLE_NAMESPACE)) {
       await writer.apply(obj);
-      say(`applied ${obj.kind} ${obj.metadata?.namespace ? obj.metadata.namespace + '/' : ''}${obj.metadata?.name}`);
+      say(
+        `applied ${obj.kind} ${obj.metadata?.namespace ? obj.metadata.namespace + '/' : ''}${obj.metadata?.name}`,
+      );
     }
 
     operator = await startOperator(
@@ -100,7 +108,9 @@ export async function devCommand(opts: DevOptions): Promise<number> {
       }, 300);
     });
     table.start();
-    say(`ready. kubectl: export KUBECONFIG=${state.kubeconfig}; kubectl get hdh -A   (Ctrl-C stops everything)`);
+    say(
+      `ready. kubectl: export KUBECONFIG=${state.kubeconfig}; kubectl get hdh -A   (Ctrl-C stops everything)`,
+    );
     await stopped;
     if (timer) clearTimeout(timer);
   } catch (e) {

@@ -1,6 +1,11 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { clusterDownCommand, clusterStatusCommand, clusterUpCommand, DEFAULT_CLUSTER_DIR } from './cluster.js';
+import {
+  clusterDownCommand,
+  clusterStatusCommand,
+  clusterUpCommand,
+  DEFAULT_CLUSTER_DIR,
+} from './cluster.js';
 import { devCommand } from './dev.js';
 import { runCommand } from './run.js';
 
@@ -18,13 +23,34 @@ const program = new Command()
 program
   .command('run')
   .description('run the operator against the cluster of the current kubeconfig')
-  .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster config, then $KUBECONFIG, then ~/.kube/config)')
+  .option(
+    '--kubeconfig <path>',
+    'kubeconfig file (default: in-cluster config, then $KUBECONFIG, then ~/.kube/config)',
+  )
   .option('--namespace <ns>', 'watch hubs in this namespace only (default: all namespaces)')
-  .option('--leader-elect [bool]', 'elect a leader through a Lease so only one replica reconciles (default: on in a cluster)')
-  .option('--leader-election-namespace <ns>', 'namespace of the leader-election Lease (default: the pod namespace)')
-  .option('--metrics-bind-address <addr>', 'address of /metrics ("0" disables)', ':8080')
-  .option('--health-probe-bind-address <addr>', 'address of /healthz and /readyz ("0" disables)', ':8081')
-  .addOption(new Option('--log-level <level>', 'log level').choices(['error', 'warn', 'info', 'debug']).default('info'))
+  .option(
+    '--leader-elect [bool]',
+    'elect a leader through a Lease so only one replica reconciles (default: on in a cluster)',
+  )
+  .option(
+    '--leader-election-namespace <ns>',
+    'namespace of the leader-election Lease (default: the pod namespace)',
+  )
+  .option(
+    '--metrics-bind-address <addr>',
+    'address of /metrics (":8080" for all interfaces, "0" disables)',
+    '127.0.0.1:8080',
+  )
+  .option(
+    '--health-probe-bind-address <addr>',
+    'address of /healthz and /readyz ("0" disables)',
+    '127.0.0.1:8081',
+  )
+  .addOption(
+    new Option('--log-level <level>', 'log level')
+      .choices(['error', 'warn', 'info', 'debug'])
+      .default('info'),
+  )
   .addOption(new Option('--log-format <format>', 'log format').choices(['json', 'text']).default('json'))
   .option('--concurrency <n>', 'reconcile workers per controller', positiveInt, 4)
   .action(async (opts) => {
@@ -33,14 +59,22 @@ program
 
 program
   .command('dev')
-  .description('one-command demo: local cluster, CRDs, samples, operator in the foreground (Ctrl-C stops all)')
+  .description(
+    'one-command demo: local cluster, CRDs, samples, operator in the foreground (Ctrl-C stops all)',
+  )
   .option('--dir <dir>', 'state directory of the local cluster', DEFAULT_CLUSTER_DIR)
-  .addOption(new Option('--log-level <level>', 'log level').choices(['error', 'warn', 'info', 'debug']).default('info'))
+  .addOption(
+    new Option('--log-level <level>', 'log level')
+      .choices(['error', 'warn', 'info', 'debug'])
+      .default('info'),
+  )
   .action(async (opts) => {
     process.exitCode = await devCommand(opts);
   });
 
-const cluster = program.command('cluster').description('a local Kubernetes control plane with simulated EU and non-EU nodes');
+const cluster = program
+  .command('cluster')
+  .description('a local Kubernetes control plane with simulated EU and non-EU nodes');
 cluster
   .command('up')
   .description('start it in the background and wait until it is ready')

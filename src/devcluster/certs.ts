@@ -52,7 +52,9 @@ function serial(): string {
   return b.toString('hex');
 }
 
-async function makeCa(name: string): Promise<{ pem: PemPair; keys: CryptoKeyPair; cert: x509.X509Certificate }> {
+async function makeCa(
+  name: string,
+): Promise<{ pem: PemPair; keys: CryptoKeyPair; cert: x509.X509Certificate }> {
   const keys = await keyPair();
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({

@@ -62,7 +62,10 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
   throw new Error(`timed out waiting for ${what}${reason}${log ? ` (see ${log})` : ''}`);
 }
 
-function httpsGet(url: string, tls: { ca: string; cert: string; key: string }): Promise<{ status: number; body: string }> {
+function httpsGet(
+  url: string,
+  tls: { ca: string; cert: string; key: string },
+): Promise<{ status: number; body: string }> {
   return new Promise((res, rej) => {
     const req = request(url, { ...tls, timeout: 5000 }, (r) => {
       let body = '';
@@ -271,7 +274,8 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterState> {
     );
     await waitFor(
       'service account default/default',
-      async () => !!(await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' })).metadata,
+      async () =>
+        !!(await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' })).metadata,
       timeoutMs,
       join(dir, 'logs', 'kube-controller-manager.log'),
     );

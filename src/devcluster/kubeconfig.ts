@@ -8,7 +8,12 @@ export function renderKubeconfig(server: string, caPem: string, certPem: string,
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name: 'hdh-dev', cluster: { server, 'certificate-authority-data': b64(caPem) } }],
-    users: [{ name: 'hdh-dev-admin', user: { 'client-certificate-data': b64(certPem), 'client-key-data': b64(keyPem) } }],
+    users: [
+      {
+        name: 'hdh-dev-admin',
+        user: { 'client-certificate-data': b64(certPem), 'client-key-data': b64(keyPem) },
+      },
+    ],
     contexts: [{ name: 'hdh-dev', context: { cluster: 'hdh-dev', user: 'hdh-dev-admin' } }],
     'current-context': 'hdh-dev',
     preferences: {},

@@ -13,7 +13,10 @@ import { regionsOutsidePolicy } from '../policy/eligibility.js';
  * regions lie inside it, its key provider is allowed). Returns the failing conditions, each
  * saying how to fix it; an empty list means the references hold.
  */
-export function checkReferences(hub: HealthDataHub, policy: SovereigntyPolicy | undefined): ConditionUpdate[] {
+export function checkReferences(
+  hub: HealthDataHub,
+  policy: SovereigntyPolicy | undefined,
+): ConditionUpdate[] {
   const generation = hub.metadata.generation ?? 0;
   const fail = (type: string, reason: string, message: string): ConditionUpdate => ({
     type,

@@ -1,6 +1,7 @@
 import {
   ConditionStatus,
   ConditionType,
+  getCondition,
   Reason,
   setCondition,
   summarizeReady,
@@ -23,7 +24,11 @@ export interface HubObservation {
  * Applies `updates` to the previous conditions and drops every other type, so conditions that no
  * longer apply disappear while unchanged ones keep their lastTransitionTime.
  */
-export function mergeConditions(previous: Condition[] | undefined, updates: ConditionUpdate[], now: Date): Condition[] {
+export function mergeConditions(
+  previous: Condition[] | undefined,
+  updates: ConditionUpdate[],
+  now: Date,
+): Condition[] {
   let list = (previous ?? []).filter((c) => updates.some((u) => u.type === c.type));
   for (const u of updates) list = setCondition(list, u, now);
   return list;
@@ -51,7 +56,12 @@ export function desiredHubStatus(obs: HubObservation, now: Date): HealthDataHubS
     const msg = `no Ready node satisfies SovereigntyPolicy "${hub.spec.policyName}"${hub.spec.placement?.regions?.length ? ` within regions [${hub.spec.placement.regions.join(', ')}]` : ''}: label compliant nodes or widen the hub's placement.regions; nothing is deleted meanwhile`;
     cond(ConditionType.PlacementCompliant, ConditionStatus.False, Reason.NoEligibleNodes, msg);
     cond(ConditionType.Stalled, ConditionStatus.True, Reason.NoEligibleNodes, msg);
-    cond(ConditionType.Reconciling, ConditionStatus.False, Reason.NoEligibleNodes, 'waiting for eligible nodes');
+    cond(
+      ConditionType.Reconciling,
+      ConditionStatus.False,
+      Reason.NoEligibleNodes,
+      'waiting for eligible nodes',
+    );
   } else {
     cond(
       ConditionType.Reconciling,
@@ -61,8 +71,14 @@ export function desiredHubStatus(obs: HubObservation, now: Date): HealthDataHubS
     );
   }
 
-  let conditions = mergeConditions(hub.status?.conditions, updates, now);
-  conditions = setCondition(conditions, summarizeReady(conditions, generation), now);
+  const merged = mergeConditions(hub.status?.conditions, updates, now);
+  // Ready is computed from the others; its previous value carries its lastTransitionTime.
+  const previousReady = getCondition(hub.status?.conditions, ConditionType.Ready);
+  const conditions = setCondition(
+    previousReady ? [previousReady, ...merged] : merged,
+    summarizeReady(merged, generation),
+    now,
+  );
   return {
     ...(hub.status ?? {}),
     observedGeneration: generation,

@@ -12,9 +12,22 @@ export function shortAge(from: string | Date | undefined, now: Date): string {
 
 /** The hub table the dev command prints: the same columns as `kubectl get hdh -A`. */
 export function renderHubTable(hubs: readonly HealthDataHub[], now: Date, withAge = true): string {
-  const header = ['NAMESPACE', 'NAME', 'READY', 'REASON', 'POLICY', 'COMPLIANT', 'KEY', ...(withAge ? ['AGE'] : [])];
+  const header = [
+    'NAMESPACE',
+    'NAME',
+    'READY',
+    'REASON',
+    'POLICY',
+    'COMPLIANT',
+    'KEY',
+    ...(withAge ? ['AGE'] : []),
+  ];
   const rows = [...hubs]
-    .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`))
+    .sort((a, b) =>
+      `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(
+        `${b.metadata.namespace}/${b.metadata.name}`,
+      ),
+    )
     .map((h) => {
       const ready = getCondition(h.status?.conditions, ConditionType.Ready);
       const compliant = getCondition(h.status?.conditions, ConditionType.PlacementCompliant);
@@ -31,5 +44,12 @@ export function renderHubTable(hubs: readonly HealthDataHub[], now: Date, withAg
     });
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  return all.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('   ').trimEnd()).join('\n');
+  return all
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('   ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

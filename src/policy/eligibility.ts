@@ -42,7 +42,10 @@ export function effectiveRegions(policyRegions: readonly string[], hubRegions?: 
 }
 
 /** Hub regions the policy does not allow (a hub can only narrow its policy). */
-export function regionsOutsidePolicy(policyRegions: readonly string[], hubRegions?: readonly string[]): string[] {
+export function regionsOutsidePolicy(
+  policyRegions: readonly string[],
+  hubRegions?: readonly string[],
+): string[] {
   return (hubRegions ?? []).filter((r) => !policyRegions.includes(r));
 }
 
@@ -74,7 +77,9 @@ export function isNodeEligible(
 }
 
 /** Requirement keys a kubelet could assert about its own node (outside the restricted prefix). */
-export function selfAssertableKeys(policy: Pick<SovereigntyPolicySpec, 'nodeSelectorRequirements'>): string[] {
+export function selfAssertableKeys(
+  policy: Pick<SovereigntyPolicySpec, 'nodeSelectorRequirements'>,
+): string[] {
   const keys = (policy.nodeSelectorRequirements ?? []).map((r) => r.key);
   return [...new Set(keys.filter((k) => !isRestrictedKey(k)))];
 }

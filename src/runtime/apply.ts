@@ -23,7 +23,14 @@ export class Writer {
 
   /** Server-side apply of a whole desired object, taking ownership of the fields it sets. */
   async apply<T extends KubernetesObject>(obj: T): Promise<T> {
-    return this.objects.patch(obj, undefined, undefined, this.fieldManager, true, PatchStrategy.ServerSideApply);
+    return this.objects.patch(
+      obj,
+      undefined,
+      undefined,
+      this.fieldManager,
+      true,
+      PatchStrategy.ServerSideApply,
+    );
   }
 
   /**

@@ -86,11 +86,20 @@ export class Controller {
       if (e instanceof TerminalError) {
         metrics.reconcileTotal.inc({ controller: name, result: 'error' });
         this.queue.forget(key);
-        log.warn('reconcile failed; not retrying until the object changes', { controller: name, key, error: e.message });
+        log.warn('reconcile failed; not retrying until the object changes', {
+          controller: name,
+          key,
+          error: e.message,
+        });
       } else {
         metrics.reconcileTotal.inc({ controller: name, result: 'error' });
         const delay = this.queue.addRateLimited(key);
-        log.warn('reconcile failed, will retry', { controller: name, key, error: describeError(e), retryInMs: delay });
+        log.warn('reconcile failed, will retry', {
+          controller: name,
+          key,
+          error: describeError(e),
+          retryInMs: delay,
+        });
       }
     } finally {
       end();

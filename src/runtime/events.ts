@@ -1,4 +1,10 @@
-import { EventsV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  EventsV1Api,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
 import { describeError } from './errors.js';
 import type { Logger } from './logging.js';
@@ -34,7 +40,13 @@ export class EventRecorder {
     this.api = kc.makeApiClient(EventsV1Api);
   }
 
-  async record(regarding: KubernetesObject, type: EventType, reason: string, note: string, action = reason): Promise<void> {
+  async record(
+    regarding: KubernetesObject,
+    type: EventType,
+    reason: string,
+    note: string,
+    action = reason,
+  ): Promise<void> {
     const md = regarding.metadata ?? {};
     const namespace = md.namespace ?? 'default';
     const key = `${md.uid}|${type}|${reason}|${note}`;

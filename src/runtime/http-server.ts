@@ -6,11 +6,14 @@ export interface Check {
   check: () => { ok: boolean; reason?: string };
 }
 
-/** Parses `host:port` / `:port`; `0` disables the endpoint (controller-runtime's convention). */
-export function parseBindAddress(addr: string): { host: string; port: number } | undefined {
+/**
+ * Parses `host:port`, or `:port` for every interface (what a pod needs for kubelet probes);
+ * `0` disables the endpoint (controller-runtime's conventions).
+ */
+export function parseBindAddress(addr: string): { host: string | undefined; port: number } | undefined {
   if (addr === '0') return undefined;
   const i = addr.lastIndexOf(':');
-  const host = i > 0 ? addr.slice(0, i) : '127.0.0.1';
+  const host = i > 0 ? addr.slice(0, i) : undefined;
   const port = Number(addr.slice(i + 1));
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid bind address "${addr}"`);
   return { host, port };
@@ -28,7 +31,9 @@ export function startHttpServer(opts: {
   const probe = (checks: Check[]) => {
     const results = checks.map((c) => ({ name: c.name, ...c.check() }));
     const ok = results.every((r) => r.ok);
-    const body = results.map((r) => `[${r.ok ? '+' : '-'}]${r.name} ${r.ok ? 'ok' : 'failed: ' + r.reason}`).join('\n');
+    const body = results
+      .map((r) => `[${r.ok ? '+' : '-'}]${r.name} ${r.ok ? 'ok' : 'failed: ' + r.reason}`)
+      .join('\n');
     return { status: ok ? 200 : 503, body: `${body}\n${ok ? 'ok' : 'not ok'}\n` };
   };
   const server = createServer((req, res) => {

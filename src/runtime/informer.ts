@@ -99,7 +99,10 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   health(): { ok: boolean; reason?: string } {
     const limit = this.opts.unhealthyAfterMs ?? 60_000;
     if (this.failingSince !== undefined && Date.now() - this.failingSince > limit) {
-      return { ok: false, reason: `watch of ${this.name} failing since ${new Date(this.failingSince).toISOString()}: ${this.lastError}` };
+      return {
+        ok: false,
+        reason: `watch of ${this.name} failing since ${new Date(this.failingSince).toISOString()}: ${this.lastError}`,
+      };
     }
     return { ok: true };
   }
@@ -160,7 +163,11 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
         this.lastError = describeError(e);
         needList = needList || statusCode(e) !== undefined;
         const delay = backoffDelay(attempt++, 200, this.opts.maxBackoffMs ?? 30_000);
-        this.log.warn('watch failed, reconnecting', { resource: this.name, error: this.lastError, retryInMs: delay });
+        this.log.warn('watch failed, reconnecting', {
+          resource: this.name,
+          error: this.lastError,
+          retryInMs: delay,
+        });
         await new Promise((r) => setTimeout(r, delay));
       }
     }
@@ -198,7 +205,8 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       const old = this.cache.get(key);
       this.cache.set(key, item);
       if (!old) this.emit('add', item);
-      else if (old.metadata?.resourceVersion !== item.metadata?.resourceVersion) this.emit('update', item, old);
+      else if (old.metadata?.resourceVersion !== item.metadata?.resourceVersion)
+        this.emit('update', item, old);
     }
     for (const [key, old] of [...this.cache]) {
       if (!seen.has(key)) {
@@ -232,10 +240,13 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       // connection, which the client library would otherwise wait on forever.
       const armStale = () => {
         if (stale) clearTimeout(stale);
-        stale = setTimeout(() => {
-          this.abort?.abort();
-          finish(new Error(`watch silent for more than ${timeoutSeconds + 30}s`));
-        }, (timeoutSeconds + 30) * 1000);
+        stale = setTimeout(
+          () => {
+            this.abort?.abort();
+            finish(new Error(`watch silent for more than ${timeoutSeconds + 30}s`));
+          },
+          (timeoutSeconds + 30) * 1000,
+        );
         stale.unref();
       };
       armStale();

@@ -49,7 +49,10 @@ export class LeaderElector {
       if (await this.tryAcquireOrRenew()) {
         this.leading = true;
         this.metrics?.leaderStatus.set({ name: this.opts.name }, 1);
-        this.log.info('became leader', { lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity });
+        this.log.info('became leader', {
+          lease: `${this.opts.namespace}/${this.opts.name}`,
+          identity: this.opts.identity,
+        });
         this.renewLoop(onLost);
         return true;
       }
@@ -83,10 +86,22 @@ export class LeaderElector {
     this.leading = false;
     this.metrics?.leaderStatus.set({ name: this.opts.name }, 0);
     try {
-      const lease = await this.api.readNamespacedLease({ name: this.opts.name, namespace: this.opts.namespace });
+      const lease = await this.api.readNamespacedLease({
+        name: this.opts.name,
+        namespace: this.opts.namespace,
+      });
       if (lease.spec?.holderIdentity !== this.opts.identity) return;
-      lease.spec = { ...lease.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: new Date() as never };
-      await this.api.replaceNamespacedLease({ name: this.opts.name, namespace: this.opts.namespace, body: lease });
+      lease.spec = {
+        ...lease.spec,
+        holderIdentity: undefined,
+        leaseDurationSeconds: 1,
+        renewTime: new Date() as never,
+      };
+      await this.api.replaceNamespacedLease({
+        name: this.opts.name,
+        namespace: this.opts.namespace,
+        body: lease,
+      });
     } catch (e) {
       this.log.warn('could not release the leader lease', { error: describeError(e) });
     }

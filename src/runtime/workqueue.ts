@@ -91,7 +91,8 @@ export class WorkQueue {
     this.queued.delete(key);
     this.processing.add(key);
     const added = this.addedAt.get(key);
-    if (added !== undefined) this.opts.metrics?.queueDuration.observe({ name: this.name }, (Date.now() - added) / 1000);
+    if (added !== undefined)
+      this.opts.metrics?.queueDuration.observe({ name: this.name }, (Date.now() - added) / 1000);
     this.addedAt.delete(key);
     this.updateDepth();
     return key;

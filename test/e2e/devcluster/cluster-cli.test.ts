@@ -32,12 +32,17 @@ describe('hdh-operator cluster up/status/down', () => {
       'topology.kubernetes.io/region',
       '--no-headers',
     ]);
-    const rows = stdout.trim().split('\n').map((l) => l.split(/\s+/));
+    const rows = stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(/\s+/));
     expect(rows.length).toBe(6);
     for (const r of rows) expect(r[1]).toBe('Ready');
     expect(new Set(rows.map((r) => r[r.length - 1]))).toEqual(new Set(['fr-par', 'de-fra', 'us-east-1']));
 
-    const state = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { processes: { pid: number }[] };
+    const state = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as {
+      processes: { pid: number }[];
+    };
     expect(state.processes.map((p) => p.pid).every(alive)).toBe(true);
 
     const status = await run(process.execPath, [cli, 'cluster', 'status', '--dir', dir]);
@@ -47,6 +52,8 @@ describe('hdh-operator cluster up/status/down', () => {
     expect(state.processes.map((p) => p.pid).some(alive)).toBe(false);
     expect(existsSync(join(dir, 'cluster.json'))).toBe(false);
 
-    await expect(run(process.execPath, [cli, 'cluster', 'status', '--dir', dir])).rejects.toMatchObject({ code: 1 });
+    await expect(run(process.execPath, [cli, 'cluster', 'status', '--dir', dir])).rejects.toMatchObject({
+      code: 1,
+    });
   });
 });

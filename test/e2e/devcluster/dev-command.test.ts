@@ -20,12 +20,17 @@ describe('hdh-operator dev', () => {
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     try {
       // The status table lists both sample hubs once the operator has reported on them.
-      await eventually('hub table with both samples', async () => /research\s+minimal\s+\S+/.test(out) && /research\s+oncology\s+\S+/.test(out), 120_000, 250);
+      await eventually(
+        'hub table with both samples',
+        async () => /research\s+minimal\s+\S+/.test(out) && /research\s+oncology\s+\S+/.test(out),
+        120_000,
+        250,
+      );
       expect(out).toMatch(/NAMESPACE\s+NAME\s+READY\s+REASON\s+POLICY\s+COMPLIANT\s+KEY/);
       expect(out).toMatch(/caches synced/);
-      const pids = (JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { processes: { pid: number }[] }).processes.map(
-        (p) => p.pid,
-      );
+      const pids = (
+        JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { processes: { pid: number }[] }
+      ).processes.map((p) => p.pid);
       expect(pids.length).toBe(5);
 
       child.kill('SIGINT');

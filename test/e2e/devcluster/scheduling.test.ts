@@ -10,7 +10,11 @@ const EU_HDS_AFFINITY = {
       nodeSelectorTerms: [
         {
           matchExpressions: [
-            { key: 'topology.kubernetes.io/region', operator: 'In', values: ['fr-par', 'eu-west-3', 'de-fra'] },
+            {
+              key: 'topology.kubernetes.io/region',
+              operator: 'In',
+              values: ['fr-par', 'eu-west-3', 'de-fra'],
+            },
             { key: 'sovereign.node-restriction.kubernetes.io/jurisdiction', operator: 'In', values: ['EU'] },
             { key: 'sovereign.node-restriction.kubernetes.io/hds', operator: 'In', values: ['true'] },
           ],
@@ -44,7 +48,10 @@ describe('scheduling on the full local control plane', () => {
           selector: { matchLabels: { app: 'constrained' } },
           template: {
             metadata: { labels: { app: 'constrained' } },
-            spec: { affinity: EU_HDS_AFFINITY, containers: [{ name: 'c', image: 'registry.example.eu/app:1' }] },
+            spec: {
+              affinity: EU_HDS_AFFINITY,
+              containers: [{ name: 'c', image: 'registry.example.eu/app:1' }],
+            },
           },
         },
       },

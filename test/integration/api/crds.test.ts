@@ -189,27 +189,18 @@ describe('valid input', () => {
     ['changing mutable fields', (h: HealthDataHub) => void (h.spec.datastore = { replicas: 3, port: 6432 })],
     ['suspending', (h: HealthDataHub) => void (h.spec.suspend = true)],
   ])('accepts %s on update', async (_what, mutate) => {
-    const current = await readHub('minimal');
-    current.spec.storage.size = '20Gi';
-    const grown = await custom.replaceNamespacedCustomObject({
-      group,
-      version,
-      namespace: ns,
-      plural: HEALTH_DATA_HUB.plural,
-      name: 'minimal',
-      body: current,
-      dryRun: 'All',
-    });
-    const next = clone(grown) as HealthDataHub;
-    mutate(next);
+    const current = await readHub('mutable').catch(
+      async () => (await create(hub('mutable'))) as unknown as HealthDataHub,
+    );
+    mutate(current);
     await expect(
       custom.replaceNamespacedCustomObject({
         group,
         version,
         namespace: ns,
         plural: HEALTH_DATA_HUB.plural,
-        name: 'minimal',
-        body: next,
+        name: 'mutable',
+        body: current,
         dryRun: 'All',
       }),
     ).resolves.toBeDefined();
@@ -219,7 +210,11 @@ describe('valid input', () => {
     const h = hub('inline-pin');
     h.spec.encryption = {
       provider: 'pkcs11',
-      pkcs11: { module: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: 't', pinSecretRef: { name: 'p', key: 'pin' } },
+      pkcs11: {
+        module: '/usr/lib/softhsm/libsofthsm2.so',
+        tokenLabel: 't',
+        pinSecretRef: { name: 'p', key: 'pin' },
+      },
     };
     (h.spec.encryption.pkcs11 as unknown as Record<string, unknown>)['pin'] = '123456';
     const strict = await rejection(
@@ -249,7 +244,11 @@ interface InvalidCase {
 
 const hubCreates: InvalidCase[] = [
   { what: 'missing policyName', mutate: (h) => delete h.spec.policyName, field: 'spec.policyName' },
-  { what: 'policyName not a DNS name', mutate: (h) => (h.spec.policyName = 'EU_HDS'), field: 'spec.policyName' },
+  {
+    what: 'policyName not a DNS name',
+    mutate: (h) => (h.spec.policyName = 'EU_HDS'),
+    field: 'spec.policyName',
+  },
   { what: 'missing storage', mutate: (h) => delete h.spec.storage, field: 'spec.storage' },
   { what: 'missing storage.size', mutate: (h) => delete h.spec.storage.size, field: 'spec.storage.size' },
   { what: 'size not a quantity', mutate: (h) => (h.spec.storage.size = '20GB'), field: 'spec.storage.size' },
@@ -265,8 +264,16 @@ const hubCreates: InvalidCase[] = [
     mutate: (h) => (h.spec.storage.storageClassName = 'Encrypted_EU'),
     field: 'spec.storage.storageClassName',
   },
-  { what: 'unknown retention', mutate: (h) => (h.spec.storage.retention = 'Forever'), field: 'spec.storage.retention' },
-  { what: 'unknown provider', mutate: (h) => (h.spec.encryption = { provider: 'kms' }), field: 'spec.encryption.provider' },
+  {
+    what: 'unknown retention',
+    mutate: (h) => (h.spec.storage.retention = 'Forever'),
+    field: 'spec.storage.retention',
+  },
+  {
+    what: 'unknown provider',
+    mutate: (h) => (h.spec.encryption = { provider: 'kms' }),
+    field: 'spec.encryption.provider',
+  },
   {
     what: 'unknown onDelete',
     mutate: (h) => (h.spec.encryption = { onDelete: 'Shred' }),
@@ -346,7 +353,8 @@ const hubCreates: InvalidCase[] = [
   },
   {
     what: 'pkcs11 without pinSecretRef',
-    mutate: (h) => (h.spec.encryption = { provider: 'pkcs11', pkcs11: { module: '/lib/p11.so', tokenLabel: 't' } }),
+    mutate: (h) =>
+      (h.spec.encryption = { provider: 'pkcs11', pkcs11: { module: '/lib/p11.so', tokenLabel: 't' } }),
     field: 'spec.encryption.pkcs11.pinSecretRef',
   },
   {
@@ -387,23 +395,45 @@ const hubCreates: InvalidCase[] = [
   {
     what: 'tolerationSeconds without NoExecute',
     mutate: (h) =>
-      (h.spec.placement = { tolerations: [{ key: 'k', operator: 'Exists', effect: 'NoSchedule', tolerationSeconds: 5 }] }),
+      (h.spec.placement = {
+        tolerations: [{ key: 'k', operator: 'Exists', effect: 'NoSchedule', tolerationSeconds: 5 }],
+      }),
     field: 'spec.placement.tolerations[0]',
   },
-  { what: 'zero replicas', mutate: (h) => (h.spec.datastore = { replicas: 0 }), field: 'spec.datastore.replicas' },
-  { what: 'too many replicas', mutate: (h) => (h.spec.datastore = { replicas: 100 }), field: 'spec.datastore.replicas' },
+  {
+    what: 'zero replicas',
+    mutate: (h) => (h.spec.datastore = { replicas: 0 }),
+    field: 'spec.datastore.replicas',
+  },
+  {
+    what: 'too many replicas',
+    mutate: (h) => (h.spec.datastore = { replicas: 100 }),
+    field: 'spec.datastore.replicas',
+  },
   { what: 'port 0', mutate: (h) => (h.spec.datastore = { port: 0 }), field: 'spec.datastore.port' },
-  { what: 'port above 65535', mutate: (h) => (h.spec.datastore = { port: 70000 }), field: 'spec.datastore.port' },
+  {
+    what: 'port above 65535',
+    mutate: (h) => (h.spec.datastore = { port: 70000 }),
+    field: 'spec.datastore.port',
+  },
   { what: 'empty image', mutate: (h) => (h.spec.datastore = { image: '' }), field: 'spec.datastore.image' },
   {
     what: 'env with value and valueFrom',
     mutate: (h) =>
-      (h.spec.datastore = { env: [{ name: 'A', value: 'b', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] }),
+      (h.spec.datastore = {
+        env: [{ name: 'A', value: 'b', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }],
+      }),
     field: 'spec.datastore.env[0]',
   },
   {
     what: 'duplicate env names',
-    mutate: (h) => (h.spec.datastore = { env: [{ name: 'A', value: 'b' }, { name: 'A', value: 'c' }] }),
+    mutate: (h) =>
+      (h.spec.datastore = {
+        env: [
+          { name: 'A', value: 'b' },
+          { name: 'A', value: 'c' },
+        ],
+      }),
     field: 'spec.datastore.env[1]',
   },
   {
@@ -451,10 +481,18 @@ const hubUpdates: InvalidCase[] = [
 const policyCreates: InvalidCase[] = [
   { what: 'missing regions', mutate: (p) => delete p.spec.regions, field: 'spec.regions' },
   { what: 'empty regions', mutate: (p) => (p.spec.regions = []), field: 'spec.regions' },
-  { what: 'duplicate regions', mutate: (p) => (p.spec.regions = ['fr-par', 'fr-par']), field: 'spec.regions' },
+  {
+    what: 'duplicate regions',
+    mutate: (p) => (p.spec.regions = ['fr-par', 'fr-par']),
+    field: 'spec.regions',
+  },
   { what: 'unknown enforcement', mutate: (p) => (p.spec.enforcement = 'Strict'), field: 'spec.enforcement' },
   { what: 'unknown onViolation', mutate: (p) => (p.spec.onViolation = 'Delete'), field: 'spec.onViolation' },
-  { what: 'unknown key provider', mutate: (p) => (p.spec.keyProviders = ['aws-kms']), field: 'spec.keyProviders[0]' },
+  {
+    what: 'unknown key provider',
+    mutate: (p) => (p.spec.keyProviders = ['aws-kms']),
+    field: 'spec.keyProviders[0]',
+  },
   {
     what: 'requirement operator Equals',
     mutate: (p) => (p.spec.nodeSelectorRequirements = [{ key: 'k', operator: 'Equals', values: ['v'] }]),
@@ -538,8 +576,26 @@ describe('invalid input is refused at admission, naming the field', () => {
   });
 
   it.each([
-    ['a condition without lastTransitionTime', 'status.conditions[0].lastTransitionTime', { conditions: [{ type: 'Ready', status: 'True', reason: 'AllReady', message: '' }] }],
-    ['a condition status Maybe', 'status.conditions[0].status', { conditions: [{ type: 'Ready', status: 'Maybe', reason: 'AllReady', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' }] }],
+    [
+      'a condition without lastTransitionTime',
+      'status.conditions[0].lastTransitionTime',
+      { conditions: [{ type: 'Ready', status: 'True', reason: 'AllReady', message: '' }] },
+    ],
+    [
+      'a condition status Maybe',
+      'status.conditions[0].status',
+      {
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'Maybe',
+            reason: 'AllReady',
+            message: '',
+            lastTransitionTime: '2026-01-01T00:00:00Z',
+          },
+        ],
+      },
+    ],
   ])('status update: %s', async (_what, field, status) => {
     const object = (await readHub('stored')) as unknown as Record<string, unknown>;
     object['status'] = status;
@@ -571,7 +627,11 @@ describe('kubectl', () => {
       [ConditionType.KeysReady, Reason.KeyAvailable],
       [ConditionType.DatastoreReady, Reason.ReplicasReady],
     ] as const) {
-      conditions = setCondition(conditions, { type, status: 'True', reason, message: 'ok', observedGeneration: generation }, now);
+      conditions = setCondition(
+        conditions,
+        { type, status: 'True', reason, message: 'ok', observedGeneration: generation },
+        now,
+      );
     }
     conditions = setCondition(conditions, summarizeReady(conditions, generation), now);
     stored.status = {

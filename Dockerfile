@@ -1,0 +1,20 @@
+# Operator image: build with `docker build -t hdh-operator .`
+FROM docker.io/library/node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev
+
+FROM docker.io/library/node:24-bookworm-slim
+# softhsm2's PKCS#11 client libraries are not needed here: an HSM vendor's module is mounted.
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY crds ./crds
+USER 65532:65532
+ENTRYPOINT ["node", "/app/dist/src/cli/main.js"]
+CMD ["run"]

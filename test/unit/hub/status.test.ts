@@ -1,0 +1,107 @@
+import type { HealthDataHub, SovereigntyPolicy } from '../../../src/api/index.js';
+import { desiredHubStatus } from '../../../src/hub/status.js';
+import { renderHubTable, shortAge } from '../../../src/hub/table.js';
+
+const policy: SovereigntyPolicy = {
+  apiVersion: 'hdh.sovereign.eu/v1alpha1',
+  kind: 'SovereigntyPolicy',
+  metadata: { name: 'eu-hds', generation: 1 },
+  spec: {
+    regions: ['fr-par', 'de-fra'],
+    nodeSelectorRequirements: [{ key: 'j', operator: 'In', values: ['EU'] }],
+    keyProviders: ['builtin', 'pkcs11'],
+  },
+};
+const hub = (spec: Partial<HealthDataHub['spec']> = {}, generation = 1): HealthDataHub => ({
+  apiVersion: 'hdh.sovereign.eu/v1alpha1',
+  kind: 'HealthDataHub',
+  metadata: { name: 'h', namespace: 'n', generation, creationTimestamp: new Date('2026-01-01T00:00:00Z') },
+  spec: {
+    policyName: 'eu-hds',
+    storage: { size: '1Gi', storageClassName: 'enc' },
+    ...spec,
+  } as HealthDataHub['spec'],
+});
+const nodes = [
+  { 'topology.kubernetes.io/region': 'fr-par', j: 'EU' },
+  { 'topology.kubernetes.io/region': 'us-east-1', j: 'US' },
+];
+const t0 = new Date('2026-11-01T10:00:00Z');
+const t1 = new Date('2026-11-01T11:00:00Z');
+const cond = (s: ReturnType<typeof desiredHubStatus>, type: string) =>
+  s.conditions?.find((c) => c.type === type);
+
+describe('desiredHubStatus', () => {
+  it('reports a missing policy as Stalled with a fix, and Ready False', () => {
+    const s = desiredHubStatus({ hub: hub(), policy: undefined, nodeLabels: nodes }, t0);
+    expect(cond(s, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'PolicyNotFound',
+      observedGeneration: 1,
+    });
+    expect(cond(s, 'Ready')!.message).toMatch(/SovereigntyPolicy "eu-hds" does not exist: create it/);
+    expect(cond(s, 'Stalled')).toMatchObject({ status: 'True', reason: 'PolicyNotFound' });
+    expect(s.observedGeneration).toBe(1);
+  });
+
+  it('refuses regions outside the policy and providers it does not allow', () => {
+    const s = desiredHubStatus(
+      {
+        hub: hub({ placement: { regions: ['us-east-1'] }, encryption: { provider: 'transit' } as never }),
+        policy,
+        nodeLabels: nodes,
+      },
+      t0,
+    );
+    expect(cond(s, 'PlacementCompliant')).toMatchObject({ status: 'False', reason: 'RegionNotAllowed' });
+    expect(cond(s, 'PlacementCompliant')!.message).toContain('[us-east-1]');
+    expect(cond(s, 'KeysReady')).toMatchObject({ status: 'False', reason: 'KeyProviderNotAllowed' });
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'RegionNotAllowed' });
+  });
+
+  it('counts eligible nodes and reports NoEligibleNodes without deleting anything', () => {
+    const ok = desiredHubStatus({ hub: hub(), policy, nodeLabels: nodes }, t0);
+    expect(ok.placement?.eligibleNodes).toBe(1);
+    expect(cond(ok, 'Stalled')).toBeUndefined();
+    expect(cond(ok, 'Reconciling')).toMatchObject({ status: 'True' });
+    const none = desiredHubStatus(
+      { hub: hub({ placement: { regions: ['de-fra'] } }), policy, nodeLabels: nodes },
+      t0,
+    );
+    expect(cond(none, 'PlacementCompliant')).toMatchObject({ status: 'False', reason: 'NoEligibleNodes' });
+  });
+
+  it('keeps lastTransitionTime while a status holds, drops conditions that no longer apply', () => {
+    const first = desiredHubStatus({ hub: hub(), policy: undefined, nodeLabels: nodes }, t0);
+    const again = desiredHubStatus(
+      { hub: { ...hub(), status: first }, policy: undefined, nodeLabels: nodes },
+      t1,
+    );
+    expect(cond(again, 'Ready')!.lastTransitionTime).toBe(cond(first, 'Ready')!.lastTransitionTime);
+    const fixed = desiredHubStatus({ hub: { ...hub(), status: first }, policy, nodeLabels: nodes }, t1);
+    expect(cond(fixed, 'Stalled')).toBeUndefined();
+    expect(cond(fixed, 'PlacementCompliant')).toBeUndefined();
+    expect(cond(fixed, 'Ready')!.status).toBe('Unknown');
+    expect(cond(fixed, 'Ready')!.lastTransitionTime).toBe('2026-11-01T11:00:00Z');
+  });
+});
+
+describe('hub table', () => {
+  it('renders the kubectl columns, sorted', () => {
+    const a = { ...hub(), metadata: { ...hub().metadata, name: 'b' } };
+    const b = { ...hub(), status: desiredHubStatus({ hub: hub(), policy: undefined, nodeLabels: [] }, t0) };
+    const text = renderHubTable([a, b], new Date('2026-01-01T00:05:00Z'));
+    const lines = text.split('\n');
+    expect(lines[0]).toMatch(/^NAMESPACE\s+NAME\s+READY\s+REASON\s+POLICY\s+COMPLIANT\s+KEY\s+AGE$/);
+    expect(lines[1]).toMatch(/^n\s+b\s+eu-hds\s+5m$/);
+    expect(lines[2]).toMatch(/^n\s+h\s+False\s+PolicyNotFound\s+eu-hds\s+False\s+5m$/);
+  });
+
+  it('ages like kubectl', () => {
+    const now = new Date('2026-01-10T00:00:00Z');
+    expect(shortAge('2026-01-09T23:59:15Z', now)).toBe('45s');
+    expect(shortAge('2026-01-09T23:00:00Z', now)).toBe('60m');
+    expect(shortAge('2026-01-09T00:00:00Z', now)).toBe('24h');
+    expect(shortAge('2026-01-01T00:00:00Z', now)).toBe('9d');
+  });
+});

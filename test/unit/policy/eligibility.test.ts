@@ -1,0 +1,67 @@
+import {
+  effectiveRegions,
+  ineligibilityReason,
+  isNodeEligible,
+  regionsOutsidePolicy,
+  requirementHolds,
+  selfAssertableKeys,
+} from '../../../src/policy/eligibility.js';
+
+const policy = {
+  regions: ['fr-par', 'eu-west-3', 'de-fra'],
+  nodeSelectorRequirements: [
+    { key: 'sovereign.node-restriction.kubernetes.io/jurisdiction', operator: 'In' as const, values: ['EU'] },
+    { key: 'sovereign.node-restriction.kubernetes.io/hds', operator: 'In' as const, values: ['true'] },
+  ],
+};
+const eu = {
+  'topology.kubernetes.io/region': 'fr-par',
+  'sovereign.node-restriction.kubernetes.io/jurisdiction': 'EU',
+  'sovereign.node-restriction.kubernetes.io/hds': 'true',
+};
+
+describe('node eligibility', () => {
+  it('requires the region AND every requirement', () => {
+    expect(isNodeEligible(eu, policy)).toBe(true);
+    expect(isNodeEligible({ ...eu, 'topology.kubernetes.io/region': 'us-east-1' }, policy)).toBe(false);
+    const { ['sovereign.node-restriction.kubernetes.io/hds']: _, ...uncertified } = eu;
+    expect(ineligibilityReason(uncertified, policy)).toMatch(/hds is missing/);
+    const { ['topology.kubernetes.io/region']: __, ...noRegion } = eu;
+    expect(ineligibilityReason(noRegion, policy)).toMatch(/no topology.kubernetes.io\/region/);
+  });
+
+  it('hub regions narrow, never widen', () => {
+    expect(effectiveRegions(policy.regions, ['de-fra'])).toEqual(['de-fra']);
+    expect(effectiveRegions(policy.regions, ['us-east-1'])).toEqual([]);
+    expect(effectiveRegions(policy.regions, [])).toEqual(policy.regions);
+    expect(isNodeEligible(eu, policy, ['de-fra'])).toBe(false);
+    expect(regionsOutsidePolicy(policy.regions, ['fr-par', 'us-east-1'])).toEqual(['us-east-1']);
+  });
+
+  it.each([
+    [{ key: 'a', operator: 'In', values: ['x'] }, { a: 'x' }, true],
+    [{ key: 'a', operator: 'In', values: ['x'] }, {}, false],
+    [{ key: 'a', operator: 'NotIn', values: ['x'] }, {}, true],
+    [{ key: 'a', operator: 'NotIn', values: ['x'] }, { a: 'x' }, false],
+    [{ key: 'a', operator: 'Exists' }, { a: '' }, true],
+    [{ key: 'a', operator: 'DoesNotExist' }, { a: '' }, false],
+    [{ key: 'a', operator: 'Gt', values: ['3'] }, { a: '4' }, true],
+    [{ key: 'a', operator: 'Gt', values: ['3'] }, { a: 'x' }, false],
+    [{ key: 'a', operator: 'Lt', values: ['3'] }, { a: '2' }, true],
+  ] as const)('%j on %j is %s', (req, labels, expected) => {
+    expect(requirementHolds(labels, req as never)).toBe(expected);
+  });
+
+  it('flags requirement keys a kubelet may set on its own node', () => {
+    expect(selfAssertableKeys(policy)).toEqual([]);
+    expect(
+      selfAssertableKeys({
+        nodeSelectorRequirements: [
+          { key: 'example.com/jurisdiction', operator: 'In', values: ['EU'] },
+          { key: 'node-restriction.kubernetes.io/x', operator: 'Exists' },
+          { key: 'evil-node-restriction.kubernetes.io/y', operator: 'Exists' },
+        ],
+      }),
+    ).toEqual(['example.com/jurisdiction', 'evil-node-restriction.kubernetes.io/y']);
+  });
+});
