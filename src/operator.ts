@@ -25,8 +25,8 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
   const hubs = mgr.informer<HealthDataHub>({ ...HEALTH_DATA_HUB, namespace: opts.namespace });
   const policies = mgr.informer<SovereigntyPolicy>(SOVEREIGNTY_POLICY);
   const nodes = mgr.informer<V1Node>({ group: '', version: 'v1', kind: 'Node', plural: 'nodes' });
-  const writer = new Writer(mgr.kc, FIELD_MANAGER);
-  const events = new EventRecorder(mgr.kc, 'hdh.sovereign.eu/hdh-operator', opts.identity, mgr.log);
+  const writer = new Writer(mgr.clients, FIELD_MANAGER);
+  const events = new EventRecorder(mgr.clients, 'hdh.sovereign.eu/hdh-operator', opts.identity, mgr.log);
 
   const hubController = mgr.controller(
     'healthdatahub',

@@ -8,6 +8,7 @@ import { clusterDown, clusterUp } from '../devcluster/cluster.js';
 import { packageRoot } from '../devcluster/paths.js';
 import { renderHubTable } from '../hub/table.js';
 import { Writer } from '../runtime/apply.js';
+import { ApiClients } from '../runtime/client.js';
 import { statusCode } from '../runtime/errors.js';
 import { Informer } from '../runtime/informer.js';
 import { createLogger } from '../runtime/logging.js';
@@ -68,7 +69,7 @@ export async function devCommand(opts: DevOptions): Promise<number> {
     await core.createNamespace({ body: { metadata: { name: SAMPLE_NAMESPACE } } }).catch((e: unknown) => {
       if (statusCode(e) !== 409) throw e;
     });
-    const writer = new Writer(kc, FIELD_MANAGER);
+    const writer = new Writer(new ApiClients(kc), FIELD_MANAGER);
     for (const obj of loadSamples(join(root, 'config', 'samples'), SAMPLE_NAMESPACE)) {
       await writer.apply(obj);
       say(
@@ -93,7 +94,7 @@ export async function devCommand(opts: DevOptions): Promise<number> {
       },
     );
 
-    table = new Informer<HealthDataHub>(kc, HEALTH_DATA_HUB, createLogger('warn', 'text'));
+    table = new Informer<HealthDataHub>(new ApiClients(kc), HEALTH_DATA_HUB, createLogger('warn', 'text'));
     let last = '';
     let timer: NodeJS.Timeout | undefined;
     table.on(() => {

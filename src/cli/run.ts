@@ -2,6 +2,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { registerOperator } from '../operator.js';
+import type { InformerOptions } from '../runtime/informer.js';
 import { createLogger, type LogFormat } from '../runtime/logging.js';
 import { Manager } from '../runtime/manager.js';
 import { OperatorMetrics } from '../runtime/metrics.js';
@@ -16,6 +17,8 @@ export interface RunOptions {
   logLevel: string;
   logFormat: LogFormat;
   concurrency: number;
+  /** Informer tuning; tests shorten the unhealthy threshold. */
+  informer?: InformerOptions;
 }
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
@@ -60,7 +63,7 @@ export async function startOperator(
     leaderElection: leaderElect
       ? { name: 'hdh-operator-leader', namespace: leaseNamespace(opts.leaderElectionNamespace), identity }
       : undefined,
-    informerDefaults: { resyncPeriodMs: 10 * 60_000 },
+    informerDefaults: { resyncPeriodMs: 10 * 60_000, ...opts.informer },
   });
   registerOperator(manager, { namespace: opts.namespace, identity });
   log.info('starting hdh-operator', {

@@ -24,6 +24,8 @@ export interface ClusterState {
   dir: string;
   kubeconfig: string;
   server: string;
+  /** etcd's client URL (tests use it to compact history). */
+  etcdUrl: string;
   kubernetesVersion: string;
   binaries: ControlPlaneBinaries['paths'];
   processes: ProcessRecord[];
@@ -148,6 +150,7 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterState> {
     dir,
     kubeconfig,
     server,
+    etcdUrl: `http://127.0.0.1:${etcdPort}`,
     kubernetesVersion: version,
     binaries: bins.paths,
     processes: [],
@@ -341,4 +344,73 @@ export async function clusterStatus(dir: string): Promise<ClusterStatus> {
   const processes = state.processes.map((p) => ({ ...p, alive: isOurProcess(p) }));
   const running = processes.length > 0 && processes.every((p) => p.alive) && (await apiserverReady(state));
   return { dir, running, server: state.server, kubeconfig: state.kubeconfig, processes };
+}
+
+function saveState(state: ClusterState): void {
+  writeJson(stateFile(state.dir), state);
+}
+
+function requireState(dir: string): ClusterState {
+  const state = readClusterState(dir);
+  if (!state) throw new Error(`no cluster in ${resolve(dir)}`);
+  return state;
+}
+
+/** Stops one component, keeping its record so `startComponent` can bring it back (failure injection). */
+export async function stopComponent(dir: string, name: string): Promise<void> {
+  const state = requireState(dir);
+  const rec = state.processes.find((p) => p.name === name);
+  if (!rec) throw new Error(`no component ${name} in ${state.dir}`);
+  await stopProcess(rec);
+}
+
+/** Starts a stopped component again with its recorded flags; waits for the API server to be ready. */
+export async function startComponent(dir: string, name: string, timeoutMs = 120_000): Promise<void> {
+  const state = requireState(dir);
+  const index = state.processes.findIndex((p) => p.name === name);
+  const rec = state.processes[index];
+  if (!rec) throw new Error(`no component ${name} in ${state.dir}`);
+  if (isOurProcess(rec)) return;
+  state.processes[index] = startDetached(rec.name, rec.binary, rec.args, rec.log);
+  saveState(state);
+  if (name === 'kube-apiserver')
+    await waitFor('kube-apiserver /readyz', () => apiserverReady(state), timeoutMs, rec.log);
+}
+
+/**
+ * A second kube-apiserver on the same etcd, on another port: clients of the first see an outage
+ * while tests keep changing the cluster through this one.
+ */
+export async function startApiserverReplica(
+  dir: string,
+  timeoutMs = 120_000,
+): Promise<{ server: string; kubeconfig: string; stop: () => Promise<void> }> {
+  const state = requireState(dir);
+  const primary = state.processes.find((p) => p.name === 'kube-apiserver');
+  if (!primary) throw new Error('no kube-apiserver recorded');
+  const port = await freeLoopbackPort();
+  const name = `kube-apiserver-replica-${port}`;
+  const args = primary.args
+    .filter((a) => !a.startsWith('--secure-port=') && !a.startsWith('--cert-dir='))
+    .concat(`--secure-port=${port}`, `--cert-dir=${join(state.dir, 'pki', name)}`);
+  const rec = startDetached(name, primary.binary, args, join(state.dir, 'logs', `${name}.log`));
+  state.processes.push(rec);
+  saveState(state);
+  const server = `https://127.0.0.1:${port}`;
+  const kubeconfig = join(state.dir, `kubeconfig-${name}`);
+  writeFileSync(kubeconfig, readFileSync(state.kubeconfig, 'utf8').replace(state.server, server), {
+    mode: 0o600,
+  });
+  await waitFor(`${name} /readyz`, () => apiserverReady({ ...state, server }), timeoutMs, rec.log);
+  return {
+    server,
+    kubeconfig,
+    stop: async () => {
+      await stopProcess(rec);
+      const now = requireState(dir);
+      now.processes = now.processes.filter((p) => p.pid !== rec.pid);
+      saveState(now);
+      removeTree(kubeconfig);
+    },
+  };
 }

@@ -7,6 +7,7 @@ export interface ProcessRecord {
   name: string;
   pid: number;
   binary: string;
+  args: string[];
   log: string;
 }
 
@@ -34,7 +35,7 @@ export function startDetached(name: string, binary: string, args: string[], log:
     const child = spawn(binary, args, { detached: true, stdio: ['ignore', fd, fd] });
     if (child.pid === undefined) throw new Error(`could not start ${name} (${binary})`);
     child.unref();
-    return { name, pid: child.pid, binary, log };
+    return { name, pid: child.pid, binary, args, log };
   } finally {
     closeSync(fd);
   }

@@ -1,11 +1,11 @@
 import {
   CustomObjectsApi,
-  KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
   setHeaderOptions,
   type KubernetesObject,
 } from '@kubernetes/client-node';
+import type { ApiClients } from './client.js';
 
 /** Kubernetes API access the controllers share: typed clients built once per KubeConfig. */
 export class Writer {
@@ -13,12 +13,12 @@ export class Writer {
   readonly custom: CustomObjectsApi;
 
   constructor(
-    readonly kc: KubeConfig,
+    clients: ApiClients,
     /** Every write carries this field manager, so ownership of fields stays unambiguous. */
     readonly fieldManager: string,
   ) {
-    this.objects = kc.makeApiClient(KubernetesObjectApi);
-    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.objects = clients.make(KubernetesObjectApi);
+    this.custom = clients.make(CustomObjectsApi);
   }
 
   /** Server-side apply of a whole desired object, taking ownership of the fields it sets. */

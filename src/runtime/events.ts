@@ -1,11 +1,6 @@
-import {
-  EventsV1Api,
-  KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
+import { EventsV1Api, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
+import type { ApiClients } from './client.js';
 import { describeError } from './errors.js';
 import type { Logger } from './logging.js';
 
@@ -32,12 +27,12 @@ export class EventRecorder {
   private readonly series = new Map<string, Series>();
 
   constructor(
-    kc: KubeConfig,
+    clients: ApiClients,
     private readonly controller: string,
     private readonly instance: string,
     private readonly log: Logger,
   ) {
-    this.api = kc.makeApiClient(EventsV1Api);
+    this.api = clients.make(EventsV1Api);
   }
 
   async record(

@@ -1,4 +1,5 @@
-import { KubeConfig, KubernetesObjectApi, Watch, type KubernetesObject } from '@kubernetes/client-node';
+import { KubernetesObjectApi, Watch, type KubernetesObject } from '@kubernetes/client-node';
+import type { ApiClients } from './client.js';
 import { backoffDelay } from './backoff.js';
 import { describeError, statusCode } from './errors.js';
 import type { Logger } from './logging.js';
@@ -63,15 +64,17 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   private abort: AbortController | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private syncWaiters: (() => void)[] = [];
+  private listCount = 0;
+  private attempt = 0;
 
   constructor(
-    kc: KubeConfig,
+    clients: ApiClients,
     readonly ref: ResourceRef,
     private readonly log: Logger,
     private readonly opts: InformerOptions = {},
   ) {
-    this.objects = kc.makeApiClient(KubernetesObjectApi);
-    this.watcher = new Watch(kc);
+    this.objects = clients.make(KubernetesObjectApi);
+    this.watcher = new Watch(clients.kc);
   }
 
   get name(): string {
@@ -89,6 +92,11 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   list(filter?: (o: T) => boolean): T[] {
     const all = [...this.cache.values()];
     return filter ? all.filter(filter) : all;
+  }
+
+  /** How many full lists were made (the first, plus one per 410 Gone or failed reconnect). */
+  get lists(): number {
+    return this.listCount;
   }
 
   get synced(): boolean {
@@ -143,15 +151,12 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   }
 
   private async loop(): Promise<void> {
-    let attempt = 0;
     let needList = true;
     while (!this.stopped) {
       try {
         if (needList) await this.relist();
         needList = false;
         await this.watchOnce();
-        attempt = 0;
-        this.failingSince = undefined;
       } catch (e) {
         if (this.stopped) break;
         if (e instanceof GoneError) {
@@ -162,7 +167,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
         this.failingSince ??= Date.now();
         this.lastError = describeError(e);
         needList = needList || statusCode(e) !== undefined;
-        const delay = backoffDelay(attempt++, 200, this.opts.maxBackoffMs ?? 30_000);
+        const delay = backoffDelay(this.attempt++, 200, this.opts.maxBackoffMs ?? 30_000);
         this.log.warn('watch failed, reconnecting', {
           resource: this.name,
           error: this.lastError,
@@ -215,6 +220,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       }
     }
     this.resourceVersion = rv;
+    this.listCount++;
     this.failingSince = undefined;
     if (!this.hasSynced) {
       this.hasSynced = true;
@@ -229,6 +235,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     return new Promise<void>((resolveWatch, rejectWatch) => {
       let settled = false;
       let stale: NodeJS.Timeout | undefined;
+      let controller: AbortController | undefined;
       const finish = (err?: unknown) => {
         if (settled) return;
         settled = true;
@@ -242,8 +249,8 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
         if (stale) clearTimeout(stale);
         stale = setTimeout(
           () => {
-            this.abort?.abort();
             finish(new Error(`watch silent for more than ${timeoutSeconds + 30}s`));
+            controller?.abort();
           },
           (timeoutSeconds + 30) * 1000,
         );
@@ -264,15 +271,23 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
             try {
               this.onEvent(type, obj);
             } catch (e) {
-              this.abort?.abort();
+              // Settle with this error before aborting: the abort would otherwise surface first
+              // as a generic "aborted" error and hide a 410 that requires a relist.
               finish(e);
+              controller?.abort();
             }
           },
           (err: unknown) => finish(err ?? undefined),
         )
         .then((ac) => {
+          controller = ac;
           this.abort = ac;
           if (this.stopped) ac.abort();
+          // The library settles synchronously on a failed request, so still open means connected.
+          if (!settled) {
+            this.failingSince = undefined;
+            this.attempt = 0;
+          }
         })
         .catch(finish);
     });

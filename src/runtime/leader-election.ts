@@ -1,4 +1,5 @@
-import { CoordinationV1Api, KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+import type { ApiClients } from './client.js';
 import { describeError, statusCode } from './errors.js';
 import type { Logger } from './logging.js';
 import type { OperatorMetrics } from './metrics.js';
@@ -27,12 +28,12 @@ export class LeaderElector {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    kc: KubeConfig,
+    clients: ApiClients,
     private readonly opts: LeaderElectionOptions,
     private readonly log: Logger,
     private readonly metrics?: OperatorMetrics,
   ) {
-    this.api = kc.makeApiClient(CoordinationV1Api);
+    this.api = clients.make(CoordinationV1Api);
     this.leaseMs = opts.leaseDurationMs ?? 15_000;
     this.renewMs = opts.renewDeadlineMs ?? 10_000;
     this.retryMs = opts.retryPeriodMs ?? 2_000;

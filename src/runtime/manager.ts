@@ -1,5 +1,6 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Server } from 'node:http';
+import { ApiClients } from './client.js';
 import { Controller, type Reconciler } from './controller.js';
 import { startHttpServer } from './http-server.js';
 import { Informer, type InformerOptions, type ResourceRef } from './informer.js';
@@ -25,16 +26,20 @@ export class Manager {
   private readonly servers: Server[] = [];
   private elector: LeaderElector | undefined;
   private stopping = false;
+  /** Instrumented API clients shared by everything this manager runs. */
+  readonly clients: ApiClients;
 
   constructor(
     readonly kc: KubeConfig,
     readonly log: Logger,
     readonly metrics: OperatorMetrics,
     private readonly opts: ManagerOptions = {},
-  ) {}
+  ) {
+    this.clients = new ApiClients(kc, metrics);
+  }
 
   informer<T extends KubernetesObject>(ref: ResourceRef, opts: InformerOptions = {}): Informer<T> {
-    const inf = new Informer<T>(this.kc, ref, this.log, { ...this.opts.informerDefaults, ...opts });
+    const inf = new Informer<T>(this.clients, ref, this.log, { ...this.opts.informerDefaults, ...opts });
     this.informers.push(inf as unknown as Informer);
     return inf;
   }
@@ -89,7 +94,7 @@ export class Manager {
     if (this.stopping) return;
     this.log.info('caches synced', { informers: this.informers.map((i) => i.name) });
     if (this.opts.leaderElection) {
-      this.elector = new LeaderElector(this.kc, this.opts.leaderElection, this.log, this.metrics);
+      this.elector = new LeaderElector(this.clients, this.opts.leaderElection, this.log, this.metrics);
       const won = await this.elector.acquire(() => onFatal('leader election lost'));
       if (!won) return;
     }

@@ -4,9 +4,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clusterUp } from '../../dist/src/devcluster/cluster.js';
+import { prepareSoftHsmConf } from './softhsm-env.js';
 
 /** One control plane per test run (integration and e2e share it). */
 export default async function globalSetup() {
+  prepareSoftHsmConf();
   const dir = process.env.HDH_TEST_CLUSTER_DIR ?? mkdtempSync(join(tmpdir(), 'hdh-test-cluster-'));
   process.env.HDH_TEST_CLUSTER_DIR = dir;
   const state = await clusterUp({ dir, log: (l) => process.stderr.write(`[test cluster] ${l}\n`) });

@@ -1,7 +1,9 @@
 import { clusterDown } from '../../dist/src/devcluster/cluster.js';
+import { removeSoftHsmConf } from './softhsm-env.js';
 
 /** Runs after the tests, passed or failed. HDH_KEEP_TEST_CLUSTER=1 keeps the cluster for debugging. */
 export default async function globalTeardown() {
+  removeSoftHsmConf();
   const dir = process.env.HDH_TEST_CLUSTER_DIR;
   if (!dir) return;
   if (process.env.HDH_KEEP_TEST_CLUSTER === '1') {

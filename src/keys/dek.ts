@@ -1,0 +1,240 @@
+// A hub's data-encryption keys (DEKs), as stored in the Secret `<hub>-keys` of the hub's
+// namespace: every version ever made, each wrapped by the hub's KEK, and which one is active.
+// Pure functions only; the reconciler reads and writes the Secret.
+//
+// Rotation only adds: a new version is appended and made active, and no existing version is
+// ever changed or dropped, so data written under any version stays readable. The set is one
+// Secret, written with optimistic concurrency, so versions and the active pointer change together.
+import { createHash, randomBytes } from 'node:crypto';
+import type { V1Secret } from '@kubernetes/client-node';
+import { LABEL_HUB, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../api/index.js';
+import { LABEL_HUB_UID, type HubRef } from './identity.js';
+import type { ProviderName } from './provider.js';
+
+export const DEK_BYTES = 32;
+/** Secret type of DEK sets, so they are not mistaken for ordinary Secrets. */
+export const DEK_SECRET_TYPE = 'hdh.sovereign.eu/wrapped-keys';
+
+export interface DekVersion {
+  version: number;
+  /** The DEK wrapped by the KEK, in the provider's versioned format. */
+  wrapped: string;
+  /** When the version was made (RFC 3339). */
+  createdAt: string;
+}
+
+export interface DekSet {
+  /** The hub the keys belong to: a recreated hub (new UID) never uses them silently. */
+  hubUid: string;
+  provider: ProviderName;
+  /** The KEK that wraps every version (status.encryption.keyRef). */
+  kekRef: string;
+  activeVersion: number;
+  /** Ascending and contiguous from 1: a gap means a lost version. */
+  versions: readonly DekVersion[];
+}
+
+/** A wrong, damaged or incomplete DEK Secret. It is reported, never repaired by guessing. */
+export class DekSetError extends Error {
+  override name = 'DekSetError';
+}
+
+/** The DEK Secret belongs to another hub of the same name (one deleted earlier, keys retained). */
+export class ForeignDekSetError extends DekSetError {
+  override name = 'ForeignDekSetError';
+  constructor(
+    readonly secretName: string,
+    readonly ownerUid: string,
+  ) {
+    super(
+      `Secret ${secretName} holds the keys of an earlier hub (uid ${ownerUid}); they are not reused ` +
+        'silently — adopt them explicitly or move the Secret away',
+    );
+  }
+}
+
+/** A fresh 256-bit DEK from the system's cryptographic random source. */
+export function generateDek(): Buffer {
+  return randomBytes(DEK_BYTES);
+}
+
+/**
+ * A short fingerprint of a plaintext DEK, for tests that check a version never changes. Never put
+ * it in status, Events, logs or metrics: it would let anyone confirm a guessed key.
+ */
+export function dekFingerprint(plaintext: Buffer): string {
+  return createHash('sha256').update(plaintext).digest('hex').slice(0, 16);
+}
+
+export function newDekSet(args: {
+  hub: HubRef;
+  provider: ProviderName;
+  kekRef: string;
+  wrapped: string;
+  now: Date;
+}): DekSet {
+  return {
+    hubUid: args.hub.uid,
+    provider: args.provider,
+    kekRef: args.kekRef,
+    activeVersion: 1,
+    versions: [{ version: 1, wrapped: args.wrapped, createdAt: args.now.toISOString() }],
+  };
+}
+
+/** Rotation: appends the next version and makes it active. The input is left untouched. */
+export function addDekVersion(set: DekSet, wrapped: string, now: Date): DekSet {
+  const version = latestVersion(set) + 1;
+  return {
+    ...set,
+    activeVersion: version,
+    versions: [...set.versions, { version, wrapped, createdAt: now.toISOString() }],
+  };
+}
+
+export function latestVersion(set: DekSet): number {
+  return set.versions.at(-1)?.version ?? 0;
+}
+
+export function activeDek(set: DekSet): DekVersion {
+  const v = set.versions.find((d) => d.version === set.activeVersion);
+  if (!v) throw new DekSetError(`active version ${set.activeVersion} is not in the key set`);
+  return v;
+}
+
+/**
+ * Refuses a write that would change or drop an existing version, or switch KEK or hub: the
+ * last check before replacing a stored set with `next`.
+ */
+export function assertOnlyAdds(previous: DekSet, next: DekSet): void {
+  if (
+    next.hubUid !== previous.hubUid ||
+    next.kekRef !== previous.kekRef ||
+    next.provider !== previous.provider
+  ) {
+    throw new DekSetError('a key set may not change hub, provider or key-encryption key');
+  }
+  for (const old of previous.versions) {
+    const now = next.versions.find((d) => d.version === old.version);
+    if (!now || now.wrapped !== old.wrapped || now.createdAt !== old.createdAt) {
+      throw new DekSetError(
+        `key version ${old.version} would be changed or dropped; rotation only adds versions`,
+      );
+    }
+  }
+  if (next.activeVersion < previous.activeVersion) {
+    throw new DekSetError('the active key version may not go back');
+  }
+  validate(next);
+}
+
+export function dekSecretName(hubName: string): string {
+  return `${hubName}-keys`;
+}
+
+const DATA = {
+  hubUid: 'hub-uid',
+  provider: 'provider',
+  kekRef: 'kek-ref',
+  active: 'active-version',
+  dek: (v: number) => `dek-v${v}`,
+  created: (v: number) => `dek-v${v}-created`,
+};
+const DEK_KEY = /^dek-v(\d+)(-created)?$/;
+const PROVIDERS: readonly string[] = ['builtin', 'pkcs11', 'transit'] satisfies ProviderName[];
+
+/** The Secret `<hub>-keys` holding a DEK set. Only wrapped keys: nothing here decrypts alone. */
+export function renderDekSecret(hub: HubRef, set: DekSet): V1Secret {
+  validate(set);
+  const data: Record<string, string> = {
+    [DATA.hubUid]: set.hubUid,
+    [DATA.provider]: set.provider,
+    [DATA.kekRef]: set.kekRef,
+    [DATA.active]: String(set.activeVersion),
+  };
+  for (const d of set.versions) {
+    data[DATA.dek(d.version)] = d.wrapped;
+    data[DATA.created(d.version)] = d.createdAt;
+  }
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: dekSecretName(hub.name),
+      namespace: hub.namespace,
+      labels: { [LABEL_MANAGED_BY]: MANAGED_BY_VALUE, [LABEL_HUB]: hub.name, [LABEL_HUB_UID]: hub.uid },
+      // No ownerReference to the hub: garbage collection would delete the keys with the hub,
+      // and keys go only through a confirmed crypto-shred.
+    },
+    type: DEK_SECRET_TYPE,
+    data: Object.fromEntries(
+      Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]),
+    ),
+  };
+}
+
+/** Reads and checks a DEK Secret of `hub`; throws DekSetError (ForeignDekSetError) when unusable. */
+export function parseDekSecret(secret: V1Secret, hub: HubRef): DekSet {
+  const name = `${secret.metadata?.namespace ?? hub.namespace}/${secret.metadata?.name ?? '?'}`;
+  if (secret.type !== DEK_SECRET_TYPE) {
+    throw new DekSetError(`Secret ${name} is of type ${secret.type ?? 'Opaque'}, not ${DEK_SECRET_TYPE}`);
+  }
+  const data = new Map(
+    Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+  );
+  const need = (key: string): string => {
+    const v = data.get(key);
+    if (!v) throw new DekSetError(`Secret ${name} lacks ${key}`);
+    return v;
+  };
+  const hubUid = need(DATA.hubUid);
+  if (hubUid !== hub.uid) throw new ForeignDekSetError(name, hubUid);
+
+  const provider = need(DATA.provider);
+  if (!PROVIDERS.includes(provider))
+    throw new DekSetError(`Secret ${name} names unknown provider ${provider}`);
+  const numbers = new Set<number>();
+  for (const key of data.keys()) {
+    const m = DEK_KEY.exec(key);
+    if (m?.[1]) numbers.add(Number(m[1]));
+  }
+  const versions = [...numbers]
+    .sort((a, b) => a - b)
+    .map((version) => ({
+      version,
+      wrapped: need(DATA.dek(version)),
+      createdAt: need(DATA.created(version)),
+    }));
+  const set: DekSet = {
+    hubUid,
+    provider: provider as ProviderName,
+    kekRef: need(DATA.kekRef),
+    activeVersion: parseVersion(need(DATA.active), `Secret ${name} ${DATA.active}`),
+    versions,
+  };
+  try {
+    validate(set);
+  } catch (e) {
+    throw new DekSetError(`Secret ${name}: ${(e as Error).message}`);
+  }
+  return set;
+}
+
+function parseVersion(s: string, what: string): number {
+  if (!/^[1-9]\d{0,8}$/.test(s)) throw new DekSetError(`${what} is not a version number`);
+  return Number(s);
+}
+
+function validate(set: DekSet): void {
+  if (set.versions.length === 0) throw new DekSetError('no key versions');
+  set.versions.forEach((d, i) => {
+    if (d.version !== i + 1) throw new DekSetError(`key version ${i + 1} is missing`);
+    if (!/^[\x21-\x7e]+$/.test(d.wrapped))
+      throw new DekSetError(`key version ${d.version} is not a wrapped key`);
+    if (Number.isNaN(Date.parse(d.createdAt)))
+      throw new DekSetError(`key version ${d.version} has no valid time`);
+  });
+  if (!set.versions.some((d) => d.version === set.activeVersion)) {
+    throw new DekSetError(`active version ${set.activeVersion} is not in the key set`);
+  }
+}

@@ -1,0 +1,86 @@
+// Key metrics. Labels are provider names, operation names and outcomes only: never a hub
+// identity's key material, and no per-hub label (the hub count would set the cardinality).
+import { Counter, Gauge, type Registry } from 'prom-client';
+import {
+  KeyExistsError,
+  KeyInvalidError,
+  KeyMissingError,
+  ProviderUnavailableError,
+  UnwrapError,
+  type KeyProvider,
+} from './provider.js';
+
+export type KeyOperation = 'find' | 'create' | 'wrap' | 'unwrap' | 'rotate' | 'destroy';
+export type KeyOperationResult =
+  'success' | 'missing' | 'exists' | 'invalid' | 'unwrap_failed' | 'unavailable' | 'error';
+
+export class KeyMetrics {
+  readonly operations: Counter<'provider' | 'op' | 'result'>;
+  readonly rotations: Counter;
+  readonly providerUp: Gauge<'provider'>;
+
+  /** Registers the key metrics on `registry` (OperatorMetrics.registry); once per registry. */
+  constructor(registry: Registry) {
+    this.operations = new Counter({
+      name: 'hdh_key_operations_total',
+      help: 'Key operations asked of key providers, by provider, operation and result',
+      labelNames: ['provider', 'op', 'result'],
+      registers: [registry],
+    });
+    this.rotations = new Counter({
+      name: 'hdh_key_rotations_total',
+      help: 'Data-encryption key versions added by rotation',
+      registers: [registry],
+    });
+    this.providerUp = new Gauge({
+      name: 'hdh_key_provider_up',
+      help: 'Whether the last operation reached the key provider (1) or found it unavailable (0)',
+      labelNames: ['provider'],
+      registers: [registry],
+    });
+  }
+}
+
+/** The result label of an operation's outcome. */
+export function resultOf(e: unknown): KeyOperationResult {
+  if (e === undefined) return 'success';
+  if (e instanceof KeyMissingError) return 'missing';
+  if (e instanceof KeyExistsError) return 'exists';
+  if (e instanceof KeyInvalidError) return 'invalid';
+  if (e instanceof UnwrapError) return 'unwrap_failed';
+  if (e instanceof ProviderUnavailableError) return 'unavailable';
+  return 'error';
+}
+
+/**
+ * A provider that counts every operation and keeps hdh_key_provider_up current. A provider that
+ * answered — even "no such key" — is up; only ProviderUnavailableError marks it down.
+ */
+export function instrumentProvider(provider: KeyProvider, metrics: KeyMetrics): KeyProvider {
+  const name = provider.describe().provider;
+  const observe = async <T>(op: KeyOperation, run: () => Promise<T>): Promise<T> => {
+    try {
+      const value = await run();
+      metrics.operations.inc({ provider: name, op, result: 'success' });
+      metrics.providerUp.set({ provider: name }, 1);
+      return value;
+    } catch (e) {
+      const result = resultOf(e);
+      metrics.operations.inc({ provider: name, op, result });
+      if (result !== 'error') metrics.providerUp.set({ provider: name }, result === 'unavailable' ? 0 : 1);
+      throw e;
+    }
+  };
+  const rotate = provider.rotate?.bind(provider);
+  const close = provider.close?.bind(provider);
+  return {
+    find: (id) => observe('find', () => provider.find(id)),
+    create: (id) => observe('create', () => provider.create(id)),
+    wrap: (id, dek) => observe('wrap', () => provider.wrap(id, dek)),
+    unwrap: (id, wrapped) => observe('unwrap', () => provider.unwrap(id, wrapped)),
+    destroy: (id) => observe('destroy', () => provider.destroy(id)),
+    describe: () => provider.describe(),
+    ...(rotate ? { rotate: (id) => observe('rotate', () => rotate(id)) } : {}),
+    ...(close ? { close } : {}),
+  };
+}

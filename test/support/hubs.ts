@@ -1,0 +1,78 @@
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { join } from 'node:path';
+import { HEALTH_DATA_HUB, SOVEREIGNTY_POLICY, type HealthDataHub } from '../../src/api/index.js';
+import { installCrds } from '../../src/api/install-crds.js';
+
+/** CRDs installed, the sample policy present and a fresh namespace: the start of most cluster tests. */
+export async function prepareHubNamespace(kc: KubeConfig, prefix: string): Promise<string> {
+  await installCrds(kc, join(process.cwd(), 'crds'));
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  await custom
+    .createClusterCustomObject({
+      group: SOVEREIGNTY_POLICY.group,
+      version: SOVEREIGNTY_POLICY.version,
+      plural: SOVEREIGNTY_POLICY.plural,
+      body: {
+        apiVersion: SOVEREIGNTY_POLICY.apiVersion,
+        kind: SOVEREIGNTY_POLICY.kind,
+        metadata: { name: 'eu-hds' },
+        spec: {
+          regions: ['fr-par', 'eu-west-3', 'de-fra'],
+          nodeSelectorRequirements: [
+            { key: 'sovereign.node-restriction.kubernetes.io/jurisdiction', operator: 'In', values: ['EU'] },
+            { key: 'sovereign.node-restriction.kubernetes.io/hds', operator: 'In', values: ['true'] },
+          ],
+        },
+      },
+    })
+    .catch((e: { code?: number }) => {
+      if (e.code !== 409) throw e;
+    });
+  const ns = `${prefix}-${Date.now().toString(36)}`;
+  await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: ns } } });
+  return ns;
+}
+
+export function hubManifest(name: string, namespace: string, policyName = 'eu-hds'): HealthDataHub {
+  return {
+    apiVersion: HEALTH_DATA_HUB.apiVersion,
+    kind: HEALTH_DATA_HUB.kind,
+    metadata: { name, namespace },
+    spec: { policyName, storage: { size: '1Gi', storageClassName: 'encrypted-eu' } },
+  } as HealthDataHub;
+}
+
+export async function createHub(kc: KubeConfig, hub: HealthDataHub): Promise<void> {
+  await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+    group: HEALTH_DATA_HUB.group,
+    version: HEALTH_DATA_HUB.version,
+    plural: HEALTH_DATA_HUB.plural,
+    namespace: hub.metadata.namespace!,
+    body: hub,
+  });
+}
+
+export async function getHub(kc: KubeConfig, namespace: string, name: string): Promise<HealthDataHub> {
+  return (await kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+    group: HEALTH_DATA_HUB.group,
+    version: HEALTH_DATA_HUB.version,
+    plural: HEALTH_DATA_HUB.plural,
+    namespace,
+    name,
+  })) as HealthDataHub;
+}
+
+export async function listHubs(kc: KubeConfig, namespace: string): Promise<HealthDataHub[]> {
+  const list = (await kc.makeApiClient(CustomObjectsApi).listNamespacedCustomObject({
+    group: HEALTH_DATA_HUB.group,
+    version: HEALTH_DATA_HUB.version,
+    plural: HEALTH_DATA_HUB.plural,
+    namespace,
+  })) as { items: HealthDataHub[] };
+  return list.items;
+}
+
+/** True once the operator has reported on the hub's current generation. */
+export function reconciled(hub: HealthDataHub): boolean {
+  return hub.status?.observedGeneration === hub.metadata.generation && !!hub.status?.conditions?.length;
+}
