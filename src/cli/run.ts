@@ -45,11 +45,18 @@ function leaseNamespace(explicit?: string): string {
   return 'default';
 }
 
-/** Builds a running operator; resolves with a stop function. Shared by `run` and `dev`. */
-export async function startOperator(
-  opts: RunOptions,
-  onFatal: (reason: string) => void,
-): Promise<{ manager: Manager; stop: () => Promise<void> }> {
+export interface OperatorHandle {
+  manager: Manager;
+  stop: () => Promise<void>;
+  /** Resolves once caches are synced and, with leader election, leadership is acquired. */
+  started: Promise<void>;
+}
+
+/**
+ * Builds and starts the operator; returns at once so that a shutdown signal can stop it at any
+ * point, even while caches are still syncing. Shared by `run` and `dev`.
+ */
+export function createOperator(opts: RunOptions, onFatal: (reason: string) => void): OperatorHandle {
   const log = createLogger(opts.logLevel, opts.logFormat);
   const kc = loadKubeConfig(opts.kubeconfig);
   const inCluster = !!process.env.KUBERNETES_SERVICE_HOST;
@@ -72,32 +79,47 @@ export async function startOperator(
     leaderElect,
     concurrency: opts.concurrency,
   });
-  await manager.start(onFatal);
-  return { manager, stop: () => manager.stop() };
+  const started = manager.start(onFatal);
+  return { manager, stop: () => manager.stop(), started };
+}
+
+/** createOperator, resolved once started. */
+export async function startOperator(
+  opts: RunOptions,
+  onFatal: (reason: string) => void,
+): Promise<OperatorHandle> {
+  const handle = createOperator(opts, onFatal);
+  await handle.started;
+  return handle;
 }
 
 export async function runCommand(opts: RunOptions): Promise<number> {
-  return new Promise<number>((resolveExit) => {
-    let stopping = false;
-    let handle: { stop: () => Promise<void> } | undefined;
-    const shutdown = (code: number) => {
-      if (stopping) return;
-      stopping = true;
-      void (handle?.stop() ?? Promise.resolve()).finally(() => resolveExit(code));
-    };
-    process.once('SIGINT', () => shutdown(0));
-    process.once('SIGTERM', () => shutdown(0));
-    startOperator(opts, (reason) => {
+  let handle: OperatorHandle;
+  try {
+    handle = createOperator(opts, (reason) => {
       process.stderr.write(`hdh-operator: ${reason}\n`);
-      shutdown(1);
-    })
-      .then((h) => {
-        handle = h;
-        if (stopping) void h.stop();
-      })
-      .catch((e: unknown) => {
-        process.stderr.write(`hdh-operator: ${e instanceof Error ? e.message : String(e)}\n`);
-        shutdown(1);
-      });
+      void shutdown(1);
+    });
+  } catch (e) {
+    process.stderr.write(`hdh-operator: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+  let stopping: Promise<number> | undefined;
+  let resolveExit: (code: number) => void = () => {};
+  const exit = new Promise<number>((r) => (resolveExit = r));
+  const shutdown = (code: number): Promise<number> => {
+    stopping ??= handle.stop().then(
+      () => code,
+      () => 1,
+    );
+    void stopping.then(resolveExit);
+    return stopping;
+  };
+  process.once('SIGINT', () => void shutdown(0));
+  process.once('SIGTERM', () => void shutdown(0));
+  handle.started.catch((e: unknown) => {
+    process.stderr.write(`hdh-operator: ${e instanceof Error ? e.message : String(e)}\n`);
+    void shutdown(1);
   });
+  return exit;
 }

@@ -217,7 +217,7 @@ export class Pkcs11KeyProvider implements KeyProvider {
       const input = Buffer.concat([parts.ciphertext, parts.tag]);
       lib.C_DecryptInit(s, gcm(pk, parts.iv, wrapAad(identity)), key);
       try {
-        return Buffer.from(lib.C_Decrypt(s, input, Buffer.alloc(input.length)));
+        return lib.C_Decrypt(s, input, Buffer.alloc(input.length));
       } catch (e) {
         // Tokens differ in how they report a failed GCM tag (SoftHSM2: CKR_GENERAL_ERROR).
         const failedTag = [

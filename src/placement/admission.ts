@@ -1,6 +1,6 @@
 // Admission of every pod in a sovereign namespace, enforced by the API server itself through
-// ValidatingAdmissionPolicies generated per SovereigntyPolicy (see docs/placement.md). Nothing
-// here calls back into the operator, so the operator being down admits nothing it would refuse.
+// admission policies generated per SovereigntyPolicy (see docs/placement.md). Nothing here calls
+// back into the operator, so the operator being down admits nothing it would refuse.
 import type {
   KubernetesObject,
   V1beta1MutatingAdmissionPolicyBindingSpec,
@@ -17,7 +17,14 @@ import {
   type NodeSelectorRequirement,
   type SovereigntyPolicy,
 } from '../api/index.js';
-import { celLabelsHold, celPlacementImplies, celString, POD_NODE_SELECTOR, POD_TERMS } from './cel.js';
+import {
+  celLabelsHold,
+  celPlacementImplies,
+  celRequirementsWithVariables,
+  celString,
+  POD_NODE_SELECTOR,
+  POD_TERMS,
+} from './cel.js';
 import { formatRequirement, policyRequirements } from './constraints.js';
 import { injectionPolicy, MUTATING_POLICY_API_VERSION, type MutatingAdmissionPolicy } from './mutation.js';
 import { boundedName } from './names.js';
@@ -46,7 +53,11 @@ export function hubNamespaceLabels(policyName: string): Record<string, string> {
 }
 
 /** Names of the generated objects (each policy and its binding share a name). */
-export function admissionObjectNames(policyName: string): { placement: string; nodeName: string; injection: string } {
+export function admissionObjectNames(policyName: string): {
+  placement: string;
+  nodeName: string;
+  injection: string;
+} {
   return {
     placement: boundedName('hdh-placement-', policyName, OBJECT_NAME_MAX),
     nodeName: boundedName('hdh-node-name-', policyName, OBJECT_NAME_MAX),
@@ -81,11 +92,14 @@ export interface RenderAdmissionOptions {
 
 /**
  * The admission objects for one SovereigntyPolicy, in the order to apply them (each policy before
- * its binding). Two policies:
- * - placement: the pod's nodeSelector, or every one of its required nodeSelectorTerms, must imply
- *   each policy requirement (region In the policy's regions, then the policy's requirements);
- * - node name: a pod naming a node in spec.nodeName must name a node satisfying the policy. The
- *   node's labels are read by the API server (Nodes as parameters), not by the operator.
+ * its binding), all bound to the namespaces labelled with policyNamespaceLabelKey:
+ * - placement (validating): the pod's nodeSelector, or every one of its non-empty required
+ *   nodeSelectorTerms, must imply each policy requirement (region In the policy's regions, then
+ *   the policy's own requirements);
+ * - node name (validating): a pod naming a node in spec.nodeName must name a node satisfying the
+ *   policy. The API server reads the node's labels itself (Nodes as parameters);
+ * - injection (mutating, unless `inject` is false): the constraints written into pods that lack
+ *   them, ANDed into every term as renderPodPlacement does; Enforce only.
  * Enforce denies; Audit admits with a warning to the client and an audit annotation.
  */
 export function renderAdmission(
@@ -95,18 +109,29 @@ export function renderAdmission(
   const policyName = policy.metadata.name;
   if (!policyName) throw new Error('SovereigntyPolicy without metadata.name');
   const requirements = policyRequirements(policy.spec);
+  // Value lists are declared once per object as variables: a policy may list 64 regions and 32
+  // requirements of 64 values, which written into every expression would exceed request limits.
+  const cel = celRequirementsWithVariables(requirements);
   const names = admissionObjectNames(policyName);
   const metadata = (name: string) => ({
     name,
-    labels: { [LABEL_MANAGED_BY]: MANAGED_BY_VALUE, [LABEL_POLICY]: boundedName('', policyName, LABEL_NAME_MAX) },
+    labels: {
+      [LABEL_MANAGED_BY]: MANAGED_BY_VALUE,
+      [LABEL_POLICY]: boundedName('', policyName, LABEL_NAME_MAX),
+    },
   });
   const enforce = (policy.spec.enforcement ?? 'Enforce') === 'Enforce';
   const validationActions = enforce ? ['Deny'] : ['Audit', 'Warn'];
   const matchResources = {
-    namespaceSelector: { matchExpressions: [{ key: policyNamespaceLabelKey(policyName), operator: 'Exists' }] },
+    namespaceSelector: {
+      matchExpressions: [{ key: policyNamespaceLabelKey(policyName), operator: 'Exists' }],
+    },
   };
-  const how = howToComply(requirements);
-  const prefix = `pod refused by SovereigntyPolicy ${policyName}`;
+  const how = howToComply(policyName, requirements);
+  const prefix = enforce
+    ? `pod refused by SovereigntyPolicy ${policyName}`
+    : // Warnings may be cut to 256 characters when a pod gets many: what matters comes first.
+      `SovereigntyPolicy ${policyName} (Audit, admitted)`;
 
   const placement: V1ValidatingAdmissionPolicy = {
     apiVersion: 'admissionregistration.k8s.io/v1',
@@ -118,14 +143,14 @@ export function renderAdmission(
       variables: [
         { name: 'nodeSelector', expression: POD_NODE_SELECTOR },
         { name: 'terms', expression: POD_TERMS },
+        ...cel.variables,
       ],
-      validations: requirements.map(
-        (r): V1Validation => ({
-          expression: celPlacementImplies('variables.nodeSelector', 'variables.terms', r),
-          message: `${prefix}: its placement allows nodes where ${formatRequirement(r)} does not hold. ${how}`,
-          reason: 'Forbidden',
-        }),
-      ),
+      // One validation per requirement, so the refusal names the requirement that is missing.
+      validations: cel.requirements.map((r): V1Validation => ({
+        expression: celPlacementImplies('variables.nodeSelector', 'variables.terms', r),
+        message: `${prefix}: its placement allows nodes where ${briefRequirement(r.req)} does not hold. ${how}`,
+        reason: 'Forbidden',
+      })),
     },
   };
 
@@ -136,26 +161,24 @@ export function renderAdmission(
     spec: {
       failurePolicy: 'Fail',
       // Evaluated once per Node (the binding selects every Node as a parameter); the match
-      // condition keeps only the node the pod names.
+      // conditions keep only the node the pod names.
       paramKind: { apiVersion: 'v1', kind: 'Node' },
       matchConstraints: podCreation(),
       matchConditions: [
         { name: 'names-a-node', expression: "object.spec.?nodeName.orValue('') != ''" },
         { name: 'is-the-named-node', expression: 'params.metadata.name == object.spec.nodeName' },
       ],
-      variables: [{ name: 'labels', expression: 'params.metadata.?labels.orValue({})' }],
-      validations: requirements.map(
-        (r): V1Validation => ({
-          expression: celLabelsHold('variables.labels', r),
-          messageExpression:
-            `${celString(`${prefix}: spec.nodeName names node `)} + object.spec.nodeName + ` +
-            celString(
-              `, which does not satisfy ${formatRequirement(r)}. Leave spec.nodeName empty so the scheduler places ` +
-                `the pod inside the policy, or name a node that satisfies it. ${how}`,
-            ),
-          reason: 'Forbidden',
-        }),
-      ),
+      variables: [{ name: 'labels', expression: 'params.metadata.?labels.orValue({})' }, ...cel.variables],
+      validations: cel.requirements.map((r): V1Validation => ({
+        expression: celLabelsHold('variables.labels', r),
+        messageExpression:
+          `${celString(`${prefix}: spec.nodeName names node `)} + object.spec.nodeName + ` +
+          celString(
+            `, which does not satisfy ${briefRequirement(r.req)}. Leave spec.nodeName empty so the scheduler ` +
+              `places the pod inside the policy, or name a node that satisfies the policy. ${how}`,
+          ),
+        reason: 'Forbidden',
+      })),
     },
   };
 
@@ -177,7 +200,7 @@ export function renderAdmission(
     binding(names.nodeName, { paramRef: { selector: {}, parameterNotFoundAction: 'Allow' } }),
   ];
   if (inject) {
-    objects.push(injectionPolicy(metadata(names.injection), requirements, enforce), {
+    objects.push(injectionPolicy(metadata(names.injection), cel, enforce), {
       apiVersion: MUTATING_POLICY_API_VERSION,
       kind: 'MutatingAdmissionPolicyBinding',
       metadata: metadata(names.injection),
@@ -195,9 +218,25 @@ function podCreation() {
   };
 }
 
-function howToComply(requirements: readonly NodeSelectorRequirement[]): string {
+/** A requirement for a message, long value lists shortened. */
+function briefRequirement(r: NodeSelectorRequirement): string {
+  const values = r.values ?? [];
+  if (values.length <= MESSAGE_VALUES) return formatRequirement(r);
+  const shown = values.slice(0, MESSAGE_VALUES).join(', ');
+  return `${r.key} ${r.operator} [${shown}, … ${values.length - MESSAGE_VALUES} more]`;
+}
+
+const MESSAGE_VALUES = 8;
+const MESSAGE_REQUIREMENTS_MAX = 600;
+
+function howToComply(policyName: string, requirements: readonly NodeSelectorRequirement[]): string {
+  const all = requirements.map(formatRequirement).join('; ');
+  const what =
+    all.length <= MESSAGE_REQUIREMENTS_MAX
+      ? all
+      : `the node requirements of SovereigntyPolicy ${policyName} (kubectl get sovereigntypolicy ${policyName} -o yaml)`;
   return (
-    `To comply, require ${requirements.map(formatRequirement).join('; ')} in spec.nodeSelector (exact values) ` +
+    `To comply, require ${what} in spec.nodeSelector (exact values) ` +
     'or in every nodeSelectorTerm of spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.'
   );
 }

@@ -76,7 +76,8 @@ export function unimpliedRequirements(
   spec: V1PodSpec,
   requirements: readonly NodeSelectorRequirement[],
 ): NodeSelectorRequirement[] {
-  const terms = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+  const terms =
+    spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
   return requirements.filter(
     (r) =>
       !nodeSelectorImplies(spec.nodeSelector, r) &&

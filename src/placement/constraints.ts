@@ -77,5 +77,7 @@ export function formatRequirement(r: NodeSelectorRequirement): string {
 }
 
 function copyRequirement(r: NodeSelectorRequirement): NodeSelectorRequirement {
-  return r.values ? { key: r.key, operator: r.operator, values: [...r.values] } : { key: r.key, operator: r.operator };
+  return r.values
+    ? { key: r.key, operator: r.operator, values: [...r.values] }
+    : { key: r.key, operator: r.operator };
 }

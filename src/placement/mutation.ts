@@ -3,7 +3,6 @@
 // nodeSelectorTerm, or as one new term when the pod has none. The validating policies still run
 // after it, so a mutation that did not happen (or was undone by a later mutation) is refused.
 import type { V1beta1MutatingAdmissionPolicySpec, V1ObjectMeta } from '@kubernetes/client-node';
-import type { NodeSelectorRequirement } from '../api/index.js';
 import {
   celPlacementImplies,
   celRequirementLiteral,
@@ -11,6 +10,7 @@ import {
   celTermImplies,
   POD_NODE_SELECTOR,
   POD_TERMS,
+  type CelRequirement,
 } from './cel.js';
 
 export const MUTATING_POLICY_API_VERSION = 'admissionregistration.k8s.io/v1';
@@ -23,7 +23,8 @@ export interface MutatingAdmissionPolicy {
   spec: V1beta1MutatingAdmissionPolicySpec;
 }
 
-const TERMS_PATH = '/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms';
+const TERMS_PATH =
+  '/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms';
 
 /**
  * The mutating policy for one SovereigntyPolicy. `enforce` false (Audit) keeps the object but makes
@@ -32,12 +33,14 @@ const TERMS_PATH = '/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredD
  */
 export function injectionPolicy(
   metadata: V1ObjectMeta,
-  requirements: readonly NodeSelectorRequirement[],
+  cel: {
+    requirements: readonly CelRequirement[];
+    variables: readonly { name: string; expression: string }[];
+  },
   enforce: boolean,
 ): MutatingAdmissionPolicy {
-  // Match conditions cannot read variables, hence the pod's fields spelled out.
-  const compliant = requirements
-    .map((r) => `(${celPlacementImplies(POD_NODE_SELECTOR, POD_TERMS, r)})`)
+  const compliant = cel.requirements
+    .map((r) => `(${celPlacementImplies('variables.nodeSelector', 'variables.terms', r)})`)
     .join(' && ');
   return {
     apiVersion: MUTATING_POLICY_API_VERSION,
@@ -49,15 +52,24 @@ export function injectionPolicy(
       // adds only what is missing, so running twice changes nothing more.
       reinvocationPolicy: 'IfNeeded',
       matchConstraints: {
-        resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }],
+        resourceRules: [
+          { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] },
+        ],
       },
-      variables: [{ name: 'terms', expression: POD_TERMS }],
-      matchConditions: [
-        { name: 'enforced', expression: enforce ? 'true' : 'false' },
-        // A compliant pod is left exactly as written.
-        { name: 'not-compliant', expression: `!(${compliant})` },
+      matchConditions: [{ name: 'enforced', expression: enforce ? 'true' : 'false' }],
+      variables: [
+        { name: 'nodeSelector', expression: POD_NODE_SELECTOR },
+        { name: 'terms', expression: POD_TERMS },
+        ...cel.variables,
+        { name: 'compliant', expression: compliant },
       ],
-      mutations: [{ patchType: 'JSONPatch', jsonPatch: { expression: patchExpression(requirements) } }],
+      mutations: [
+        {
+          patchType: 'JSONPatch',
+          // A compliant pod is left exactly as written.
+          jsonPatch: { expression: `variables.compliant ? [] : (${patchExpression(cel.requirements)})` },
+        },
+      ],
     },
   };
 }
@@ -68,7 +80,7 @@ export function injectionPolicy(
  * does not imply; a term with only matchFields gets a matchExpressions list; an empty term (which
  * matches no node) is left alone, as adding expressions to it would widen placement.
  */
-function patchExpression(requirements: readonly NodeSelectorRequirement[]): string {
+function patchExpression(requirements: readonly CelRequirement[]): string {
   const all = `[${requirements.map(celRequirementLiteral).join(', ')}]`;
   const required = `{"nodeSelectorTerms": [{"matchExpressions": ${all}}]}`;
   const noTerms =
@@ -82,6 +94,8 @@ function patchExpression(requirements: readonly NodeSelectorRequirement[]): stri
   const term = 'variables.terms[i]';
   const hasExpressions = `size(${term}.?matchExpressions.orValue([])) > 0`;
   const path = `${JSON.stringify(TERMS_PATH + '/')} + string(i)`;
+  // Grouped by requirement, all terms at a time: each term ends up with its own expressions then
+  // the missing requirements in policy order, as renderPodPlacement writes them.
   const appendMissing = requirements.map(
     (r) =>
       `${indices}.filter(i, ${hasExpressions} && !(${celTermImplies(term, r)}))` +

@@ -57,17 +57,25 @@ function withRequiredRequirements(
 }
 
 /** The term with each requirement it does not already imply appended (expressions are ANDed). */
-function andInto(term: V1NodeSelectorTerm, requirements: readonly NodeSelectorRequirement[]): V1NodeSelectorTerm {
+function andInto(
+  term: V1NodeSelectorTerm,
+  requirements: readonly NodeSelectorRequirement[],
+): V1NodeSelectorTerm {
   const added = requirements.filter((r) => !termImplies(term, r)).map(toPodRequirement);
   if (!added.length) return term;
   return { ...term, matchExpressions: [...(term.matchExpressions ?? []), ...added] };
 }
 
 function toPodRequirement(r: NodeSelectorRequirement): V1NodeSelectorRequirement {
-  return r.values ? { key: r.key, operator: r.operator, values: [...r.values] } : { key: r.key, operator: r.operator };
+  return r.values
+    ? { key: r.key, operator: r.operator, values: [...r.values] }
+    : { key: r.key, operator: r.operator };
 }
 
-function mergeTolerations(existing: V1Toleration[] | undefined, wanted: readonly Toleration[]): V1Toleration[] {
+function mergeTolerations(
+  existing: V1Toleration[] | undefined,
+  wanted: readonly Toleration[],
+): V1Toleration[] {
   const out = [...(existing ?? [])];
   for (const t of wanted) {
     if (!out.some((o) => sameToleration(o, t))) out.push(toPodToleration(t));

@@ -41,6 +41,14 @@ export class Controller {
     private readonly opts: ControllerOptions,
   ) {
     this.queue = new WorkQueue({ name: opts.name, metrics: opts.metrics, maxDelayMs: opts.maxBackoffMs });
+    // Series exist from the start (at 0), as controller-runtime's do, so rate() and alerts work.
+    const m = opts.metrics;
+    for (const result of ['success', 'error', 'requeue_after'])
+      m.reconcileTotal.inc({ controller: opts.name, result }, 0);
+    m.reconcileErrors.inc({ controller: opts.name }, 0);
+    m.queueRetries.inc({ name: opts.name }, 0);
+    m.queueAdds.inc({ name: opts.name }, 0);
+    m.queueDepth.set({ name: opts.name }, 0);
   }
 
   get name(): string {

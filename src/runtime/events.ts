@@ -2,6 +2,7 @@ import { EventsV1Api, PatchStrategy, setHeaderOptions, type KubernetesObject } f
 import { createHash } from 'node:crypto';
 import type { ApiClients } from './client.js';
 import { describeError } from './errors.js';
+import { microTime } from './time.js';
 import type { Logger } from './logging.js';
 
 export type EventType = 'Normal' | 'Warning';
@@ -56,7 +57,7 @@ export class EventRecorder {
           {
             name: s.name,
             namespace: s.namespace,
-            body: { series: { count: s.count, lastObservedTime: new Date(now).toISOString() } },
+            body: { series: { count: s.count, lastObservedTime: microTime(new Date(now)) } },
           },
           setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
         );
@@ -68,7 +69,7 @@ export class EventRecorder {
         namespace,
         body: {
           metadata: { name, namespace },
-          eventTime: new Date(now) as never,
+          eventTime: microTime(new Date(now)) as never,
           reportingController: this.controller,
           reportingInstance: this.instance,
           action,

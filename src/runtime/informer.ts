@@ -64,6 +64,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   private abort: AbortController | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private syncWaiters: (() => void)[] = [];
+  private wakeBackoff: (() => void) | undefined;
   private listCount = 0;
   private attempt = 0;
 
@@ -137,6 +138,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     this.stopped = true;
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     this.abort?.abort();
+    this.wakeBackoff?.();
     for (const w of this.syncWaiters.splice(0)) w();
   }
 
@@ -166,6 +168,9 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
         }
         this.failingSince ??= Date.now();
         this.lastError = describeError(e);
+        if (statusCode(e) === 404) {
+          this.lastError += ` (is the ${this.name} resource installed? for the operator's own kinds: kubectl apply -k config/crd)`;
+        }
         needList = needList || statusCode(e) !== undefined;
         const delay = backoffDelay(this.attempt++, 200, this.opts.maxBackoffMs ?? 30_000);
         this.log.warn('watch failed, reconnecting', {
@@ -173,7 +178,13 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
           error: this.lastError,
           retryInMs: delay,
         });
-        await new Promise((r) => setTimeout(r, delay));
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, delay);
+          this.wakeBackoff = () => {
+            clearTimeout(t);
+            r();
+          };
+        });
       }
     }
   }

@@ -1,5 +1,6 @@
 import { CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
 import type { ApiClients } from './client.js';
+import { microTime, timeMs } from './time.js';
 import { describeError, statusCode } from './errors.js';
 import type { Logger } from './logging.js';
 import type { OperatorMetrics } from './metrics.js';
@@ -96,7 +97,7 @@ export class LeaderElector {
         ...lease.spec,
         holderIdentity: undefined,
         leaseDurationSeconds: 1,
-        renewTime: new Date() as never,
+        renewTime: microTime(new Date()) as never,
       };
       await this.api.replaceNamespacedLease({
         name: this.opts.name,
@@ -127,8 +128,8 @@ export class LeaderElector {
             spec: {
               holderIdentity: identity,
               leaseDurationSeconds: Math.round(this.leaseMs / 1000),
-              acquireTime: now as never,
-              renewTime: now as never,
+              acquireTime: microTime(now) as never,
+              renewTime: microTime(now) as never,
               leaseTransitions: 0,
             },
           },
@@ -140,7 +141,7 @@ export class LeaderElector {
     }
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity;
-    const renewed = spec.renewTime ? new Date(spec.renewTime as unknown as string).getTime() : 0;
+    const renewed = timeMs(spec.renewTime);
     const duration = (spec.leaseDurationSeconds ?? 15) * 1000;
     const expired = !holder || renewed + duration < now.getTime();
     if (holder !== identity && !expired) return false;
@@ -148,9 +149,9 @@ export class LeaderElector {
       ...spec,
       holderIdentity: identity,
       leaseDurationSeconds: Math.round(this.leaseMs / 1000),
-      renewTime: now as never,
+      renewTime: microTime(now) as never,
       ...(holder !== identity
-        ? { acquireTime: now as never, leaseTransitions: (spec.leaseTransitions ?? 0) + 1 }
+        ? { acquireTime: microTime(now) as never, leaseTransitions: (spec.leaseTransitions ?? 0) + 1 }
         : {}),
     };
     try {

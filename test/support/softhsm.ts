@@ -80,7 +80,11 @@ export function withTokenSession<T>(token: SoftHsmToken, fn: (t: TokenSession) =
     try {
       return fn({ lib, pk, session });
     } finally {
-      lib.C_Logout(session);
+      try {
+        lib.C_Logout(session);
+      } catch {
+        // fn may have ended the login (a provider logging out the process); nothing to undo.
+      }
     }
   } finally {
     lib.C_CloseSession(session);

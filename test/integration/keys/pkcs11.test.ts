@@ -156,6 +156,19 @@ describe('PKCS#11 provider on SoftHSM2', () => {
       expect(e.message).not.toContain(token.pin);
       expect(e.stack ?? '').not.toContain(wrongPin);
     }
+    // A login left open by someone else in this process does not let a wrong PIN through.
+    const otherWrongPin = '31415926';
+    const wrong2 = new Pkcs11KeyProvider({
+      module: token.module,
+      tokenLabel: token.label,
+      pin: otherWrongPin,
+    });
+    const whileLoggedIn = withTokenSession(token, () => wrong2.find(id));
+    const e = await caught(whileLoggedIn);
+    expect(e).toBeInstanceOf(ProviderUnavailableError);
+    expect(e.message).toMatch(/refused the PIN/);
+    expect(e.message).not.toContain(otherWrongPin);
+
     // The right PIN is unaffected.
     expect(await provider.find(id)).toBeDefined();
   });

@@ -16,7 +16,7 @@ const VALUES: Record<string, (string | undefined)[]> = {
   [REGION]: ['fr-par', 'de-fra', 'eu-west-3', 'us-east-1', undefined],
   [JURISDICTION]: ['EU', 'US', undefined],
   [HDS]: ['true', 'false', undefined],
-  [TIER]: ['1', '5', '10', 'gold', undefined],
+  [TIER]: ['1', '3', '4', '10', 'gold', undefined],
   [LEGACY]: ['yes', undefined],
 };
 
@@ -32,7 +32,13 @@ export function euHds(name = 'eu-hds'): SovereigntyPolicy {
         { key: JURISDICTION, operator: 'In', values: ['EU'] },
         { key: HDS, operator: 'In', values: ['true'] },
       ],
-      tolerations: [{ key: 'sovereign.node-restriction.kubernetes.io/dedicated', value: 'health-data', effect: 'NoSchedule' }],
+      tolerations: [
+        {
+          key: 'sovereign.node-restriction.kubernetes.io/dedicated',
+          value: 'health-data',
+          effect: 'NoSchedule',
+        },
+      ],
       enforcement: 'Enforce',
       onViolation: 'Evict',
     },
@@ -124,7 +130,7 @@ function requirement(rnd: () => number, key = pick(rnd, KEYS)): V1NodeSelectorRe
       return { key, operator };
     case 'Gt':
     case 'Lt':
-      return { key, operator, values: [pick(rnd, ['0', '3', '4', '50', '100', '200'])] };
+      return { key, operator, values: [pick(rnd, ['0', '2', '3', '4', '100', '200'])] };
     default: {
       const values = [...new Set(some(rnd, definedValues(key), 3))];
       return { key, operator, values: values.length ? values : [pick(rnd, definedValues(key))] };
@@ -144,13 +150,15 @@ function term(
   // (stricter or weaker), so that a good share of pods comply and many almost do.
   const near = focus.flatMap((r) => {
     const dice = rnd();
-    if (dice < 0.55) return [{ ...r, values: r.values && [...r.values] } as V1NodeSelectorRequirement];
-    return dice < 0.9 ? [requirement(rnd, r.key)] : [];
+    if (dice < 0.75) return [{ ...r, values: r.values && [...r.values] } as V1NodeSelectorRequirement];
+    return dice < 0.97 ? [requirement(rnd, r.key)] : [];
   });
   const exprs = [...near, ...some(rnd, [0], focus.length ? 1 : 4).map(() => requirement(rnd))];
   if (exprs.length) t.matchExpressions = exprs;
   if (shape > 0.8 || !exprs.length) {
-    t.matchFields = [{ key: 'metadata.name', operator: pick(rnd, ['In', 'NotIn']), values: [pick(rnd, nodeNames)] }];
+    t.matchFields = [
+      { key: 'metadata.name', operator: pick(rnd, ['In', 'NotIn']), values: [pick(rnd, nodeNames)] },
+    ];
   }
   return t;
 }
@@ -171,7 +179,9 @@ export function randomPodSpec(
   }
   if (rnd() < 0.75) {
     const terms = Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => term(rnd, nodeNames, focus));
-    spec.affinity = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: terms } } };
+    spec.affinity = {
+      nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: terms } },
+    };
   }
   return spec;
 }
