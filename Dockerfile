@@ -1,6 +1,8 @@
 # Operator image: build with `docker build -t hdh-operator .`
 FROM docker.io/library/node:24-bookworm-slim AS build
 WORKDIR /app
+# The PKCS#11 binding is a native addon.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
@@ -8,7 +10,7 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
 FROM docker.io/library/node:24-bookworm-slim
-# softhsm2's PKCS#11 client libraries are not needed here: an HSM vendor's module is mounted.
+# The HSM vendor's PKCS#11 module is mounted at the path the hub's spec.encryption.pkcs11.module names.
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/node_modules ./node_modules

@@ -1,4 +1,4 @@
-import type { V1Node } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Node } from '@kubernetes/client-node';
 import {
   FIELD_MANAGER,
   HEALTH_DATA_HUB,
@@ -40,16 +40,21 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
   const hubsUsing = (policy: string) => hubs.list((h) => h.spec.policyName === policy).map(objectKey);
 
   hubs.on((event, hub, old) => {
-    hubController.enqueue(objectKey(hub));
+    // Our own status writes come back as updates; like controller-runtime's generation
+    // predicate, they do not need another reconcile (resyncs still cover missed levels).
+    if (event !== 'update' || !old || specOrMetadataChanged(old, hub)) hubController.enqueue(objectKey(hub));
     // The policy counts its hubs.
-    policyController.enqueue(hub.spec.policyName);
+    if (event !== 'update' && event !== 'resync') policyController.enqueue(hub.spec.policyName);
     if (event === 'update' && old && old.spec.policyName !== hub.spec.policyName) {
       policyController.enqueue(old.spec.policyName);
+      policyController.enqueue(hub.spec.policyName);
     }
   });
-  policies.on((_event, policy) => {
-    policyController.enqueue(objectKey(policy));
-    for (const k of hubsUsing(policy.metadata!.name!)) hubController.enqueue(k);
+  policies.on((event, policy, old) => {
+    if (event !== 'update' || !old || specOrMetadataChanged(old, policy)) {
+      policyController.enqueue(objectKey(policy));
+      for (const k of hubsUsing(policy.metadata!.name!)) hubController.enqueue(k);
+    }
   });
   nodes.on((event, node, old) => {
     if (event === 'update' && !nodePlacementChanged(old, node)) return;
@@ -57,4 +62,16 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
     for (const p of policies.list()) policyController.enqueue(objectKey(p));
     for (const h of hubs.list()) hubController.enqueue(objectKey(h));
   });
+}
+
+/** A change other than status: spec (generation), labels, annotations or deletion. */
+function specOrMetadataChanged(a: KubernetesObject, b: KubernetesObject): boolean {
+  const ma = a.metadata ?? {};
+  const mb = b.metadata ?? {};
+  return (
+    ma.generation !== mb.generation ||
+    String(ma.deletionTimestamp ?? '') !== String(mb.deletionTimestamp ?? '') ||
+    JSON.stringify(ma.labels ?? {}) !== JSON.stringify(mb.labels ?? {}) ||
+    JSON.stringify(ma.annotations ?? {}) !== JSON.stringify(mb.annotations ?? {})
+  );
 }

@@ -9,8 +9,12 @@ import { prepareSoftHsmConf } from './softhsm-env.js';
 /** One control plane per test run (integration and e2e share it). */
 export default async function globalSetup() {
   prepareSoftHsmConf();
-  const dir = process.env.HDH_TEST_CLUSTER_DIR ?? mkdtempSync(join(tmpdir(), 'hdh-test-cluster-'));
-  process.env.HDH_TEST_CLUSTER_DIR = dir;
+  let dir = process.env.HDH_TEST_CLUSTER_DIR;
+  if (!dir) {
+    dir = mkdtempSync(join(tmpdir(), 'hdh-test-cluster-'));
+    process.env.HDH_TEST_CLUSTER_DIR = dir;
+    process.env.HDH_TEST_CLUSTER_DIR_OWNED = '1'; // ours to remove afterwards
+  }
   const state = await clusterUp({ dir, log: (l) => process.stderr.write(`[test cluster] ${l}\n`) });
   process.stderr.write(
     `[test cluster] Kubernetes v${state.kubernetesVersion} at ${state.server} ready in ${(state.readyAfterMs / 1000).toFixed(1)}s\n`,

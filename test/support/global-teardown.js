@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { clusterDown } from '../../dist/src/devcluster/cluster.js';
 import { removeSoftHsmConf } from './softhsm-env.js';
 
@@ -11,4 +12,9 @@ export default async function globalTeardown() {
     return;
   }
   await clusterDown(dir);
+  if (process.env.HDH_TEST_CLUSTER_DIR_OWNED === '1') {
+    rmSync(dir, { recursive: true, force: true });
+    delete process.env.HDH_TEST_CLUSTER_DIR;
+    delete process.env.HDH_TEST_CLUSTER_DIR_OWNED;
+  }
 }

@@ -54,7 +54,6 @@ describe('an operator at rest', () => {
       'workqueue_queue_duration_seconds_count',
       'workqueue_work_duration_seconds_count',
       'workqueue_retries_total',
-      'leader_election_master_status',
       'rest_client_requests_total',
     ]) {
       expect(after).toMatch(new RegExp(`^${name}`, 'm'));
