@@ -2,11 +2,16 @@ import type { KubernetesObject, V1Node } from '@kubernetes/client-node';
 import {
   FIELD_MANAGER,
   HEALTH_DATA_HUB,
+  LABEL_MANAGED_BY,
+  MANAGED_BY_VALUE,
   SOVEREIGNTY_POLICY,
   type HealthDataHub,
   type SovereigntyPolicy,
 } from './api/index.js';
+import { NamespaceLabeler } from './hub/namespace-labels.js';
 import { HubReconciler } from './hub/reconciler.js';
+import { LABEL_POLICY } from './placement/admission.js';
+import { ADMISSION_KINDS, AdmissionSync, admissionKey } from './policy/admission-sync.js';
 import { nodePlacementChanged } from './policy/nodes.js';
 import { PolicyReconciler } from './policy/reconciler.js';
 import { Writer } from './runtime/apply.js';
@@ -28,14 +33,38 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
   const writer = new Writer(mgr.clients, FIELD_MANAGER);
   const events = new EventRecorder(mgr.clients, 'hdh.sovereign.eu/hdh-operator', opts.identity, mgr.log);
 
+  const admission = new AdmissionSync(mgr.clients, writer);
+  const namespaces = new NamespaceLabeler(writer);
   const hubController = mgr.controller(
     'healthdatahub',
-    new HubReconciler({ hubs, policies, nodes, writer, events, log: mgr.log }),
+    new HubReconciler({ hubs, policies, nodes, writer, events, namespaces, log: mgr.log }),
   );
   const policyController = mgr.controller(
     'sovereigntypolicy',
-    new PolicyReconciler({ hubs, policies, nodes, writer }),
+    new PolicyReconciler({ hubs, policies, nodes, writer, admission }),
   );
+
+  // The admission objects are the operator's: changed or deleted by someone else, they are
+  // restored. MutatingAdmissionPolicy is optional (served from Kubernetes 1.36 on).
+  for (const k of ADMISSION_KINDS) {
+    const inf = mgr.informer<KubernetesObject>(
+      {
+        group: 'admissionregistration.k8s.io',
+        version: 'v1',
+        ...k,
+        labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY_VALUE}`,
+      },
+      { optional: true },
+    );
+    inf.on((event, obj) => {
+      const drifted = admission.cache.observe(
+        admissionKey(obj),
+        event === 'delete' ? undefined : obj.metadata,
+      );
+      const policy = obj.metadata?.labels?.[LABEL_POLICY];
+      if (drifted && policy) policyController.enqueue(policy);
+    });
+  }
 
   const hubsUsing = (policy: string) => hubs.list((h) => h.spec.policyName === policy).map(objectKey);
 

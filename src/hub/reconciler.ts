@@ -13,6 +13,7 @@ import type { EventRecorder } from '../runtime/events.js';
 import type { Informer } from '../runtime/informer.js';
 import type { Logger } from '../runtime/logging.js';
 import { statusUnchanged } from '../runtime/status.js';
+import { NamespaceLabeler, sovereignNamespaceLabels } from './namespace-labels.js';
 import { desiredHubStatus } from './status.js';
 
 export interface HubReconcilerDeps {
@@ -21,6 +22,7 @@ export interface HubReconcilerDeps {
   nodes: Informer<V1Node>;
   writer: Writer;
   events: EventRecorder;
+  namespaces: NamespaceLabeler;
   log: Logger;
 }
 
@@ -29,8 +31,15 @@ export class HubReconciler implements Reconciler {
   constructor(private readonly d: HubReconcilerDeps) {}
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
+    const namespace = key.split('/')[0]!;
+    // First of all, before any pod of a hub exists: the namespace becomes (or stops being)
+    // sovereign territory for the policies of the hubs it holds.
+    await this.d.namespaces.sync(
+      namespace,
+      sovereignNamespaceLabels(this.d.hubs.list((h) => h.metadata.namespace === namespace)),
+    );
     const hub = this.d.hubs.get(key);
-    if (!hub) return; // deleted: nothing of ours to report on
+    if (!hub) return; // deleted: nothing else of ours to report on
     if (hub.spec.suspend) {
       this.d.log.debug('hub suspended, not reconciling', { hub: key });
       return;

@@ -5,6 +5,7 @@ import type { Reconciler } from '../runtime/controller.js';
 import type { Informer } from '../runtime/informer.js';
 import { statusUnchanged } from '../runtime/status.js';
 import { schedulableNodeLabels } from './nodes.js';
+import type { AdmissionSync } from './admission-sync.js';
 import { desiredPolicyStatus } from './status.js';
 
 export interface PolicyReconcilerDeps {
@@ -12,6 +13,7 @@ export interface PolicyReconcilerDeps {
   policies: Informer<SovereigntyPolicy>;
   nodes: Informer<V1Node>;
   writer: Writer;
+  admission: AdmissionSync;
 }
 
 /** Reports, per SovereigntyPolicy, how many nodes satisfy it and how many hubs use it. */
@@ -20,7 +22,10 @@ export class PolicyReconciler implements Reconciler {
 
   async reconcile(key: string): Promise<void> {
     const policy = this.d.policies.get(key);
+    // A deleted policy keeps its admission objects: pods in its namespaces stay checked (fail
+    // closed) until the namespaces no longer carry its label.
     if (!policy) return;
+    await this.d.admission.sync(policy);
     const hubs = this.d.hubs.list((h) => h.spec.policyName === key).length;
     const status = desiredPolicyStatus(policy, schedulableNodeLabels(this.d.nodes.list()), hubs, new Date());
     if (statusUnchanged(policy.status, status)) return;

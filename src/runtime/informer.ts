@@ -27,6 +27,11 @@ export interface InformerOptions {
   /** A watch that has been failing this long makes the informer unhealthy. */
   unhealthyAfterMs?: number;
   maxBackoffMs?: number;
+  /**
+   * The resource may not be served (an API only newer servers have): a 404 counts as an empty,
+   * synced cache, checked again at the maximum backoff, and does not make the informer unhealthy.
+   */
+  optional?: boolean;
 }
 
 export function objectKey(obj: KubernetesObject): string {
@@ -168,6 +173,13 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
         }
         this.failingSince ??= Date.now();
         this.lastError = describeError(e);
+        if (statusCode(e) === 404 && this.opts.optional) {
+          this.markSynced();
+          this.failingSince = undefined;
+          await this.sleep(this.opts.maxBackoffMs ?? 30_000);
+          needList = true;
+          continue;
+        }
         if (statusCode(e) === 404) {
           this.lastError += ` (is the ${this.name} resource installed? for the operator's own kinds: kubectl apply -k config/crd)`;
         }
@@ -178,15 +190,26 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
           error: this.lastError,
           retryInMs: delay,
         });
-        await new Promise<void>((r) => {
-          const t = setTimeout(r, delay);
-          this.wakeBackoff = () => {
-            clearTimeout(t);
-            r();
-          };
-        });
+        await this.sleep(delay);
       }
     }
+  }
+
+  private markSynced(): void {
+    if (this.hasSynced) return;
+    this.hasSynced = true;
+    for (const w of this.syncWaiters.splice(0)) w();
+  }
+
+  /** A backoff pause that stop() cuts short. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((r) => {
+      const t = setTimeout(r, ms);
+      this.wakeBackoff = () => {
+        clearTimeout(t);
+        r();
+      };
+    });
   }
 
   private async relist(): Promise<void> {
@@ -233,10 +256,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     this.resourceVersion = rv;
     this.listCount++;
     this.failingSince = undefined;
-    if (!this.hasSynced) {
-      this.hasSynced = true;
-      for (const w of this.syncWaiters.splice(0)) w();
-    }
+    this.markSynced();
   }
 
   /** One watch request; resolves when the server ends it, rejects on error or 410. */

@@ -1,0 +1,154 @@
+// The continuous placement audit (pure): which running pods of a sovereign namespace sit on a node
+// outside a policy the namespace is held to, and which of them a hub should evict. The operator's
+// shell feeds it from its caches and acts on the verdicts (src/hub/reconciler.ts).
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import { LABEL_HUB, type PlacementViolation, type SovereigntyPolicySpec } from '../api/index.js';
+import { ineligibilityReason, REGION_LABEL, type Labels } from '../policy/eligibility.js';
+import { regionLabelMismatch } from './provider-id.js';
+
+/** What the audit needs of a Node. */
+export interface NodeFacts {
+  labels: Labels;
+  providerID?: string;
+}
+
+export type NodeFactsByName = ReadonlyMap<string, NodeFacts>;
+
+export function nodeFacts(node: V1Node): NodeFacts {
+  return { labels: node.metadata?.labels ?? {}, providerID: node.spec?.providerID };
+}
+
+/**
+ * One hub of a namespace and the policy it holds the namespace to. Every pod of the namespace must
+ * satisfy the policy; the hub's own pods (labelled `hdh.sovereign.eu/hub: <hub>`) must also stay in
+ * the hub's `placement.regions`, as rendering put them there.
+ */
+export interface HeldPolicy {
+  hub: string;
+  policyName: string;
+  spec: Pick<SovereigntyPolicySpec, 'regions' | 'nodeSelectorRequirements' | 'enforcement' | 'onViolation'>;
+  hubRegions?: readonly string[];
+}
+
+export interface PodViolation extends PlacementViolation {
+  /** The pod's UID: an eviction names it so that a pod recreated under the same name is spared. */
+  uid?: string;
+  /** The Node is gone (or not seen yet): nothing to evict from, the pod garbage collector acts. */
+  nodeMissing: boolean;
+  /** A mirror pod (a kubelet's static pod): deleting it would not stop the static pod. */
+  mirror: boolean;
+  /** The hubs whose held policy the pod violates. */
+  violatedBy: string[];
+}
+
+const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
+
+/**
+ * Whether a pod is running, or about to run, on its node. Pods not yet bound have no node to be
+ * wrong about; terminating pods are already on their way out; finished pods run nothing.
+ */
+export function isPodPlaced(pod: V1Pod): boolean {
+  return (
+    !!pod.spec?.nodeName &&
+    !pod.metadata?.deletionTimestamp &&
+    pod.status?.phase !== 'Succeeded' &&
+    pod.status?.phase !== 'Failed'
+  );
+}
+
+/**
+ * Why `node` is outside `held` for `pod`, or undefined when it is inside. A node whose region label
+ * contradicts its providerID is outside every policy: its labels are not evidence.
+ */
+function nodeVerdict(pod: V1Pod, node: NodeFacts, held: HeldPolicy): string | undefined {
+  const mismatch = regionLabelMismatch(node.labels[REGION_LABEL], node.providerID);
+  if (mismatch) return mismatch;
+  const own = pod.metadata?.labels?.[LABEL_HUB] === held.hub;
+  return ineligibilityReason(node.labels, held.spec, own ? held.hubRegions : undefined);
+}
+
+/**
+ * The placed pods of one namespace that violate at least one of the policies the namespace is held
+ * to (the strictest wins), sorted by pod name. `held` lists every hub of the namespace whose
+ * policy is known; the reason names the policy when the namespace is held to more than one.
+ */
+export function auditPods(
+  held: readonly HeldPolicy[],
+  pods: readonly V1Pod[],
+  nodes: NodeFactsByName,
+): PodViolation[] {
+  if (held.length === 0) return [];
+  const several = new Set(held.map((h) => h.policyName)).size > 1;
+  const violations: PodViolation[] = [];
+  for (const pod of pods) {
+    if (!isPodPlaced(pod)) continue;
+    const nodeName = pod.spec!.nodeName!;
+    const node = nodes.get(nodeName);
+    const violatedBy: string[] = [];
+    let reason: string | undefined;
+    for (const h of held) {
+      const why = node ? nodeVerdict(pod, node, h) : `node ${nodeName} no longer exists`;
+      if (why === undefined) continue;
+      violatedBy.push(h.hub);
+      reason ??= several && node ? `${why} (SovereigntyPolicy ${h.policyName})` : why;
+    }
+    if (reason === undefined) continue;
+    violations.push({
+      pod: pod.metadata?.name ?? '',
+      node: nodeName,
+      reason,
+      uid: pod.metadata?.uid,
+      nodeMissing: !node,
+      mirror: !!pod.metadata?.annotations?.[MIRROR_ANNOTATION],
+      violatedBy,
+    });
+  }
+  return violations.sort((a, b) => (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : 0));
+}
+
+/**
+ * The violations `hub` evicts: those of its own policy, when the policy enforces and asks for
+ * eviction. Pods on a vanished node and mirror pods are only reported (see PodViolation).
+ */
+export function evictionCandidates(violations: readonly PodViolation[], hub: HeldPolicy): PodViolation[] {
+  if ((hub.spec.enforcement ?? 'Enforce') !== 'Enforce') return [];
+  if ((hub.spec.onViolation ?? 'Evict') !== 'Evict') return [];
+  return violations.filter((v) => v.violatedBy.includes(hub.hub) && !v.nodeMissing && !v.mirror);
+}
+
+/** At most this many violations are listed in status (the CRD's maxItems). */
+export const MAX_LISTED_VIOLATIONS = 64;
+/** At most this many are named in a condition message or an Event note. */
+const MAX_NAMED = 5;
+
+/** The violations as status lists them. */
+export function statusViolations(violations: readonly PodViolation[]): PlacementViolation[] {
+  return violations.slice(0, MAX_LISTED_VIOLATIONS).map(({ pod, node, reason }) => ({ pod, node, reason }));
+}
+
+/** Whether two audits found the same pods on the same nodes for the same reasons. */
+export function sameViolations(
+  a: readonly PlacementViolation[] | undefined,
+  b: readonly PlacementViolation[] | undefined,
+): boolean {
+  const key = (v: PlacementViolation) => `${v.pod}\u0000${v.node}\u0000${v.reason}`;
+  const left = (a ?? []).map(key).sort();
+  const right = (b ?? []).map(key).sort();
+  return left.length === right.length && left.every((k, i) => k === right[i]);
+}
+
+/**
+ * `2 pod(s) on nodes outside the policy: web-1 on us-east-1a (region …); web-2 on …`, naming the
+ * first few (the status lists more).
+ */
+export function describeViolations(
+  violations: readonly PlacementViolation[],
+  total = violations.length,
+): string {
+  const named = violations
+    .slice(0, MAX_NAMED)
+    .map((v) => `pod ${v.pod} on node ${v.node} (${v.reason})`)
+    .join('; ');
+  const more = total > MAX_NAMED ? `; and ${total - MAX_NAMED} more` : '';
+  return `${total} pod(s) on nodes outside the policy: ${named}${more}`;
+}
