@@ -6,6 +6,7 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import type { ApiClients } from './client.js';
+import { addFinalizerPatch, removeFinalizerPatch, type JsonPatchOp } from './finalizers.js';
 
 /** Kubernetes API access the controllers share: typed clients built once per KubeConfig. */
 export class Writer {
@@ -62,4 +63,33 @@ export class Writer {
       );
     }
   }
+
+  /** Adds a finalizer unless present; refused (422) if the finalizers changed since `obj` was read. */
+  async addFinalizer(ref: CustomResourceRef, obj: KubernetesObject, finalizer: string): Promise<boolean> {
+    return this.jsonPatch(ref, obj, addFinalizerPatch(obj, finalizer));
+  }
+
+  /** Removes a finalizer if present, with the same guard. */
+  async removeFinalizer(ref: CustomResourceRef, obj: KubernetesObject, finalizer: string): Promise<boolean> {
+    return this.jsonPatch(ref, obj, removeFinalizerPatch(obj, finalizer));
+  }
+
+  private async jsonPatch(ref: CustomResourceRef, obj: KubernetesObject, patch: JsonPatchOp[] | undefined) {
+    if (!patch) return false;
+    const name = obj.metadata?.name ?? '';
+    const namespace = obj.metadata?.namespace;
+    const opts = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+    if (namespace) {
+      await this.custom.patchNamespacedCustomObject({ ...ref, namespace, name, body: patch }, opts);
+    } else {
+      await this.custom.patchClusterCustomObject({ ...ref, name, body: patch }, opts);
+    }
+    return true;
+  }
+}
+
+export interface CustomResourceRef {
+  group: string;
+  version: string;
+  plural: string;
 }
