@@ -1,0 +1,190 @@
+// What happens to a hub's claims when the hub is deleted (run from its finalizer), and how a new
+// hub of the same name takes over claims kept from a deleted one. Data is destroyed only on an
+// explicit, UID-bound confirmation; every other path keeps it.
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import {
+  ANNOTATION_CONFIRM_DESTROY,
+  LABEL_HUB,
+  LABEL_RETAINED_FROM,
+  type HealthDataHub,
+} from '../api/index.js';
+import { hubClaims, predecessorClaims, retainedFrom } from './claims.js';
+import { metadataPath, type JsonPatchOp } from './patch.js';
+import { ANNOTATION_ADOPTED_FROM, StorageEventReason, type PlannedEvent } from './reasons.js';
+
+export type ClaimAction =
+  /** Keep the claim; apply `patch` (undefined: already marked, nothing to write). */
+  | { claim: string; action: 'retain'; patch?: JsonPatchOp[] }
+  /** Delete the claim, with the precondition that its UID is still `uid`. */
+  | { claim: string; action: 'delete'; uid: string };
+
+export interface DeletionPlan {
+  /** True only for retention Delete confirmed with the hub's own UID. */
+  destroy: boolean;
+  actions: ClaimAction[];
+  events: PlannedEvent[];
+}
+
+/**
+ * The confirmation is the hub's own metadata.uid in hdh.sovereign.eu/confirm-destroy: a UID exists
+ * only once the hub does, so a manifest re-applied after a recreation (new UID) never confirms the
+ * destruction of the new hub's data.
+ */
+export function destroyConfirmed(hub: Pick<HealthDataHub, 'metadata'>): boolean {
+  const uid = hub.metadata.uid;
+  return !!uid && hub.metadata.annotations?.[ANNOTATION_CONFIRM_DESTROY] === uid;
+}
+
+/**
+ * The fate of every claim of a hub being deleted. Claims retained from an earlier hub and never
+ * adopted are not this hub's and are left alone. Applying the plan is idempotent: a retained
+ * claim gets no second patch, and a deleted one is gone.
+ */
+export function planDeletion(hub: HealthDataHub, claims: readonly V1PersistentVolumeClaim[]): DeletionPlan {
+  const uid = hub.metadata.uid ?? '';
+  const mine = hubClaims(hub, claims);
+  const names = mine.map((c) => c.metadata!.name!);
+  const retention = hub.spec.storage.retention ?? 'Retain';
+  const hubRef = `hub ${hub.metadata.namespace}/${hub.metadata.name}`;
+
+  if (retention === 'Delete' && destroyConfirmed(hub)) {
+    return {
+      destroy: true,
+      // A claim already being deleted needs no second request.
+      actions: mine
+        .filter((c) => !c.metadata?.deletionTimestamp)
+        .map((c) => ({ claim: c.metadata!.name!, action: 'delete', uid: c.metadata!.uid! })),
+      events: names.length
+        ? [
+            {
+              type: 'Normal',
+              reason: StorageEventReason.VolumesDeleted,
+              note:
+                `deleted claims ${names.join(', ')} of ${hubRef} (retention Delete, confirmed by ` +
+                `${ANNOTATION_CONFIRM_DESTROY}=${uid}); what becomes of each volume follows its reclaimPolicy`,
+            },
+          ]
+        : [],
+    };
+  }
+
+  const events: PlannedEvent[] = [];
+  if (retention === 'Delete') {
+    const given = hub.metadata.annotations?.[ANNOTATION_CONFIRM_DESTROY];
+    const why =
+      given === undefined
+        ? `the annotation ${ANNOTATION_CONFIRM_DESTROY} is missing`
+        : `the annotation ${ANNOTATION_CONFIRM_DESTROY} is "${given}", not this hub's metadata.uid ${uid}`;
+    events.push({
+      type: 'Warning',
+      reason: StorageEventReason.DeletionNotConfirmed,
+      note:
+        `spec.storage.retention is Delete but ${why}: the claims are kept. To destroy them, delete the ` +
+        `claims labelled ${LABEL_RETAINED_FROM}=${uid} yourself`,
+    });
+  }
+  const actions: ClaimAction[] = mine.map((c) => {
+    const patch = retainPatch(c, uid);
+    return patch
+      ? { claim: c.metadata!.name!, action: 'retain', patch }
+      : { claim: c.metadata!.name!, action: 'retain' };
+  });
+  if (names.length) {
+    events.push({
+      type: 'Normal',
+      reason: StorageEventReason.VolumesRetained,
+      note:
+        `kept claims ${names.join(', ')} of ${hubRef}, labelled ${LABEL_RETAINED_FROM}=${uid}; a new hub ` +
+        `named ${hub.metadata.name} in namespace ${hub.metadata.namespace} adopts them`,
+    });
+  }
+  return { destroy: false, actions, events };
+}
+
+/**
+ * Marks a claim as retained from the hub `hubUid` and removes its owner references, so that no
+ * garbage collection can reach it once the hub is gone: after this, only a person deletes it.
+ * Undefined when the claim is already so.
+ */
+export function retainPatch(claim: V1PersistentVolumeClaim, hubUid: string): JsonPatchOp[] | undefined {
+  const ops: JsonPatchOp[] = [];
+  const owners = claim.metadata?.ownerReferences;
+  if (owners?.length) {
+    ops.push({ op: 'test', path: '/metadata/ownerReferences', value: owners });
+    ops.push({ op: 'remove', path: '/metadata/ownerReferences' });
+  }
+  const labels = claim.metadata?.labels;
+  if (!labels) ops.push({ op: 'add', path: '/metadata/labels', value: { [LABEL_RETAINED_FROM]: hubUid } });
+  else if (labels[LABEL_RETAINED_FROM] !== hubUid) {
+    ops.push({ op: 'add', path: metadataPath('labels', LABEL_RETAINED_FROM), value: hubUid });
+  }
+  if (ops.length === 0) return undefined;
+  return [{ op: 'test', path: '/metadata/uid', value: claim.metadata?.uid }, ...ops];
+}
+
+export interface AdoptionPlan {
+  adopt: { claim: string; from: string; patch: JsonPatchOp[] }[];
+  /** Retained claims that cannot be adopted, with why and what to do. */
+  conflicts: { claim: string; from: string; reason: string }[];
+  /** ClaimsAdopted, when there is anything to adopt. */
+  event?: PlannedEvent;
+}
+
+/**
+ * Adoption of claims retained from a deleted hub by a new hub of the same name in the same
+ * namespace. A StatefulSet mounts claims by name (`data-<hub>-<n>`) whatever their history, so a
+ * recreated hub would reuse them anyway; adoption makes that explicit and checked. A retained claim
+ * is adopted when it is labelled for this hub, uses the hub's storage class and is not being
+ * deleted: the retained-from label is removed (the claim is the new hub's again, and its
+ * finalizer decides its fate) and adopted-from records the predecessor's UID. Any other retained
+ * claim is a conflict, and the datastore must not be created while one exists.
+ */
+export function planAdoption(hub: HealthDataHub, claims: readonly V1PersistentVolumeClaim[]): AdoptionPlan {
+  const plan: AdoptionPlan = { adopt: [], conflicts: [] };
+  const name = hub.metadata.name ?? '';
+  const className = hub.spec.storage.storageClassName;
+  for (const claim of predecessorClaims(hub, claims)) {
+    const claimName = claim.metadata!.name!;
+    const from = retainedFrom(claim)!;
+    const labelled = claim.metadata?.labels?.[LABEL_HUB];
+    const claimClass = claim.spec?.storageClassName ?? '';
+    const conflict = (reason: string) => plan.conflicts.push({ claim: claimName, from, reason });
+    if (claim.metadata?.deletionTimestamp) {
+      conflict(`claim ${claimName} retained from hub UID ${from} is being deleted: wait until it is gone`);
+    } else if (labelled !== name) {
+      conflict(
+        `claim ${claimName} retained from hub UID ${from} is labelled ${LABEL_HUB}=${labelled ?? '(none)'}, ` +
+          `not ${name}: rename or delete it, or label it for this hub to adopt it`,
+      );
+    } else if (claimClass !== className) {
+      conflict(
+        `claim ${claimName} retained from hub UID ${from} is on StorageClass "${claimClass}", not ` +
+          `"${className}": delete it (its data goes) or recreate the hub with storageClassName "${claimClass}"`,
+      );
+    } else {
+      plan.adopt.push({
+        claim: claimName,
+        from,
+        patch: [
+          { op: 'test', path: '/metadata/uid', value: claim.metadata!.uid },
+          { op: 'test', path: metadataPath('labels', LABEL_RETAINED_FROM), value: from },
+          { op: 'remove', path: metadataPath('labels', LABEL_RETAINED_FROM) },
+          claim.metadata?.annotations
+            ? { op: 'add', path: metadataPath('annotations', ANNOTATION_ADOPTED_FROM), value: from }
+            : { op: 'add', path: '/metadata/annotations', value: { [ANNOTATION_ADOPTED_FROM]: from } },
+        ],
+      });
+    }
+  }
+  if (plan.adopt.length) {
+    const froms = [...new Set(plan.adopt.map((a) => a.from))];
+    plan.event = {
+      type: 'Normal',
+      reason: StorageEventReason.ClaimsAdopted,
+      note:
+        `adopted claims ${plan.adopt.map((a) => a.claim).join(', ')} retained from deleted hub UID ` +
+        `${froms.join(', ')}: the datastore mounts their data`,
+    };
+  }
+  return plan;
+}
