@@ -1,4 +1,4 @@
-import type { KubernetesObject, V1Node } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Node, V1Pod } from '@kubernetes/client-node';
 import {
   FIELD_MANAGER,
   HEALTH_DATA_HUB,
@@ -11,6 +11,10 @@ import {
 import { NamespaceLabeler } from './hub/namespace-labels.js';
 import { HubReconciler } from './hub/reconciler.js';
 import { LABEL_POLICY } from './placement/admission.js';
+import { countsAsEligible } from './placement/audit.js';
+import { PlacementMetrics } from './placement/metrics.js';
+import { PodNodeIndex, podAuditChanged } from './placement/pod-index.js';
+import { Evictor } from './placement/remediation.js';
 import { ADMISSION_KINDS, AdmissionSync, admissionKey } from './policy/admission-sync.js';
 import { nodePlacementChanged } from './policy/nodes.js';
 import { PolicyReconciler } from './policy/reconciler.js';
@@ -30,6 +34,16 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
   const hubs = mgr.informer<HealthDataHub>({ ...HEALTH_DATA_HUB, namespace: opts.namespace });
   const policies = mgr.informer<SovereigntyPolicy>(SOVEREIGNTY_POLICY);
   const nodes = mgr.informer<V1Node>({ group: '', version: 'v1', kind: 'Node', plural: 'nodes' });
+  // Every pod of a hub namespace is held to its policy, whoever created it.
+  const pods = mgr.informer<V1Pod>({
+    group: '',
+    version: 'v1',
+    kind: 'Pod',
+    plural: 'pods',
+    namespace: opts.namespace,
+  });
+  const placedPods = new PodNodeIndex();
+  const placementMetrics = new PlacementMetrics(mgr.metrics.registry);
   const writer = new Writer(mgr.clients, FIELD_MANAGER);
   const events = new EventRecorder(mgr.clients, 'hdh.sovereign.eu/hdh-operator', opts.identity, mgr.log);
 
@@ -37,7 +51,20 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
   const namespaces = new NamespaceLabeler(writer);
   const hubController = mgr.controller(
     'healthdatahub',
-    new HubReconciler({ hubs, policies, nodes, writer, events, namespaces, log: mgr.log }),
+    new HubReconciler({
+      hubs,
+      policies,
+      nodes,
+      pods,
+      placedPods,
+      clients: mgr.clients,
+      writer,
+      events,
+      namespaces,
+      evictor: new Evictor(mgr.clients, placementMetrics),
+      metrics: placementMetrics,
+      log: mgr.log,
+    }),
   );
   const policyController = mgr.controller(
     'sovereigntypolicy',
@@ -66,12 +93,21 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
     });
   }
 
-  const hubsUsing = (policy: string) => hubs.list((h) => h.spec.policyName === policy).map(objectKey);
+  const hubsUsing = (policy: string) => hubs.list((h) => h.spec.policyName === policy);
+  const hubsIn = (namespace: string | undefined) => hubs.list((h) => h.metadata.namespace === namespace);
+  // The hubs of a namespace audit its pods against all of their policies (the strictest wins), so
+  // a change to one hub or its policy is a change for every hub sharing the namespace.
+  const enqueueNamespace = (namespace: string | undefined) => {
+    for (const h of hubsIn(namespace)) hubController.enqueue(objectKey(h));
+  };
 
   hubs.on((event, hub, old) => {
     // Our own status writes come back as updates; like controller-runtime's generation
     // predicate, they do not need another reconcile (resyncs still cover missed levels).
-    if (event !== 'update' || !old || specOrMetadataChanged(old, hub)) hubController.enqueue(objectKey(hub));
+    if (event === 'resync' || event === 'delete') hubController.enqueue(objectKey(hub));
+    if (event !== 'resync' && (event !== 'update' || !old || specOrMetadataChanged(old, hub))) {
+      enqueueNamespace(hub.metadata.namespace);
+    }
     // The policy counts its hubs.
     if (event !== 'update' && event !== 'resync') policyController.enqueue(hub.spec.policyName);
     if (event === 'update' && old && old.spec.policyName !== hub.spec.policyName) {
@@ -82,14 +118,33 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
   policies.on((event, policy, old) => {
     if (event !== 'update' || !old || specOrMetadataChanged(old, policy)) {
       policyController.enqueue(objectKey(policy));
-      for (const k of hubsUsing(policy.metadata!.name!)) hubController.enqueue(k);
+      const held = new Set(hubsUsing(policy.metadata!.name!).map((h) => h.metadata.namespace));
+      for (const ns of held) enqueueNamespace(ns);
     }
   });
   nodes.on((event, node, old) => {
-    if (event === 'update' && !nodePlacementChanged(old, node)) return;
     if (event === 'resync') return;
+    const providerChanged = event === 'update' && old?.spec?.providerID !== node.spec?.providerID;
+    if (event === 'update' && !nodePlacementChanged(old, node) && !providerChanged) return;
     for (const p of policies.list()) policyController.enqueue(objectKey(p));
-    for (const h of hubs.list()) hubController.enqueue(objectKey(h));
+    // First the hubs with pods on the node: their audit is the urgent work (the queue is FIFO).
+    for (const ns of placedPods.namespacesOn(node.metadata!.name!)) enqueueNamespace(ns);
+    // Then the hubs whose number of eligible nodes this changes; the others have nothing to redo.
+    const before = event === 'add' ? undefined : event === 'delete' ? node : old;
+    const after = event === 'delete' ? undefined : node;
+    for (const h of hubs.list()) {
+      const p = policies.get(h.spec.policyName);
+      const regions = h.spec.placement?.regions;
+      if (p && countsAsEligible(before, p.spec, regions) !== countsAsEligible(after, p.spec, regions)) {
+        hubController.enqueue(objectKey(h));
+      }
+    }
+  });
+  pods.on((event, pod, old) => {
+    if (event === 'resync') return; // hub resyncs re-audit; the index is already current
+    placedPods.observe(pod, event === 'delete');
+    if (event === 'update' && !podAuditChanged(old, pod)) return;
+    enqueueNamespace(pod.metadata?.namespace);
   });
 }
 

@@ -5,19 +5,29 @@ import {
   Reason,
   setCondition,
   summarizeReady,
+  formatTime,
   type Condition,
   type ConditionUpdate,
   type HealthDataHub,
   type HealthDataHubStatus,
+  type HubPlacementStatus,
+  type PlacementViolation,
   type SovereigntyPolicy,
 } from '../api/index.js';
+import { describeViolations, sameViolations, statusViolations } from '../placement/audit.js';
 import { isNodeEligible, type Labels } from '../policy/eligibility.js';
 import { checkReferences } from './references.js';
 
 export interface HubObservation {
   hub: HealthDataHub;
   policy: SovereigntyPolicy | undefined;
+  /** Labels of the nodes that can take pods (Ready, schedulable, labels not contradicted). */
   nodeLabels: Labels[];
+  /**
+   * The placement audit of the hub's namespace (src/placement/audit.ts), every violation in pod
+   * order; the status lists the first 64. Undefined when no audit ran.
+   */
+  violations?: readonly PlacementViolation[];
 }
 
 /**
@@ -42,20 +52,37 @@ export function desiredHubStatus(obs: HubObservation, now: Date): HealthDataHubS
   const cond = (type: string, status: ConditionStatus, reason: string, message: string) =>
     updates.push({ type, status, reason, message, observedGeneration: generation });
 
+  const violations = obs.violations ?? [];
   const failures = checkReferences(hub, policy);
   const eligible = policy
     ? obs.nodeLabels.filter((l) => isNodeEligible(l, policy.spec, hub.spec.placement?.regions)).length
     : 0;
 
-  if (failures.length > 0) {
-    updates.push(...failures);
-    const first = failures[0]!;
+  updates.push(...failures);
+  // Placement has its own verdict as soon as the policy is known and the hub's regions fit it,
+  // whatever else blocks the hub: pods outside the policy are reported in every case.
+  const placementBlocked = !policy || failures.some((f) => f.type === ConditionType.PlacementCompliant);
+  let noEligible: string | undefined;
+  if (!placementBlocked && eligible === 0) {
+    noEligible = `no Ready node satisfies SovereigntyPolicy "${hub.spec.policyName}"${hub.spec.placement?.regions?.length ? ` within regions [${hub.spec.placement.regions.join(', ')}]` : ''}: label compliant nodes or widen the hub's placement.regions; nothing is deleted meanwhile`;
+    cond(
+      ConditionType.PlacementCompliant,
+      ConditionStatus.False,
+      Reason.NoEligibleNodes,
+      violations.length
+        ? `${noEligible}; ${describeViolations(violations)} (reported, not evicted)`
+        : noEligible,
+    );
+  } else if (!placementBlocked && obs.violations) {
+    updates.push(placementCompliance(obs.violations, policy, generation));
+  }
+
+  const first = failures[0];
+  if (first) {
     cond(ConditionType.Stalled, ConditionStatus.True, first.reason, first.message);
     cond(ConditionType.Reconciling, ConditionStatus.False, first.reason, 'waiting for the input to be fixed');
-  } else if (eligible === 0) {
-    const msg = `no Ready node satisfies SovereigntyPolicy "${hub.spec.policyName}"${hub.spec.placement?.regions?.length ? ` within regions [${hub.spec.placement.regions.join(', ')}]` : ''}: label compliant nodes or widen the hub's placement.regions; nothing is deleted meanwhile`;
-    cond(ConditionType.PlacementCompliant, ConditionStatus.False, Reason.NoEligibleNodes, msg);
-    cond(ConditionType.Stalled, ConditionStatus.True, Reason.NoEligibleNodes, msg);
+  } else if (noEligible) {
+    cond(ConditionType.Stalled, ConditionStatus.True, Reason.NoEligibleNodes, noEligible);
     cond(
       ConditionType.Reconciling,
       ConditionStatus.False,
@@ -67,22 +94,109 @@ export function desiredHubStatus(obs: HubObservation, now: Date): HealthDataHubS
       ConditionType.Reconciling,
       ConditionStatus.True,
       Reason.Reconciling,
-      `SovereigntyPolicy "${hub.spec.policyName}" accepted with ${eligible} eligible node(s); placement audit, storage, keys and datastore are reported as they are reconciled`,
+      `SovereigntyPolicy "${hub.spec.policyName}" accepted with ${eligible} eligible node(s); storage, keys and datastore are reported as they are reconciled`,
     );
   }
 
   const merged = mergeConditions(hub.status?.conditions, updates, now);
-  // Ready is computed from the others; its previous value carries its lastTransitionTime.
-  const previousReady = getCondition(hub.status?.conditions, ConditionType.Ready);
+  return {
+    ...(hub.status ?? {}),
+    observedGeneration: generation,
+    conditions: withReady(hub, merged, generation, now),
+    placement: placementStatus(hub.status?.placement, eligible, obs.violations, now),
+  };
+}
+
+/**
+ * The status of a suspended hub: nothing changes but the placement audit, which goes on so the
+ * hub stays held to its policy (spec.suspend). Without a policy there is no verdict to report.
+ */
+export function suspendedHubStatus(obs: HubObservation, now: Date): HealthDataHubStatus {
+  const { hub, policy } = obs;
+  if (!policy || !obs.violations || checkReferences(hub, policy).length > 0) return hub.status ?? {};
+  const generation = hub.metadata.generation ?? 0;
+  const update = placementCompliance(obs.violations, policy, generation);
+  const others = (hub.status?.conditions ?? []).filter(
+    (c) => c.type !== ConditionType.PlacementCompliant && c.type !== ConditionType.Ready,
+  );
   const conditions = setCondition(
-    previousReady ? [previousReady, ...merged] : merged,
-    summarizeReady(merged, generation),
+    others.concat(getCondition(hub.status?.conditions, ConditionType.PlacementCompliant) ?? []),
+    update,
     now,
   );
   return {
     ...(hub.status ?? {}),
-    observedGeneration: generation,
-    conditions,
-    placement: { ...(hub.status?.placement ?? {}), eligibleNodes: eligible },
+    conditions: withReady(hub, conditions, generation, now),
+    placement: placementStatus(
+      hub.status?.placement,
+      hub.status?.placement?.eligibleNodes,
+      obs.violations,
+      now,
+    ),
   };
+}
+
+/** PlacementCompliant from the audit, saying what the policy does about violations. */
+function placementCompliance(
+  violations: readonly PlacementViolation[],
+  policy: SovereigntyPolicy,
+  generation: number,
+): ConditionUpdate {
+  const base = { type: ConditionType.PlacementCompliant, observedGeneration: generation };
+  if (violations.length === 0) {
+    return {
+      ...base,
+      status: ConditionStatus.True,
+      reason: Reason.Compliant,
+      message: 'every pod of the namespace runs on a node that satisfies the policy',
+    };
+  }
+  const remediation =
+    (policy.spec.enforcement ?? 'Enforce') === 'Audit'
+      ? `reported only (SovereigntyPolicy "${policy.metadata.name}" has enforcement: Audit)`
+      : (policy.spec.onViolation ?? 'Evict') === 'Report'
+        ? `reported only (SovereigntyPolicy "${policy.metadata.name}" has onViolation: Report): move or delete them`
+        : 'evicting them through the Eviction API so that their controllers recreate them on eligible nodes';
+  return {
+    ...base,
+    status: ConditionStatus.False,
+    reason: Reason.PodsOutsidePolicy,
+    message: `${describeViolations(violations)}; ${remediation}`,
+  };
+}
+
+/**
+ * status.placement. lastAuditTime moves only when the audit's verdict changes: a timestamp that
+ * moved on every audit would turn each audit into a status write (design: write-free at rest).
+ */
+function placementStatus(
+  previous: HubPlacementStatus | undefined,
+  eligibleNodes: number | undefined,
+  violations: readonly PlacementViolation[] | undefined,
+  now: Date,
+): HubPlacementStatus {
+  const { violations: _before, lastAuditTime: _time, ...rest } = previous ?? {};
+  if (!violations) return { ...(previous ?? {}), ...(eligibleNodes !== undefined ? { eligibleNodes } : {}) };
+  const listed = statusViolations(violations);
+  const changed = previous?.lastAuditTime === undefined || !sameViolations(previous.violations, listed);
+  return {
+    ...rest,
+    ...(eligibleNodes !== undefined ? { eligibleNodes } : {}),
+    ...(listed.length ? { violations: listed } : {}),
+    lastAuditTime: changed ? formatTime(now) : previous!.lastAuditTime!,
+  };
+}
+
+/**
+ * Ready is computed from the others; its previous value carries its lastTransitionTime. It always
+ * comes first, so the order of the list is stable and an unchanged status compares equal.
+ */
+function withReady(hub: HealthDataHub, conditions: Condition[], generation: number, now: Date): Condition[] {
+  const previousReady = getCondition(hub.status?.conditions, ConditionType.Ready);
+  const [ready] = setCondition(
+    previousReady ? [previousReady] : [],
+    summarizeReady(conditions, generation),
+    now,
+  );
+  return [ready!, ...conditions];
 }

@@ -3,7 +3,8 @@
 // shell feeds it from its caches and acts on the verdicts (src/hub/reconciler.ts).
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { LABEL_HUB, type PlacementViolation, type SovereigntyPolicySpec } from '../api/index.js';
-import { ineligibilityReason, REGION_LABEL, type Labels } from '../policy/eligibility.js';
+import { ineligibilityReason, isNodeEligible, REGION_LABEL, type Labels } from '../policy/eligibility.js';
+import { schedulableNodeLabels } from '../policy/nodes.js';
 import { regionLabelMismatch } from './provider-id.js';
 
 /** What the audit needs of a Node. */
@@ -122,7 +123,7 @@ export const MAX_LISTED_VIOLATIONS = 64;
 const MAX_NAMED = 5;
 
 /** The violations as status lists them. */
-export function statusViolations(violations: readonly PodViolation[]): PlacementViolation[] {
+export function statusViolations(violations: readonly PlacementViolation[]): PlacementViolation[] {
   return violations.slice(0, MAX_LISTED_VIOLATIONS).map(({ pod, node, reason }) => ({ pod, node, reason }));
 }
 
@@ -151,4 +152,24 @@ export function describeViolations(
     .join('; ');
   const more = total > MAX_NAMED ? `; and ${total - MAX_NAMED} more` : '';
   return `${total} pod(s) on nodes outside the policy: ${named}${more}`;
+}
+
+/**
+ * Whether a node counts towards a hub's eligible nodes: it can take pods, satisfies the policy
+ * (narrowed by the hub's regions), and its region label is not contradicted by its providerID.
+ * A Node event changes a hub's status only when this changes, so only then is the hub woken.
+ */
+export function countsAsEligible(
+  node: V1Node | undefined,
+  policy: Pick<SovereigntyPolicySpec, 'regions' | 'nodeSelectorRequirements'>,
+  hubRegions?: readonly string[],
+): boolean {
+  if (!node || !isTrustedNode(node)) return false;
+  const [labels] = schedulableNodeLabels([node]);
+  return labels !== undefined && isNodeEligible(labels, policy, hubRegions);
+}
+
+/** A node whose region label no providerID contradicts. */
+export function isTrustedNode(node: V1Node): boolean {
+  return regionLabelMismatch(node.metadata?.labels?.[REGION_LABEL], node.spec?.providerID) === undefined;
 }

@@ -1,5 +1,5 @@
-// Which namespaces have pods on which node, kept from pod watch events, so that a relabelled node
-// wakes only the hubs whose pods sit on it instead of every hub of the cluster.
+// Where the placed pods are, kept from pod watch events: a relabelled node wakes only the hubs whose
+// pods sit on it, and an audit reads only its namespace's placed pods, never the whole cache.
 import type { V1Pod } from '@kubernetes/client-node';
 import { LABEL_HUB } from '../api/index.js';
 import { isPodPlaced } from './audit.js';
@@ -9,6 +9,8 @@ export class PodNodeIndex {
   private readonly nodeOf = new Map<string, string>();
   /** node → namespace → number of placed pods */
   private readonly onNode = new Map<string, Map<string, number>>();
+  /** namespace → keys of its placed pods */
+  private readonly inNamespace = new Map<string, Set<string>>();
 
   /** Records a pod as it is now; `deleted` removes it. */
   observe(pod: V1Pod, deleted = false): void {
@@ -19,6 +21,9 @@ export class PodNodeIndex {
     if (before === after) return;
     if (before !== undefined) {
       this.nodeOf.delete(key);
+      const keys = this.inNamespace.get(namespace)!;
+      keys.delete(key);
+      if (keys.size === 0) this.inNamespace.delete(namespace);
       const counts = this.onNode.get(before)!;
       const n = (counts.get(namespace) ?? 1) - 1;
       if (n > 0) counts.set(namespace, n);
@@ -27,10 +32,18 @@ export class PodNodeIndex {
     }
     if (after !== undefined) {
       this.nodeOf.set(key, after);
+      let keys = this.inNamespace.get(namespace);
+      if (!keys) this.inNamespace.set(namespace, (keys = new Set()));
+      keys.add(key);
       let counts = this.onNode.get(after);
       if (!counts) this.onNode.set(after, (counts = new Map()));
       counts.set(namespace, (counts.get(namespace) ?? 0) + 1);
     }
+  }
+
+  /** Keys (namespace/name) of the placed pods of `namespace`. */
+  placedIn(namespace: string): string[] {
+    return [...(this.inNamespace.get(namespace) ?? [])];
   }
 
   /** Namespaces with at least one placed pod on `node`. */

@@ -117,7 +117,12 @@ async function createPolicy(name: string, spec: Record<string, unknown>): Promis
     group: SOVEREIGNTY_POLICY.group,
     version: SOVEREIGNTY_POLICY.version,
     plural: SOVEREIGNTY_POLICY.plural,
-    body: { apiVersion: SOVEREIGNTY_POLICY.apiVersion, kind: SOVEREIGNTY_POLICY.kind, metadata: { name }, spec },
+    body: {
+      apiVersion: SOVEREIGNTY_POLICY.apiVersion,
+      kind: SOVEREIGNTY_POLICY.kind,
+      metadata: { name },
+      spec,
+    },
   });
 }
 
@@ -134,13 +139,41 @@ async function patchPolicy(name: string, spec: Record<string, unknown>): Promise
   );
 }
 
-async function namespaceHeld(namespace: string, policy: string): Promise<void> {
+/**
+ * Waits until the namespace is labelled for the policy and the API server applies the policy's
+ * admission to it: a dry-run pod without constraints comes back with the policy's region injected.
+ * (Pods created before that are admitted unchecked; the audit is what catches them.)
+ */
+async function namespaceHeld(namespace: string, policy: string, regions: string[]): Promise<void> {
   await eventually(
     `namespace labelled for ${policy}`,
     async () =>
       (await core.readNamespace({ name: namespace })).metadata?.labels?.[policyNamespaceLabelKey(policy)] ===
       'true',
     30_000,
+  );
+  await eventually(
+    `admission of ${policy} in force`,
+    async () => {
+      const p = await core.createNamespacedPod({
+        namespace,
+        dryRun: 'All',
+        body: {
+          metadata: { name: 'probe' },
+          spec: { containers: [{ name: 'c', image: 'registry.example.eu/app:1' }] },
+        },
+      });
+      const terms =
+        p.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ??
+        [];
+      return terms.some((t) =>
+        (t.matchExpressions ?? []).some(
+          (e) => e.key === REGION && JSON.stringify(e.values) === JSON.stringify(regions),
+        ),
+      );
+    },
+    30_000,
+    200,
   );
 }
 
@@ -160,7 +193,7 @@ describe('a pod whose node leaves the policy (onViolation: Evict)', () => {
     ns = await prepareHubNamespace(kc, 'e2e-drift');
     op = await startOperatorProcess([`--namespace=${ns}`, '--leader-elect=false']);
     await createHub(kc, hubManifest(hubName, ns));
-    await namespaceHeld(ns, 'eu-hds');
+    await namespaceHeld(ns, 'eu-hds', ['fr-par', 'eu-west-3', 'de-fra']);
     await createDeployment(ns, app, 2);
     await runningOnCompliantNodes(ns, app, 2);
     await waitCompliant(ns, hubName);
@@ -213,14 +246,18 @@ describe('a pod whose node leaves the policy (onViolation: Evict)', () => {
       );
       // Evicted through the Eviction API (which marks the pod), not deleted.
       expect(evicted.obj.status?.conditions).toEqual(
-        expect.arrayContaining([expect.objectContaining({ type: 'DisruptionTarget', reason: 'EvictionByEvictionAPI' })]),
+        expect.arrayContaining([
+          expect.objectContaining({ type: 'DisruptionTarget', reason: 'EvictionByEvictionAPI' }),
+        ]),
       );
 
       if (i === 0) {
         const reasons = await eventually(
           'Events on the hub',
           async () => {
-            const r = new Set((await hubEvents(ns, hubName)).filter((e) => e.type === 'Warning').map((e) => e.reason));
+            const r = new Set(
+              (await hubEvents(ns, hubName)).filter((e) => e.type === 'Warning').map((e) => e.reason),
+            );
             return r.has('PodsOutsidePolicy') && r.has('PodEvicted') ? r : undefined;
           },
           10_000,
@@ -238,10 +275,12 @@ describe('a pod whose node leaves the policy (onViolation: Evict)', () => {
     const hub = await waitCompliant(ns, hubName);
     expect(condition(hub, 'PlacementCompliant')!.reason).toBe('Compliant');
     expect(hub.status?.placement?.violations ?? []).toEqual([]);
-    expect(metricValue(await op.metrics(), 'hdh_placement_violations', { namespace: ns, hub: hubName })).toBe(0);
-    expect(metricValue(await op.metrics(), 'hdh_placement_evictions_total', { result: 'evicted' })).toBeGreaterThanOrEqual(
-      RELABELS,
+    expect(metricValue(await op.metrics(), 'hdh_placement_violations', { namespace: ns, hub: hubName })).toBe(
+      0,
     );
+    expect(
+      metricValue(await op.metrics(), 'hdh_placement_evictions_total', { result: 'evicted' }),
+    ).toBeGreaterThanOrEqual(RELABELS);
 
     const d = percentiles(detection);
     const e = percentiles(eviction);
@@ -268,7 +307,9 @@ describe('a pod whose node leaves the policy (onViolation: Evict)', () => {
       'PDB observed',
       async () => {
         const pdb = await policyApi.readNamespacedPodDisruptionBudget({ namespace: ns, name: 'keep-all' });
-        return pdb.status?.observedGeneration === pdb.metadata?.generation && pdb.status?.currentHealthy === 2;
+        return (
+          pdb.status?.observedGeneration === pdb.metadata?.generation && pdb.status?.currentHealthy === 2
+        );
       },
       30_000,
     );
@@ -286,7 +327,9 @@ describe('a pod whose node leaves the policy (onViolation: Evict)', () => {
     await sleep(4000);
     const still = await core.readNamespacedPod({ namespace: ns, name: victim.metadata!.name! });
     expect(still.metadata?.deletionTimestamp).toBeUndefined();
-    expect(metricValue(await op.metrics(), 'hdh_placement_evictions_total', { result: 'blocked' })).toBeGreaterThan(0);
+    expect(
+      metricValue(await op.metrics(), 'hdh_placement_evictions_total', { result: 'blocked' }),
+    ).toBeGreaterThan(0);
 
     // Once the budget allows it, a retry evicts the pod.
     const t1 = Date.now();
@@ -323,7 +366,7 @@ describe('report-only policies and policies without eligible nodes', () => {
     await createPolicy(policy, spec);
     op = await startOperatorProcess([`--namespace=${ns}`, '--leader-elect=false']);
     await createHub(kc, hubManifest(hubName, ns, policy));
-    await namespaceHeld(ns, policy);
+    await namespaceHeld(ns, policy, spec.regions);
     await createDeployment(ns, app, 2);
     await runningOnCompliantNodes(ns, app, 2);
     await waitCompliant(ns, hubName);

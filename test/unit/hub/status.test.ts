@@ -1,5 +1,6 @@
 import type { HealthDataHub, SovereigntyPolicy } from '../../../src/api/index.js';
-import { desiredHubStatus } from '../../../src/hub/status.js';
+import { desiredHubStatus, suspendedHubStatus } from '../../../src/hub/status.js';
+import { statusUnchanged } from '../../../src/runtime/status.js';
 import { renderHubTable, shortAge } from '../../../src/hub/table.js';
 
 const policy: SovereigntyPolicy = {
@@ -83,6 +84,104 @@ describe('desiredHubStatus', () => {
     expect(cond(fixed, 'PlacementCompliant')).toBeUndefined();
     expect(cond(fixed, 'Ready')!.status).toBe('Unknown');
     expect(cond(fixed, 'Ready')!.lastTransitionTime).toBe('2026-11-01T11:00:00Z');
+  });
+});
+
+describe('placement audit in the hub status', () => {
+  const outside = {
+    pod: 'web-1',
+    node: 'us-east-1a',
+    reason: 'region us-east-1 is not one of [fr-par, de-fra]',
+  };
+
+  it('is Compliant without violations, and stays write-free while nothing changes', () => {
+    const first = desiredHubStatus({ hub: hub(), policy, nodeLabels: nodes, violations: [] }, t0);
+    expect(cond(first, 'PlacementCompliant')).toMatchObject({ status: 'True', reason: 'Compliant' });
+    expect(first.placement).toEqual({ eligibleNodes: 1, lastAuditTime: '2026-11-01T10:00:00Z' });
+    const again = desiredHubStatus(
+      { hub: { ...hub(), status: first }, policy, nodeLabels: nodes, violations: [] },
+      t1,
+    );
+    // Same verdict an hour later: the same status, so no write.
+    expect(statusUnchanged(first, again)).toBe(true);
+  });
+
+  it('names pods and nodes, says what the policy does, and dates the change', () => {
+    const previous = desiredHubStatus({ hub: hub(), policy, nodeLabels: nodes, violations: [] }, t0);
+    const s = desiredHubStatus(
+      { hub: { ...hub(), status: previous }, policy, nodeLabels: nodes, violations: [outside] },
+      t1,
+    );
+    const c = cond(s, 'PlacementCompliant')!;
+    expect(c).toMatchObject({
+      status: 'False',
+      reason: 'PodsOutsidePolicy',
+      lastTransitionTime: '2026-11-01T11:00:00Z',
+    });
+    expect(c.message).toContain('pod web-1 on node us-east-1a (region us-east-1');
+    expect(c.message).toContain('evicting them through the Eviction API');
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'PodsOutsidePolicy' });
+    expect(s.placement).toEqual({
+      eligibleNodes: 1,
+      violations: [outside],
+      lastAuditTime: '2026-11-01T11:00:00Z',
+    });
+
+    const report = { ...policy, spec: { ...policy.spec, onViolation: 'Report' as const } };
+    const r = desiredHubStatus({ hub: hub(), policy: report, nodeLabels: nodes, violations: [outside] }, t0);
+    expect(cond(r, 'PlacementCompliant')!.message).toContain('reported only');
+    expect(cond(r, 'PlacementCompliant')!.message).toContain('onViolation: Report');
+    const audit = { ...policy, spec: { ...policy.spec, enforcement: 'Audit' as const } };
+    const a = desiredHubStatus({ hub: hub(), policy: audit, nodeLabels: nodes, violations: [outside] }, t0);
+    expect(cond(a, 'PlacementCompliant')!.message).toContain('enforcement: Audit');
+  });
+
+  it('lists at most 64 violations, the condition gives the total', () => {
+    const many = Array.from({ length: 70 }, (_, i) => ({
+      ...outside,
+      pod: `p${String(i).padStart(2, '0')}`,
+    }));
+    const s = desiredHubStatus({ hub: hub(), policy, nodeLabels: nodes, violations: many }, t0);
+    expect(s.placement?.violations).toHaveLength(64);
+    expect(cond(s, 'PlacementCompliant')!.message).toMatch(/^70 pod\(s\)/);
+  });
+
+  it('keeps NoEligibleNodes first, reporting the violations as not evicted', () => {
+    const s = desiredHubStatus(
+      { hub: hub({ placement: { regions: ['de-fra'] } }), policy, nodeLabels: nodes, violations: [outside] },
+      t0,
+    );
+    const c = cond(s, 'PlacementCompliant')!;
+    expect(c).toMatchObject({ status: 'False', reason: 'NoEligibleNodes' });
+    expect(c.message).toContain('(reported, not evicted)');
+    expect(s.placement?.violations).toEqual([outside]);
+  });
+
+  it('reports placement even while something else blocks the hub', () => {
+    const keysBlocked = hub({ encryption: { provider: 'transit' } as never });
+    const s = desiredHubStatus({ hub: keysBlocked, policy, nodeLabels: nodes, violations: [outside] }, t0);
+    expect(cond(s, 'KeysReady')).toMatchObject({ status: 'False', reason: 'KeyProviderNotAllowed' });
+    expect(cond(s, 'PlacementCompliant')).toMatchObject({ status: 'False', reason: 'PodsOutsidePolicy' });
+    expect(cond(s, 'Stalled')).toMatchObject({ reason: 'KeyProviderNotAllowed' });
+    // Ready reports the first failing component: placement.
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'PodsOutsidePolicy' });
+  });
+
+  it('goes on auditing a suspended hub, changing nothing else', () => {
+    const running = desiredHubStatus({ hub: hub(), policy, nodeLabels: nodes, violations: [] }, t0);
+    const suspended = { ...hub({ suspend: true }), status: running };
+    const s = suspendedHubStatus({ hub: suspended, policy, nodeLabels: [], violations: [outside] }, t1);
+    expect(cond(s, 'PlacementCompliant')).toMatchObject({ status: 'False', reason: 'PodsOutsidePolicy' });
+    expect(cond(s, 'Reconciling')).toEqual(cond(running, 'Reconciling'));
+    expect(s.placement).toEqual({
+      eligibleNodes: 1,
+      violations: [outside],
+      lastAuditTime: '2026-11-01T11:00:00Z',
+    });
+    // Without its policy there is no verdict: the status stays as it was.
+    expect(
+      suspendedHubStatus({ hub: suspended, policy: undefined, nodeLabels: [], violations: [] }, t1),
+    ).toBe(running);
   });
 });
 
