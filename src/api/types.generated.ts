@@ -487,7 +487,8 @@ export interface HubPlacementStatus {
    */
   violations?: PlacementViolation[];
   /**
-   * When the hub's pods were last audited.
+   * When the audit's verdict (the set of violations) last changed; the audit itself runs on every
+   * pod and node change.
    */
   lastAuditTime?: string;
 }
