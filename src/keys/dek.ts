@@ -32,6 +32,11 @@ export interface DekSet {
   activeVersion: number;
   /** Ascending and contiguous from 1: a gap means a lost version. */
   versions: readonly DekVersion[];
+  /**
+   * The last value of the rotate-key annotation already honoured (see rotationToken). Written in
+   * the same update as the version it caused, so a crash can never honour a value twice.
+   */
+  honouredRotation?: string;
 }
 
 /** A wrong, damaged or incomplete DEK Secret. It is reported, never repaired by guessing. */
@@ -56,6 +61,16 @@ export class ForeignDekSetError extends DekSetError {
 /** A fresh 256-bit DEK from the system's cryptographic random source. */
 export function generateDek(): Buffer {
   return randomBytes(DEK_BYTES);
+}
+
+/**
+ * How a rotate-key annotation value is recorded: as is when short, else by its SHA-256, so any
+ * value fits the Secret and compares exactly. Not secret: it is the user's own annotation.
+ */
+export function rotationToken(annotationValue: string): string {
+  return annotationValue.length <= 128
+    ? annotationValue
+    : `sha256:${createHash('sha256').update(annotationValue).digest('hex')}`;
 }
 
 /**
@@ -139,6 +154,7 @@ const DATA = {
   active: 'active-version',
   dek: (v: number) => `dek-v${v}`,
   created: (v: number) => `dek-v${v}-created`,
+  honoured: 'rotate-key-honoured',
 };
 const DEK_KEY = /^dek-v(\d+)(-created)?$/;
 const PROVIDERS: readonly string[] = ['builtin', 'pkcs11', 'transit'] satisfies ProviderName[];
@@ -152,6 +168,7 @@ export function renderDekSecret(hub: HubRef, set: DekSet): V1Secret {
     [DATA.kekRef]: set.kekRef,
     [DATA.active]: String(set.activeVersion),
   };
+  if (set.honouredRotation !== undefined) data[DATA.honoured] = set.honouredRotation;
   for (const d of set.versions) {
     data[DATA.dek(d.version)] = d.wrapped;
     data[DATA.created(d.version)] = d.createdAt;
@@ -212,6 +229,8 @@ export function parseDekSecret(secret: V1Secret, hub: HubRef): DekSet {
     activeVersion: parseVersion(need(DATA.active), `Secret ${name} ${DATA.active}`),
     versions,
   };
+  const honoured = data.get(DATA.honoured);
+  if (honoured) set.honouredRotation = honoured;
   try {
     validate(set);
   } catch (e) {

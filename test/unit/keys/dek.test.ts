@@ -114,6 +114,14 @@ describe('renderDekSecret / parseDekSecret', () => {
     expect(parseDekSecret(secret, hub)).toEqual(set);
   });
 
+  it('round-trips the rotate-key value a version honoured, and keeps it through rotation', () => {
+    const honoured = { ...set, honouredRotation: '2026-05-rotation' };
+    const s = renderDekSecret(hub, honoured);
+    expect(decoded(s)['rotate-key-honoured']).toBe('2026-05-rotation');
+    expect(parseDekSecret(s, hub)).toEqual(honoured);
+    expect(addDekVersion(honoured, 'v1:CCCC3', t1).honouredRotation).toBe('2026-05-rotation');
+  });
+
   it('ignores unknown keys (written by a newer operator)', () => {
     const s = withData(secret, (d) => (d['future-field'] = 'x'));
     expect(parseDekSecret(s, hub)).toEqual(set);

@@ -1,0 +1,703 @@
+// The per-hub key lifecycle: observe (provider, `<hub>-keys` Secret, hub) -> plan (plan.ts) ->
+// do one step -> observe again, until the plan is to do nothing, to wait or to block.
+//
+// Crash safety comes from the order of steps and from each write being conditional:
+//  - KEK first, then the Secret with version 1; a KEK found without a Secret (and with no sign the
+//    hub ever had keys) is resumed with, never duplicated. KeyExistsError from create after a lost
+//    response is confirmed with find.
+//  - The Secret is created with `create` (a 409 means someone else wrote it: observe again) and
+//    changed only by a replace carrying the resourceVersion read, after assertOnlyAdds.
+//  - A new version, the active pointer and the rotate-key value it honours change in one Secret
+//    update: there is no state in which a version is active but not stored, or stored twice.
+//  - A wrapped DEK is unwrapped and compared before it is written: no unusable version is stored.
+//  - Crypto-shred destroys the KEK before the wrapped keys, so a crash in between leaves keys
+//    that nothing can unwrap, and the next pass finishes the job.
+import { timingSafeEqual } from 'node:crypto';
+import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
+import {
+  ConditionStatus,
+  ConditionType,
+  FIELD_MANAGER,
+  LABEL_RETAINED_FROM,
+  Reason,
+  formatTime,
+  getCondition,
+  type ConditionUpdate,
+  type HealthDataHub,
+  type HubEncryptionStatus,
+} from '../api/index.js';
+import { statusCode } from '../runtime/errors.js';
+import type { Logger } from '../runtime/logging.js';
+import {
+  DekSetError,
+  ForeignDekSetError,
+  activeDek,
+  addDekVersion,
+  assertOnlyAdds,
+  dekSecretName,
+  generateDek,
+  newDekSet,
+  parseDekSecret,
+  renderDekSecret,
+  type DekSet,
+} from './dek.js';
+import { LABEL_HUB_UID, keyIdentity, type KeyIdentity } from './identity.js';
+import type { KeyMetrics } from './metrics.js';
+import {
+  KeyReason,
+  hubKeyFacts,
+  planKeys,
+  shredConfirmed,
+  type ActiveCheck,
+  type HubKeyFacts,
+  type KekObservation,
+  type KeyObservation,
+  type KeyPlan,
+  type KeysObservation,
+} from './plan.js';
+import { providerFor, type ProviderDeps } from './providers.js';
+import {
+  KeyExistsError,
+  KeyInvalidError,
+  KeyMissingError,
+  ProviderUnavailableError,
+  UnwrapError,
+  type KeyProvider,
+} from './provider.js';
+
+/** The Secret operations the lifecycle uses (CoreV1Api; narrowed so tests can inject failures). */
+export type SecretsApi = Pick<
+  CoreV1Api,
+  'readNamespacedSecret' | 'createNamespacedSecret' | 'replaceNamespacedSecret' | 'deleteNamespacedSecret'
+>;
+
+export interface KeyLifecycleOptions {
+  secrets: SecretsApi;
+  /** For reconcileHub: how providers are built from hub specs. */
+  providers?: ProviderDeps | undefined;
+  /** hdh_key_rotations_total is counted here (provider operations by the provider wrapper). */
+  metrics?: KeyMetrics | undefined;
+  log?: Logger | undefined;
+  /**
+   * Reads the hub from the API server. Before keys are ever created, the lifecycle reads the hub
+   * afresh: a cached copy may not show yet the status that reported versions (the evidence that
+   * keys existed), and creation must not rest on a stale view. Without it, the hub passed in is
+   * trusted.
+   */
+  readHub?: ((namespace: string, name: string) => Promise<HealthDataHub | undefined>) | undefined;
+  clock?: () => Date;
+  /** Retry after the provider was unavailable. Default 30 s. */
+  unavailableRetryMs?: number;
+  /** Look again at a blocked hub (a person may restore a key the operator cannot watch). 60 s. */
+  blockedRecheckMs?: number;
+  /** Longest requeue for the next interval rotation (resyncs cover the rest). Default 6 h. */
+  maxRequeueMs?: number;
+}
+
+export interface KeyEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export interface KeyLifecycleResult {
+  /** The last plan: none, block, wait or released. */
+  action: KeyPlan['action'];
+  /** True when the hub's keys are usable: the datastore may start. */
+  ready: boolean;
+  /** Deletion only: the keys need nothing more, the finalizer may go (as far as keys go). */
+  released: boolean;
+  /** status.encryption; identities and counts only, never key material. */
+  encryption: HubEncryptionStatus | undefined;
+  /** The KeysReady condition. */
+  condition: ConditionUpdate;
+  /** Events for the hub, in order. Notes hold names and numbers, never key material. */
+  events: KeyEvent[];
+  requeueAfterMs: number | undefined;
+}
+
+/** Options of one reconcile. */
+export interface ReconcileKeysOptions {
+  /** Evidence that the hub holds data (e.g. "PersistentVolumeClaim data-oncology-0 exists"). */
+  dataEvidence?: string | undefined;
+}
+
+// initialize/rotate/retain/shred each take one step, and a conflict one more observation; a hub
+// needing more than this is being changed by someone else at the same time.
+const MAX_STEPS = 8;
+
+type StepOutcome = { kind: 'progress' } | { kind: 'unavailable'; message: string };
+
+interface Observed {
+  observation: KeyObservation;
+  secret: V1Secret | undefined;
+}
+
+export class KeyLifecycle {
+  private readonly clock: () => Date;
+
+  constructor(private readonly o: KeyLifecycleOptions) {
+    this.clock = o.clock ?? (() => new Date());
+  }
+
+  /** Builds the hub's provider from its spec (see providerFor), reconciles, and releases it. */
+  async reconcileHub(hub: HealthDataHub, options: ReconcileKeysOptions = {}): Promise<KeyLifecycleResult> {
+    if (!this.o.providers) throw new Error('KeyLifecycle needs options.providers to build providers');
+    const provider = await providerFor(hub, this.o.providers);
+    try {
+      return await this.reconcile(hub, provider, options);
+    } finally {
+      await provider.close?.();
+    }
+  }
+
+  /** Brings the hub's keys to where its spec and metadata ask, one safe step at a time. */
+  async reconcile(
+    hub: HealthDataHub,
+    provider: KeyProvider,
+    options: ReconcileKeysOptions = {},
+  ): Promise<KeyLifecycleResult> {
+    let current = hub;
+    let facts = hubKeyFacts(current);
+    const identity = keyIdentity(facts.ref);
+    const events: KeyEvent[] = [];
+    let lastPlan: KeyPlan | undefined;
+    let fresh = !this.o.readHub;
+    for (let step = 0; step < MAX_STEPS; step++) {
+      const seen = await this.observe(facts, identity, provider, options.dataEvidence);
+      const plan = planKeys(seen.observation);
+      this.o.log?.debug('key plan', {
+        hub: `${facts.ref.namespace}/${facts.ref.name}`,
+        action: plan.action,
+        kek: seen.observation.kek.state,
+        keys: seen.observation.keys.state,
+        ...(seen.observation.keys.state === 'present'
+          ? {
+              activeVersion: seen.observation.keys.set.activeVersion,
+              versions: seen.observation.keys.set.versions.length,
+            }
+          : {}),
+      });
+      lastPlan = plan;
+      if (
+        plan.action === 'none' ||
+        plan.action === 'block' ||
+        plan.action === 'wait' ||
+        plan.action === 'released'
+      ) {
+        return this.result(current, facts, seen.observation, plan, events);
+      }
+      if (plan.action === 'initialize' && !fresh) {
+        // Creation is the one step that rests on the absence of evidence: confirm on a fresh read.
+        fresh = true;
+        current = await this.reread(facts);
+        facts = hubKeyFacts(current);
+        continue;
+      }
+      const outcome = await this.execute(plan, seen, identity, provider, events);
+      if (outcome.kind === 'unavailable') {
+        return this.result(
+          current,
+          facts,
+          seen.observation,
+          { action: 'wait', message: outcome.message },
+          events,
+        );
+      }
+    }
+    throw new Error(
+      `keys of hub ${facts.ref.namespace}/${facts.ref.name} did not settle after ${MAX_STEPS} steps (last: ${lastPlan?.action}); is something else changing Secret ${dekSecretName(facts.ref.name)}?`,
+    );
+  }
+
+  private async reread(facts: HubKeyFacts): Promise<HealthDataHub> {
+    const { namespace, name, uid } = facts.ref;
+    const current = await this.o.readHub!(namespace, name);
+    if (!current || current.metadata.uid !== uid) {
+      throw new Error(
+        `hub ${namespace}/${name} (uid ${uid}) is gone or was recreated; not creating keys for it`,
+      );
+    }
+    return current;
+  }
+
+  // ---- observe ----
+
+  private async observe(
+    facts: HubKeyFacts,
+    identity: KeyIdentity,
+    provider: KeyProvider,
+    dataEvidence: string | undefined,
+  ): Promise<Observed> {
+    // API errors propagate: without the Secret nothing can be decided (the controller retries).
+    const secret = await this.readSecret(facts);
+    const keys = classifySecret(secret, facts);
+    let kek: KekObservation = { state: 'not-asked' };
+    let active: ActiveCheck = { state: 'skipped' };
+    // Deletion that keeps the keys needs nothing from the provider.
+    if (!facts.deleting || shredConfirmed(facts)) {
+      kek = await askKek(provider, identity);
+      if (!facts.deleting && kek.state === 'present' && keys.state === 'present') {
+        [kek, active] = await checkActive(provider, identity, keys.set, kek);
+      }
+    }
+    return { observation: { hub: facts, kek, keys, active, dataEvidence, now: this.clock() }, secret };
+  }
+
+  private async readSecret(facts: HubKeyFacts): Promise<V1Secret | undefined> {
+    try {
+      return await this.o.secrets.readNamespacedSecret({
+        name: dekSecretName(facts.ref.name),
+        namespace: facts.ref.namespace,
+      });
+    } catch (e) {
+      if (statusCode(e) === 404) return undefined;
+      throw e;
+    }
+  }
+
+  // ---- act ----
+
+  private async execute(
+    plan: KeyPlan,
+    seen: Observed,
+    identity: KeyIdentity,
+    provider: KeyProvider,
+    events: KeyEvent[],
+  ): Promise<StepOutcome> {
+    try {
+      switch (plan.action) {
+        case 'initialize':
+          await this.initialize(plan, seen.observation.hub, identity, provider, events);
+          break;
+        case 'rotate':
+          await this.rotate(plan, seen, identity, provider, events);
+          break;
+        case 'shred':
+          await this.shred(plan, seen, identity, provider, events);
+          break;
+        case 'retain':
+          await this.retain(plan, seen, events);
+          break;
+        default:
+          throw new Error(`plan ${plan.action} takes no step`);
+      }
+    } catch (e) {
+      if (e instanceof ProviderUnavailableError) return { kind: 'unavailable', message: e.message };
+      // The KEK vanished or changed under us, or a write lost a race: observe again and re-plan.
+      if (e instanceof KeyMissingError || e instanceof KeyInvalidError || e instanceof WriteConflict) {
+        this.o.log?.debug('key step superseded, observing again', {
+          hub: `${identity.hub.namespace}/${identity.hub.name}`,
+          step: plan.action,
+          why: e.message,
+        });
+        return { kind: 'progress' };
+      }
+      throw e;
+    }
+    return { kind: 'progress' };
+  }
+
+  private async initialize(
+    plan: Extract<KeyPlan, { action: 'initialize' }>,
+    facts: HubKeyFacts,
+    identity: KeyIdentity,
+    provider: KeyProvider,
+    events: KeyEvent[],
+  ): Promise<void> {
+    let created = false;
+    let kekRef: string;
+    if (plan.createKek) {
+      try {
+        kekRef = (await provider.create(identity)).ref;
+        created = true;
+      } catch (e) {
+        if (!(e instanceof KeyExistsError)) throw e;
+        // An earlier create whose answer was lost, most likely: the key that exists is the one.
+        const info = await provider.find(identity);
+        if (!info) throw new ProviderUnavailableError(`${e.message}, yet find does not see it`, e.provider);
+        kekRef = info.ref;
+      }
+    } else {
+      const info = await provider.find(identity);
+      if (!info) throw new KeyMissingError(identity.name, facts.provider, provider.describe().reference);
+      kekRef = info.ref;
+    }
+    const wrapped = await this.wrapNewDek(provider, identity);
+    const set: DekSet = {
+      ...newDekSet({ hub: facts.ref, provider: facts.provider, kekRef, wrapped, now: this.clock() }),
+      ...(plan.honour !== undefined ? { honouredRotation: plan.honour } : {}),
+    };
+    await this.createSecret(renderDekSecret(facts.ref, set));
+    this.o.log?.info('hub keys created', {
+      hub: `${facts.ref.namespace}/${facts.ref.name}`,
+      provider: facts.provider,
+      keyRef: kekRef,
+      kekCreated: created,
+    });
+    events.push({
+      type: 'Normal',
+      reason: 'KeysCreated',
+      message: created
+        ? `created key-encryption key ${kekRef} and key version 1 (Secret ${dekSecretName(facts.ref.name)})`
+        : `created key version 1 (Secret ${dekSecretName(facts.ref.name)}) with the existing key-encryption key ${kekRef}`,
+    });
+  }
+
+  private async rotate(
+    plan: Extract<KeyPlan, { action: 'rotate' }>,
+    seen: Observed,
+    identity: KeyIdentity,
+    provider: KeyProvider,
+    events: KeyEvent[],
+  ): Promise<void> {
+    const { keys, hub } = seen.observation;
+    if (keys.state !== 'present' || !seen.secret) throw new Error('rotation without a key set');
+    const wrapped = await this.wrapNewDek(provider, identity);
+    const added = addDekVersion(keys.set, wrapped, this.clock());
+    const next: DekSet = {
+      ...added,
+      ...(plan.honour !== undefined ? { honouredRotation: plan.honour } : {}),
+    };
+    assertOnlyAdds(keys.set, next);
+    await this.replaceSecret(seen.secret, renderDekSecret(hub.ref, next));
+    this.o.metrics?.rotations.inc();
+    const v = next.activeVersion;
+    this.o.log?.info('hub key rotated', {
+      hub: `${hub.ref.namespace}/${hub.ref.name}`,
+      activeVersion: v,
+      trigger: plan.trigger,
+    });
+    events.push({
+      type: 'Normal',
+      reason: 'KeyRotated',
+      message:
+        `added key version ${v} and made it active (${plan.trigger === 'annotation' ? 'requested by annotation hdh.sovereign.eu/rotate-key' : 'spec.encryption.rotationInterval elapsed'}); ` +
+        `version${v > 2 ? 's' : ''} ${v > 2 ? `1-${v - 1}` : '1'} stay available for decryption`,
+    });
+  }
+
+  private async shred(
+    plan: Extract<KeyPlan, { action: 'shred' }>,
+    seen: Observed,
+    identity: KeyIdentity,
+    provider: KeyProvider,
+    events: KeyEvent[],
+  ): Promise<void> {
+    const { hub, keys, kek } = seen.observation;
+    const parts: string[] = [];
+    if (plan.destroyKek) {
+      const destroyed = await provider.destroy(identity);
+      if (destroyed)
+        parts.push(`key-encryption key ${kek.state === 'present' ? kek.ref : identity.name} destroyed`);
+    }
+    if (plan.deleteKeys && seen.secret) {
+      await this.deleteSecret(seen.secret);
+      const n = keys.state === 'present' ? keys.set.versions.length : undefined;
+      parts.push(
+        `Secret ${dekSecretName(hub.ref.name)}${n ? ` (${n} wrapped version${n > 1 ? 's' : ''})` : ''} deleted`,
+      );
+    }
+    if (parts.length === 0) return;
+    this.o.log?.info('hub keys crypto-shredded', { hub: `${hub.ref.namespace}/${hub.ref.name}` });
+    events.push({
+      type: 'Normal',
+      reason: KeyReason.KeysDestroyed,
+      message: `crypto-shred confirmed by hdh.sovereign.eu/confirm-destroy: ${parts.join('; ')}; data encrypted with these keys can no longer be read`,
+    });
+  }
+
+  private async retain(
+    plan: Extract<KeyPlan, { action: 'retain' }>,
+    seen: Observed,
+    events: KeyEvent[],
+  ): Promise<void> {
+    const { hub } = seen.observation;
+    if (!seen.secret) return;
+    const current = seen.secret;
+    await this.replaceSecret(current, {
+      ...current,
+      metadata: {
+        ...current.metadata,
+        labels: { ...current.metadata?.labels, [LABEL_RETAINED_FROM]: hub.ref.uid },
+      },
+    });
+    events.push({
+      type: plan.note ? 'Warning' : 'Normal',
+      reason: KeyReason.KeysRetained,
+      message:
+        `${plan.note ? `${plan.note}: nothing destroyed; ` : ''}the hub's keys are kept: Secret ${dekSecretName(hub.ref.name)} ` +
+        `is labelled ${LABEL_RETAINED_FROM}=${hub.ref.uid} and the key-encryption key stays at the provider; ` +
+        'a new hub of the same name does not use them',
+    });
+  }
+
+  /** A fresh DEK wrapped by the KEK, proven to unwrap to the same bytes before anyone stores it. */
+  private async wrapNewDek(provider: KeyProvider, identity: KeyIdentity): Promise<string> {
+    const dek = generateDek();
+    let back: Buffer | undefined;
+    try {
+      const wrapped = await provider.wrap(identity, dek);
+      back = await provider.unwrap(identity, wrapped);
+      if (back.length !== dek.length || !timingSafeEqual(back, dek)) {
+        throw new Error(`a key wrapped by ${identity.name} did not unwrap to itself; nothing was stored`);
+      }
+      return wrapped;
+    } finally {
+      dek.fill(0);
+      back?.fill(0);
+    }
+  }
+
+  // ---- writes, all conditional ----
+
+  private async createSecret(body: V1Secret): Promise<void> {
+    try {
+      await this.o.secrets.createNamespacedSecret({
+        namespace: body.metadata!.namespace!,
+        body,
+        fieldManager: FIELD_MANAGER,
+      });
+    } catch (e) {
+      if (statusCode(e) === 409)
+        throw new WriteConflict(`Secret ${body.metadata?.name} was created meanwhile`);
+      throw e;
+    }
+  }
+
+  /** Replaces `current` with `next` only if it is still the version read (resourceVersion). */
+  private async replaceSecret(current: V1Secret, next: V1Secret): Promise<void> {
+    const md = current.metadata!;
+    const body: V1Secret = {
+      ...current,
+      ...next,
+      metadata: {
+        ...md,
+        // Keep labels others added (backup tools, the retained mark); ours win on conflict.
+        labels: { ...md.labels, ...next.metadata?.labels },
+        resourceVersion: md.resourceVersion,
+      },
+      // Unknown data keys are kept; every known one is in `next` (assertOnlyAdds ran before).
+      data: { ...current.data, ...next.data },
+    };
+    try {
+      await this.o.secrets.replaceNamespacedSecret({
+        name: md.name!,
+        namespace: md.namespace!,
+        body,
+        fieldManager: FIELD_MANAGER,
+      });
+    } catch (e) {
+      const code = statusCode(e);
+      if (code === 409 || code === 404) throw new WriteConflict(`Secret ${md.name} changed meanwhile`);
+      throw e;
+    }
+  }
+
+  private async deleteSecret(current: V1Secret): Promise<void> {
+    const md = current.metadata!;
+    try {
+      await this.o.secrets.deleteNamespacedSecret({
+        name: md.name!,
+        namespace: md.namespace!,
+        // Exactly the object observed: never a Secret written in between.
+        body: { preconditions: { uid: md.uid, resourceVersion: md.resourceVersion } },
+      });
+    } catch (e) {
+      const code = statusCode(e);
+      if (code === 404) return;
+      if (code === 409) throw new WriteConflict(`Secret ${md.name} changed meanwhile`);
+      throw e;
+    }
+  }
+
+  // ---- report ----
+
+  private result(
+    hub: HealthDataHub,
+    facts: HubKeyFacts,
+    o: KeyObservation,
+    plan: KeyPlan,
+    events: KeyEvent[],
+  ): KeyLifecycleResult {
+    const set = o.keys.state === 'present' ? o.keys.set : undefined;
+    const condition = keysCondition(facts, plan, set);
+    const previous = getCondition(hub.status?.conditions, ConditionType.KeysReady);
+    const changed = previous?.status !== condition.status || previous?.reason !== condition.reason;
+    // Blocking and recovering are told once, when they begin; actions are told as they happen.
+    if (
+      changed &&
+      condition.status === ConditionStatus.False &&
+      (plan.action === 'block' || plan.action === 'wait')
+    ) {
+      events.push({ type: 'Warning', reason: condition.reason, message: condition.message });
+    } else if (
+      changed &&
+      condition.status === ConditionStatus.True &&
+      previous &&
+      previous.status !== 'True'
+    ) {
+      if (!events.some((e) => e.reason === 'KeysCreated')) {
+        events.push({ type: 'Normal', reason: condition.reason, message: condition.message });
+      }
+    }
+    if (plan.action === 'block' || plan.action === 'wait') {
+      // Loud once, when it begins; the retries that follow are debug detail.
+      this.o.log?.[changed ? 'warn' : 'debug']('hub keys not ready', {
+        hub: `${facts.ref.namespace}/${facts.ref.name}`,
+        reason: condition.reason,
+        message: condition.message,
+      });
+    }
+    return {
+      action: plan.action,
+      ready: plan.action === 'none',
+      released: plan.action === 'released',
+      encryption: encryptionStatus(hub, facts, set),
+      condition,
+      events,
+      requeueAfterMs: this.requeue(plan),
+    };
+  }
+
+  private requeue(plan: KeyPlan): number | undefined {
+    switch (plan.action) {
+      case 'none':
+        return plan.requeueAfterMs === undefined
+          ? undefined
+          : Math.max(1000, Math.min(plan.requeueAfterMs, this.o.maxRequeueMs ?? 6 * 3_600_000));
+      case 'wait':
+        return this.o.unavailableRetryMs ?? 30_000;
+      case 'block':
+        return this.o.blockedRecheckMs ?? 60_000;
+      default:
+        return undefined;
+    }
+  }
+}
+
+/** A conditional write lost a race: observe again. */
+class WriteConflict extends Error {
+  override name = 'WriteConflict';
+}
+
+function classifySecret(secret: V1Secret | undefined, facts: HubKeyFacts): KeysObservation {
+  if (!secret) return { state: 'absent' };
+  const retainedFrom = secret.metadata?.labels?.[LABEL_RETAINED_FROM];
+  try {
+    return { state: 'present', set: parseDekSecret(secret, facts.ref), retainedFrom };
+  } catch (e) {
+    if (e instanceof ForeignDekSetError) return { state: 'foreign', message: e.message };
+    if (e instanceof DekSetError) {
+      const ours = secret.metadata?.labels?.[LABEL_HUB_UID] === facts.ref.uid;
+      return { state: 'damaged', message: e.message, ours, retainedFrom };
+    }
+    throw e;
+  }
+}
+
+async function askKek(provider: KeyProvider, identity: KeyIdentity): Promise<KekObservation> {
+  try {
+    const info = await provider.find(identity);
+    return info ? { state: 'present', ref: info.ref } : { state: 'absent' };
+  } catch (e) {
+    if (e instanceof ProviderUnavailableError) return { state: 'unavailable', message: e.message };
+    if (e instanceof KeyInvalidError) return { state: 'invalid', message: e.message };
+    throw e;
+  }
+}
+
+/**
+ * Unwraps the active version and forgets the result at once: proof that the KEK the provider has
+ * is the one that wrapped the keys (a KEK replaced out of band would otherwise go unnoticed).
+ */
+async function checkActive(
+  provider: KeyProvider,
+  identity: KeyIdentity,
+  set: DekSet,
+  kek: KekObservation,
+): Promise<[KekObservation, ActiveCheck]> {
+  const active = activeDek(set);
+  try {
+    (await provider.unwrap(identity, active.wrapped)).fill(0);
+    return [kek, { state: 'ok' }];
+  } catch (e) {
+    if (e instanceof ProviderUnavailableError) return [kek, { state: 'unavailable', message: e.message }];
+    if (e instanceof KeyMissingError) return [{ state: 'absent' }, { state: 'skipped' }];
+    if (e instanceof KeyInvalidError) return [{ state: 'invalid', message: e.message }, { state: 'skipped' }];
+    if (e instanceof UnwrapError) {
+      return [
+        kek,
+        {
+          state: 'failed',
+          message: `key version ${active.version} does not unwrap under the hub's key-encryption key: ${e.message}; no new key is made over it`,
+        },
+      ];
+    }
+    throw e;
+  }
+}
+
+function keysCondition(facts: HubKeyFacts, plan: KeyPlan, set: DekSet | undefined): ConditionUpdate {
+  const cond = (status: ConditionStatus, reason: string, message: string): ConditionUpdate => ({
+    type: ConditionType.KeysReady,
+    status,
+    reason,
+    message,
+    observedGeneration: facts.generation,
+  });
+  switch (plan.action) {
+    case 'none':
+      return cond(
+        ConditionStatus.True,
+        Reason.KeyAvailable,
+        set
+          ? `key version ${set.activeVersion} of ${set.versions.length} is active; key-encryption key ${set.kekRef} held by ${set.provider}`
+          : 'keys are available',
+      );
+    case 'block':
+      return cond(ConditionStatus.False, plan.reason, plan.message);
+    case 'wait':
+      return cond(
+        ConditionStatus.False,
+        Reason.KeyProviderUnavailable,
+        `${plan.message}; nothing is created or deleted until the provider answers`,
+      );
+    case 'released':
+      return plan.outcome === 'shredded'
+        ? cond(
+            ConditionStatus.False,
+            KeyReason.KeysDestroyed,
+            'the hub is being deleted and its keys were destroyed',
+          )
+        : cond(
+            ConditionStatus.False,
+            KeyReason.KeysRetained,
+            plan.outcome === 'retained'
+              ? `the hub is being deleted; its keys are kept (labelled ${LABEL_RETAINED_FROM}=${facts.ref.uid})${plan.note ? `: ${plan.note}` : ''}`
+              : 'the hub is being deleted; it has no keys of its own to keep',
+          );
+    default:
+      return cond(ConditionStatus.Unknown, Reason.Reconciling, `key step ${plan.action} in progress`);
+  }
+}
+
+/**
+ * status.encryption from the key set. Without a readable set, the last reported values are kept:
+ * they are the evidence (planKeys) that keys once existed, and must not be erased by a report.
+ */
+function encryptionStatus(
+  hub: HealthDataHub,
+  facts: HubKeyFacts,
+  set: DekSet | undefined,
+): HubEncryptionStatus | undefined {
+  if (!set)
+    return { ...hub.status?.encryption, provider: hub.status?.encryption?.provider ?? facts.provider };
+  return {
+    provider: set.provider,
+    keyRef: set.kekRef,
+    activeVersion: set.activeVersion,
+    versions: set.versions.length,
+    lastRotationTime: formatTime(new Date(activeDek(set).createdAt)),
+  };
+}

@@ -1,0 +1,307 @@
+// The key lifecycle's decisions, as a pure function of what was observed. KeyLifecycle
+// (lifecycle.ts) observes the provider, the `<hub>-keys` Secret and the hub, asks planKeys what to
+// do, does that one step, and observes again; every step is safe to repeat after a crash.
+//
+// The rules that matter most (design.md invariants 5, 6, 8, 9):
+//  - Whether the KEK exists is what the provider answers now, never what status says.
+//  - A key is never made over data that may exist. A KEK is created only when neither it nor any
+//    wrapped key exists and nothing says the hub ever had keys; a first DEK version is written
+//    only when no `<hub>-keys` Secret exists.
+//  - When the provider cannot answer, nothing is decided: the hub waits, nothing is deleted.
+//  - Keys are destroyed only during deletion, with onDelete CryptoShred and confirm-destroy equal
+//    to the hub's UID; otherwise they are kept and marked as retained.
+import {
+  ANNOTATION_CONFIRM_DESTROY,
+  ANNOTATION_ROTATE_KEY,
+  Reason,
+  type HealthDataHub,
+} from '../api/index.js';
+import { activeDek, rotationToken, type DekSet } from './dek.js';
+import { parseDuration } from './duration.js';
+import { hubRefOf, type HubRef } from './identity.js';
+import type { ProviderName } from './provider.js';
+
+/** KeysReady reasons beyond those of the API (Reason), specific to the key lifecycle. */
+export const KeyReason = {
+  /** The `<hub>-keys` Secret holds keys of an earlier hub of the same name (another UID). */
+  RetainedKeysFound: 'RetainedKeysFound',
+  /** A key object or the wrapped keys are not what the operator made, or do not match. */
+  KeyInvalid: 'KeyInvalid',
+  /** spec.encryption.rotationInterval cannot be read. */
+  InvalidRotationInterval: 'InvalidRotationInterval',
+  /** Deletion: the keys were kept and marked retained. */
+  KeysRetained: 'KeysRetained',
+  /** Deletion: the KEK and the wrapped keys were destroyed. */
+  KeysDestroyed: 'KeysDestroyed',
+} as const;
+
+/** What the lifecycle needs to know about the hub, read from the HealthDataHub object. */
+export interface HubKeyFacts {
+  ref: HubRef;
+  generation: number;
+  provider: ProviderName;
+  deleting: boolean;
+  onDelete: 'Keep' | 'CryptoShred';
+  /** Value of the confirm-destroy annotation, if any. */
+  confirmDestroy: string | undefined;
+  /** rotationToken of the rotate-key annotation; undefined when absent or empty. */
+  rotateRequest: string | undefined;
+  rotationIntervalMs: number | undefined;
+  /** Why rotationInterval cannot be used, when it cannot. */
+  rotationIntervalError: string | undefined;
+  /**
+   * How many key versions the hub's own status last reported. Status is not proof that a key
+   * exists (that is asked of the provider), but it is evidence that keys once existed: enough to
+   * refuse to start afresh.
+   */
+  reportedVersions: number;
+}
+
+/** The provider's answer about the hub's KEK. */
+export type KekObservation =
+  | { state: 'present'; ref: string }
+  | { state: 'absent' }
+  /** An object is there under the hub's identity, but not one the operator would have made. */
+  | { state: 'invalid'; message: string }
+  | { state: 'unavailable'; message: string }
+  /** Not asked: deletion that keeps the keys does not need the provider. */
+  | { state: 'not-asked' };
+
+/** The `<hub>-keys` Secret. */
+export type KeysObservation =
+  | { state: 'absent' }
+  | { state: 'present'; set: DekSet; retainedFrom: string | undefined }
+  /** The Secret belongs to another hub (an earlier one of the same name). */
+  | { state: 'foreign'; message: string }
+  /** The Secret cannot be read as a key set; `ours` when its labels name this hub's UID. */
+  | { state: 'damaged'; message: string; ours: boolean; retainedFrom: string | undefined };
+
+/** Whether the active version unwraps under the KEK the provider has. */
+export type ActiveCheck =
+  | { state: 'ok' }
+  | { state: 'failed'; message: string }
+  | { state: 'unavailable'; message: string }
+  | { state: 'skipped' };
+
+export interface KeyObservation {
+  hub: HubKeyFacts;
+  kek: KekObservation;
+  keys: KeysObservation;
+  active: ActiveCheck;
+  /** Evidence, found by the caller, that the hub holds data (for example its volumes exist). */
+  dataEvidence?: string | undefined;
+  now: Date;
+}
+
+export type KeyPlan =
+  /** Create the KEK (unless it exists) and write key version 1 in a new `<hub>-keys` Secret. */
+  | { action: 'initialize'; createKek: boolean; honour: string | undefined }
+  /** Add a key version and make it active. */
+  | { action: 'rotate'; trigger: 'annotation' | 'interval'; honour: string | undefined }
+  /** Keys are ready; look again after requeueAfterMs (the next interval rotation), if set. */
+  | { action: 'none'; requeueAfterMs: number | undefined }
+  /** A person must act (KeysReady=False with this reason); nothing is created or deleted. */
+  | { action: 'block'; reason: string; message: string }
+  /** The provider cannot answer; nothing is decided, retry later. */
+  | { action: 'wait'; message: string }
+  /** Confirmed crypto-shred: destroy the KEK first, then the wrapped keys. */
+  | { action: 'shred'; destroyKek: boolean; deleteKeys: boolean }
+  /** Deletion keeping the keys: mark the Secret `<hub>-keys` as retained from this hub. */
+  | { action: 'retain'; note: string | undefined }
+  /** Deletion: nothing (left) to do for the keys; the hub may go. */
+  | { action: 'released'; outcome: 'retained' | 'shredded' | 'no-keys'; note: string | undefined };
+
+const PROVIDERS: readonly ProviderName[] = ['builtin', 'pkcs11', 'transit'];
+
+/** The facts planKeys needs from a hub object. Throws only when the hub has no identity. */
+export function hubKeyFacts(hub: HealthDataHub): HubKeyFacts {
+  const enc = hub.spec.encryption ?? {};
+  const annotations = hub.metadata.annotations ?? {};
+  const rotate = annotations[ANNOTATION_ROTATE_KEY];
+  let rotationIntervalMs: number | undefined;
+  let rotationIntervalError: string | undefined;
+  if (enc.rotationInterval !== undefined) {
+    try {
+      rotationIntervalMs = parseDuration(enc.rotationInterval);
+      if (rotationIntervalMs < 60_000) throw new Error('it is shorter than a minute');
+    } catch (e) {
+      rotationIntervalMs = undefined;
+      rotationIntervalError = `spec.encryption.rotationInterval ${JSON.stringify(enc.rotationInterval)} cannot be used: ${(e as Error).message}`;
+    }
+  }
+  const status = hub.status?.encryption;
+  const provider = enc.provider ?? 'builtin';
+  return {
+    ref: hubRefOf(hub),
+    generation: hub.metadata.generation ?? 0,
+    provider: PROVIDERS.includes(provider) ? provider : 'builtin',
+    deleting: !!hub.metadata.deletionTimestamp,
+    onDelete: enc.onDelete ?? 'Keep',
+    confirmDestroy: annotations[ANNOTATION_CONFIRM_DESTROY],
+    rotateRequest: rotate ? rotationToken(rotate) : undefined,
+    rotationIntervalMs,
+    rotationIntervalError,
+    reportedVersions: Math.max(status?.versions ?? 0, status?.activeVersion ?? 0),
+  };
+}
+
+/** True only for a confirmed crypto-shred: CryptoShred and confirm-destroy equal to the UID. */
+export function shredConfirmed(hub: HubKeyFacts): boolean {
+  return hub.onDelete === 'CryptoShred' && hub.confirmDestroy === hub.ref.uid;
+}
+
+/** Decides the next step. Pure: the same observation always gives the same plan. */
+export function planKeys(o: KeyObservation): KeyPlan {
+  return o.hub.deleting ? planDeletion(o) : planLive(o);
+}
+
+function planDeletion(o: KeyObservation): KeyPlan {
+  const { hub, kek, keys } = o;
+  const ours = keys.state === 'present' || (keys.state === 'damaged' && keys.ours);
+  if (!shredConfirmed(hub)) {
+    // Keep: the provider is not needed, so an unavailable provider does not hold up deletion.
+    const retainedFrom = keys.state === 'present' || keys.state === 'damaged' ? keys.retainedFrom : undefined;
+    const note =
+      hub.onDelete === 'CryptoShred'
+        ? hub.confirmDestroy === undefined
+          ? `onDelete is CryptoShred but the hub has no ${ANNOTATION_CONFIRM_DESTROY} annotation`
+          : `onDelete is CryptoShred but ${ANNOTATION_CONFIRM_DESTROY} does not equal the hub's metadata.uid`
+        : undefined;
+    if (!ours) return { action: 'released', outcome: 'no-keys', note };
+    if (retainedFrom !== hub.ref.uid) return { action: 'retain', note };
+    return { action: 'released', outcome: 'retained', note };
+  }
+  switch (kek.state) {
+    case 'unavailable':
+      // Fail closed: a crypto-shred half done is finished when the provider is back.
+      return { action: 'wait', message: `crypto-shred waits for the key provider: ${kek.message}` };
+    case 'invalid':
+      // Never destroy an object the operator did not make, nor the keys it may be needed for.
+      return {
+        action: 'block',
+        reason: KeyReason.KeyInvalid,
+        message: `crypto-shred stopped, nothing destroyed: ${kek.message}`,
+      };
+    case 'not-asked':
+      return { action: 'wait', message: 'the key provider was not asked about the key-encryption key' };
+    case 'present':
+      return { action: 'shred', destroyKek: true, deleteKeys: ours };
+    case 'absent':
+      return ours
+        ? { action: 'shred', destroyKek: false, deleteKeys: true }
+        : { action: 'released', outcome: 'shredded', note: undefined };
+  }
+}
+
+function planLive(o: KeyObservation): KeyPlan {
+  const { hub, kek, keys } = o;
+  if (keys.state === 'foreign')
+    return { action: 'block', reason: KeyReason.RetainedKeysFound, message: keys.message };
+  if (keys.state === 'damaged') {
+    return {
+      action: 'block',
+      reason: KeyReason.KeyInvalid,
+      message: keys.ours
+        ? `${keys.message}; it is never repaired by guessing: restore it from a backup`
+        : `${keys.message}; it is not a key set of this hub and is never overwritten: rename or remove it`,
+    };
+  }
+  if (kek.state === 'unavailable' || kek.state === 'not-asked') {
+    return {
+      action: 'wait',
+      message: kek.state === 'unavailable' ? kek.message : 'the key provider was not asked',
+    };
+  }
+  if (kek.state === 'invalid') return { action: 'block', reason: KeyReason.KeyInvalid, message: kek.message };
+
+  const evidence = evidenceOfKeys(o);
+  if (kek.state === 'absent') {
+    if (keys.state === 'present') {
+      return {
+        action: 'block',
+        reason: Reason.KeyMissing,
+        message:
+          `the key provider has no key-encryption key ${keys.set.kekRef}, but ${keys.set.versions.length} ` +
+          `wrapped key version(s) exist in Secret ${secretName(hub)}: they cannot be unwrapped, and no new key is ` +
+          'made over them; restore the key-encryption key at the provider',
+      };
+    }
+    if (evidence) {
+      return {
+        action: 'block',
+        reason: Reason.KeyMissing,
+        message:
+          `neither the key-encryption key nor Secret ${secretName(hub)} exists, but ${evidence}: no new key ` +
+          'is made over existing data; restore both from backup, or recreate the hub to start with new keys',
+      };
+    }
+    return { action: 'initialize', createKek: true, honour: hub.rotateRequest };
+  }
+
+  // The KEK exists.
+  if (keys.state === 'absent') {
+    if (evidence) {
+      return {
+        action: 'block',
+        reason: Reason.KeyMissing,
+        message:
+          `the key-encryption key ${kek.ref} exists but Secret ${secretName(hub)} with the wrapped keys is ` +
+          `gone, and ${evidence}: no new key is made over existing data; restore the Secret from backup`,
+      };
+    }
+    // No wrapped key was ever written: an earlier attempt stopped between creating the KEK and
+    // writing version 1. Resume with the KEK that exists (never a second one).
+    return { action: 'initialize', createKek: false, honour: hub.rotateRequest };
+  }
+
+  const set = keys.set;
+  if (set.provider !== hub.provider || set.kekRef !== kek.ref) {
+    return {
+      action: 'block',
+      reason: KeyReason.KeyInvalid,
+      message:
+        `Secret ${secretName(hub)} holds keys wrapped by ${set.provider} key ${set.kekRef}, but the hub's ` +
+        `key-encryption key is ${hub.provider} key ${kek.ref}; the keys are not used with another key`,
+    };
+  }
+  if (o.active.state === 'unavailable') return { action: 'wait', message: o.active.message };
+  if (o.active.state === 'skipped') {
+    // Ready means proven to unwrap; an observer that did not try decides nothing.
+    return { action: 'wait', message: 'the active key version was not checked against the provider' };
+  }
+  if (o.active.state === 'failed') {
+    return { action: 'block', reason: KeyReason.KeyInvalid, message: o.active.message };
+  }
+  if (hub.rotationIntervalError) {
+    return { action: 'block', reason: KeyReason.InvalidRotationInterval, message: hub.rotationIntervalError };
+  }
+  if (hub.rotateRequest !== undefined && hub.rotateRequest !== set.honouredRotation) {
+    return { action: 'rotate', trigger: 'annotation', honour: hub.rotateRequest };
+  }
+  const untilDue = msUntilRotation(hub, set, o.now);
+  if (untilDue !== undefined && untilDue <= 0) {
+    return { action: 'rotate', trigger: 'interval', honour: hub.rotateRequest ?? set.honouredRotation };
+  }
+  return { action: 'none', requeueAfterMs: untilDue };
+}
+
+/** Milliseconds until the active version is due for rotation by interval; undefined without one. */
+export function msUntilRotation(hub: HubKeyFacts, set: DekSet, now: Date): number | undefined {
+  if (hub.rotationIntervalMs === undefined) return undefined;
+  // The active version's creation time is stored with it in the Secret, so the schedule survives
+  // restarts and status loss, and a version added by annotation restarts the interval.
+  const created = Date.parse(activeDek(set).createdAt);
+  return created + hub.rotationIntervalMs - now.getTime();
+}
+
+/** Why the hub must once have had keys, if anything says so; undefined when nothing does. */
+function evidenceOfKeys(o: KeyObservation): string | undefined {
+  if (o.hub.reportedVersions > 0) {
+    return `the hub's status reports ${o.hub.reportedVersions} key version(s)`;
+  }
+  return o.dataEvidence;
+}
+
+function secretName(hub: HubKeyFacts): string {
+  return `${hub.ref.namespace}/${hub.ref.name}-keys`;
+}

@@ -1,0 +1,103 @@
+// The key provider a hub's spec asks for. Construction never throws: a provider that cannot be
+// built (PIN Secret missing, transit not available) is returned as one whose every operation
+// reports ProviderUnavailableError, so the lifecycle fails closed through its one usual path and
+// a deletion that keeps the keys still completes.
+import type { CoreV1Api } from '@kubernetes/client-node';
+import type { HealthDataHub } from '../api/index.js';
+import { describeError, statusCode } from '../runtime/errors.js';
+import { BuiltinKeyProvider } from './builtin.js';
+import { instrumentProvider, type KeyMetrics } from './metrics.js';
+import { Pkcs11KeyProvider } from './pkcs11.js';
+import {
+  ProviderUnavailableError,
+  type KeyProvider,
+  type ProviderDescription,
+  type ProviderName,
+} from './provider.js';
+
+export interface ProviderDeps {
+  core: CoreV1Api;
+  /** The operator's namespace: where builtin KEK Secrets live. */
+  operatorNamespace: string;
+  /** When set, every operation is counted (hdh_key_operations_total, hdh_key_provider_up). */
+  metrics?: KeyMetrics | undefined;
+}
+
+/** The provider of `hub`'s spec.encryption, instrumented when deps.metrics is set. */
+export async function providerFor(hub: HealthDataHub, deps: ProviderDeps): Promise<KeyProvider> {
+  const provider = await buildProvider(hub, deps);
+  return deps.metrics ? instrumentProvider(provider, deps.metrics) : provider;
+}
+
+async function buildProvider(hub: HealthDataHub, deps: ProviderDeps): Promise<KeyProvider> {
+  const enc = hub.spec.encryption ?? {};
+  const name = enc.provider ?? 'builtin';
+  switch (name) {
+    case 'builtin':
+      return new BuiltinKeyProvider({ core: deps.core, namespace: deps.operatorNamespace });
+    case 'pkcs11': {
+      const settings = enc.pkcs11;
+      if (!settings) {
+        return unavailableProvider(
+          'pkcs11',
+          'spec.encryption.pkcs11 is missing: set module, tokenLabel and pinSecretRef',
+        );
+      }
+      const pin = await readPin(deps.core, hub.metadata.namespace!, settings.pinSecretRef);
+      if (pin instanceof ProviderUnavailableError) return unavailableProvider('pkcs11', pin);
+      return new Pkcs11KeyProvider({ module: settings.module, tokenLabel: settings.tokenLabel, pin });
+    }
+    case 'transit':
+      return unavailableProvider(
+        'transit',
+        'the transit provider is not available in this version of hdh-operator: use builtin or pkcs11',
+      );
+  }
+}
+
+/**
+ * The token PIN from the Secret named by pinSecretRef, in the hub's namespace. One trailing line
+ * break is dropped (Secrets made from files usually end with one; PINs never do). Errors name the
+ * Secret and key, never the value.
+ */
+async function readPin(
+  core: CoreV1Api,
+  namespace: string,
+  ref: { name: string; key: string },
+): Promise<string | ProviderUnavailableError> {
+  const where = `PIN Secret ${namespace}/${ref.name}`;
+  const fail = (message: string) =>
+    new ProviderUnavailableError(`${message} (spec.encryption.pkcs11.pinSecretRef)`, 'pkcs11');
+  let data: Record<string, string> | undefined;
+  try {
+    data = (await core.readNamespacedSecret({ name: ref.name, namespace })).data;
+  } catch (e) {
+    if (statusCode(e) === 404) return fail(`${where} does not exist: create it with the token's user PIN`);
+    return fail(`cannot read ${where}: ${describeError(e)}`);
+  }
+  const encoded = data?.[ref.key];
+  if (encoded === undefined) return fail(`${where} has no key ${JSON.stringify(ref.key)}`);
+  const pin = Buffer.from(encoded, 'base64')
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+  if (pin.length === 0) return fail(`${where} key ${JSON.stringify(ref.key)} is empty`);
+  return pin;
+}
+
+/** A provider that cannot be used: every operation rejects with the same error. */
+export function unavailableProvider(
+  provider: ProviderName,
+  reason: string | ProviderUnavailableError,
+): KeyProvider {
+  const error = typeof reason === 'string' ? new ProviderUnavailableError(reason, provider) : reason;
+  const fail = () => Promise.reject(error);
+  const description: ProviderDescription = { provider, reference: 'unavailable' };
+  return {
+    find: fail,
+    create: fail,
+    wrap: fail,
+    unwrap: fail,
+    destroy: fail,
+    describe: () => description,
+  };
+}

@@ -1,0 +1,681 @@
+// The key lifecycle against a real kube-apiserver and a real SoftHSM2 token: hubs are real
+// HealthDataHub objects (real UIDs), results are written to their status and recorded as Events
+// the way the hub reconciler does, and the suite ends by searching everything it produced (debug
+// logs, Events, status, metrics) for key material and the PIN.
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  EventsV1Api,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Secret,
+} from '@kubernetes/client-node';
+import { Registry } from 'prom-client';
+import winston from 'winston';
+import {
+  FINALIZER,
+  FIELD_MANAGER,
+  HEALTH_DATA_HUB,
+  LABEL_RETAINED_FROM,
+  setCondition,
+  type HealthDataHub,
+  type HubEncryption,
+} from '../../../src/api/index.js';
+import { KEK_SECRET_TYPE } from '../../../src/keys/builtin.js';
+import { dekFingerprint, dekSecretName, parseDekSecret } from '../../../src/keys/dek.js';
+import { LABEL_HUB_UID, hubRefOf, keyIdentity } from '../../../src/keys/identity.js';
+import { KeyLifecycle, type KeyLifecycleResult, type SecretsApi } from '../../../src/keys/lifecycle.js';
+import { KeyMetrics } from '../../../src/keys/metrics.js';
+import { finalizePkcs11Modules } from '../../../src/keys/pkcs11.js';
+import { ProviderUnavailableError, type KeyProvider } from '../../../src/keys/provider.js';
+import { providerFor, type ProviderDeps } from '../../../src/keys/providers.js';
+import { Writer } from '../../../src/runtime/apply.js';
+import { ApiClients } from '../../../src/runtime/client.js';
+import { statusCode } from '../../../src/runtime/errors.js';
+import { EventRecorder } from '../../../src/runtime/events.js';
+import { testKubeConfig } from '../../support/cluster.js';
+import { createHub, getHub, hubManifest, listHubs, prepareHubNamespace } from '../../support/hubs.js';
+import { metricValue } from '../../support/metrics.js';
+import {
+  createSoftHsmToken,
+  findKeyObjects,
+  withTokenSession,
+  type SoftHsmToken,
+} from '../../support/softhsm.js';
+
+const suffix = Date.now().toString(36);
+const operatorNs = `it-lc-op-${suffix}`;
+// A distinctive PIN, so that finding it anywhere cannot be a coincidence.
+const PIN = `pin-${randomBytes(6).toString('hex')}`;
+
+let kc: KubeConfig;
+let core: CoreV1Api;
+let custom: CustomObjectsApi;
+let hubNs: string;
+let token: SoftHsmToken;
+let registry: Registry;
+let metrics: KeyMetrics;
+let deps: ProviderDeps;
+let lifecycle: KeyLifecycle;
+let writer: Writer;
+let recorder: EventRecorder;
+
+// Everything the suite produced, for the leak check at the end.
+const logLines: string[] = [];
+const resultsSeen: KeyLifecycleResult[] = [];
+// Every plaintext DEK seen while checking fingerprints.
+const deksSeen: Buffer[] = [];
+
+const log = winston.createLogger({
+  level: 'debug',
+  format: winston.format.json(),
+  transports: [
+    new winston.transports.Stream({
+      stream: new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          logLines.push(chunk.toString('utf8'));
+          done();
+        },
+      }),
+    }),
+  ],
+});
+
+const builtin = (over: Partial<HubEncryption> = {}): HubEncryption => ({ provider: 'builtin', ...over });
+const pkcs11 = (over: Partial<HubEncryption> = {}): HubEncryption => ({
+  provider: 'pkcs11',
+  pkcs11: { module: token.module, tokenLabel: token.label, pinSecretRef: { name: 'hsm-pin', key: 'pin' } },
+  ...over,
+});
+
+const readHub = async (namespace: string, name: string): Promise<HealthDataHub | undefined> => {
+  try {
+    return await getHub(kc, namespace, name);
+  } catch (e) {
+    if (statusCode(e) === 404) return undefined;
+    throw e;
+  }
+};
+const newLifecycle = (secrets: SecretsApi = core, clock?: () => Date): KeyLifecycle =>
+  new KeyLifecycle({ secrets, providers: deps, metrics, log, readHub, ...(clock ? { clock } : {}) });
+
+async function newHub(
+  name: string,
+  encryption: HubEncryption,
+  opts: { finalizer?: boolean; annotations?: Record<string, string> } = {},
+): Promise<HealthDataHub> {
+  const m = hubManifest(name, hubNs);
+  m.spec.encryption = encryption;
+  if (opts.finalizer) m.metadata.finalizers = [FINALIZER];
+  if (opts.annotations) m.metadata.annotations = opts.annotations;
+  await createHub(kc, m);
+  return getHub(kc, hubNs, name);
+}
+
+async function annotate(
+  hub: HealthDataHub,
+  annotations: Record<string, string | null>,
+): Promise<HealthDataHub> {
+  await custom.patchNamespacedCustomObject(
+    { ...HEALTH_DATA_HUB, namespace: hubNs, name: hub.metadata.name!, body: { metadata: { annotations } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+  return getHub(kc, hubNs, hub.metadata.name!);
+}
+
+/** Deletes a hub that carries the finalizer: it stays, with a deletionTimestamp. */
+async function startDeletion(hub: HealthDataHub): Promise<HealthDataHub> {
+  await custom.deleteNamespacedCustomObject({
+    ...HEALTH_DATA_HUB,
+    namespace: hubNs,
+    name: hub.metadata.name!,
+  });
+  return getHub(kc, hubNs, hub.metadata.name!);
+}
+
+async function releaseFinalizer(hub: HealthDataHub): Promise<void> {
+  await writer.removeFinalizer(HEALTH_DATA_HUB, await getHub(kc, hubNs, hub.metadata.name!), FINALIZER);
+}
+
+/**
+ * One pass as the hub reconciler makes it: reconcile the keys, write status.encryption and the
+ * KeysReady condition, record the Events. Returns the result and the hub as stored afterwards.
+ */
+async function pass(
+  hub: HealthDataHub,
+  opts: { lc?: KeyLifecycle; provider?: KeyProvider; dataEvidence?: string } = {},
+): Promise<{ result: KeyLifecycleResult; hub: HealthDataHub }> {
+  const lc = opts.lc ?? lifecycle;
+  const result = opts.provider
+    ? await lc.reconcile(hub, opts.provider, { dataEvidence: opts.dataEvidence })
+    : await lc.reconcileHub(hub, { dataEvidence: opts.dataEvidence });
+  resultsSeen.push(result);
+  await writer.applyStatus(HEALTH_DATA_HUB, hub.metadata.name!, hubNs, {
+    encryption: result.encryption,
+    conditions: setCondition(hub.status?.conditions, result.condition),
+  });
+  for (const e of result.events) await recorder.record(hub, e.type, e.reason, e.message);
+  return { result, hub: await getHub(kc, hubNs, hub.metadata.name!) };
+}
+
+async function readKeys(hub: HealthDataHub): Promise<V1Secret | undefined> {
+  try {
+    return await core.readNamespacedSecret({ name: dekSecretName(hub.metadata.name!), namespace: hubNs });
+  } catch (e) {
+    if (statusCode(e) === 404) return undefined;
+    throw e;
+  }
+}
+
+/** Fingerprints of every stored version, by version; remembers the DEKs for the leak check. */
+async function fingerprints(hub: HealthDataHub): Promise<Map<number, string>> {
+  const secret = await readKeys(hub);
+  const out = new Map<number, string>();
+  if (!secret) return out;
+  const ref = hubRefOf(hub);
+  const set = parseDekSecret(secret, ref);
+  const provider = await providerFor(hub, deps);
+  for (const v of set.versions) {
+    const dek = await provider.unwrap(keyIdentity(ref), v.wrapped);
+    deksSeen.push(Buffer.from(dek));
+    out.set(v.version, dekFingerprint(dek));
+    dek.fill(0);
+  }
+  return out;
+}
+
+/** How many KEKs exist for the hub at its provider (its identity includes the UID). */
+async function kekCount(hub: HealthDataHub): Promise<number> {
+  const id = keyIdentity(hubRefOf(hub));
+  if ((hub.spec.encryption?.provider ?? 'builtin') === 'pkcs11') {
+    return withTokenSession(token, (t) => findKeyObjects(t, id.name).length);
+  }
+  const list = await core.listNamespacedSecret({
+    namespace: operatorNs,
+    labelSelector: `${LABEL_HUB_UID}=${hub.metadata.uid}`,
+  });
+  return list.items.length;
+}
+
+async function deleteKekOutOfBand(hub: HealthDataHub): Promise<void> {
+  const id = keyIdentity(hubRefOf(hub));
+  if (hub.spec.encryption?.provider === 'pkcs11') {
+    withTokenSession(token, (t) => {
+      for (const h of findKeyObjects(t, id.name)) t.lib.C_DestroyObject(t.session, h);
+    });
+  } else {
+    await core.deleteNamespacedSecret({ name: id.name, namespace: operatorNs });
+  }
+}
+
+// ---- fault injection: a crash or lost answer at the n-th operation, before or after it ran ----
+
+class Faults {
+  private count = 0;
+  constructor(
+    private readonly failAt: number,
+    private readonly phase: 'before' | 'after',
+  ) {}
+
+  fired = false;
+
+  async around<T>(run: () => Promise<T>, error: () => Error): Promise<T> {
+    const n = ++this.count;
+    if (n === this.failAt && this.phase === 'before') {
+      this.fired = true;
+      throw error();
+    }
+    // After: the operation ran (succeeded or failed), but its answer is lost.
+    const lost = n === this.failAt && this.phase === 'after';
+    let value: T;
+    try {
+      value = await run();
+    } catch (e) {
+      if (!lost) throw e;
+      value = undefined as T;
+    }
+    if (lost) {
+      this.fired = true;
+      throw error();
+    }
+    return value;
+  }
+
+  provider(p: KeyProvider): KeyProvider {
+    const name = p.describe().provider;
+    const fail = (op: string) => () => new ProviderUnavailableError(`injected failure in ${op}`, name);
+    return {
+      find: (id) => this.around(() => p.find(id), fail('find')),
+      create: (id) => this.around(() => p.create(id), fail('create')),
+      wrap: (id, dek) => this.around(() => p.wrap(id, dek), fail('wrap')),
+      unwrap: (id, w) => this.around(() => p.unwrap(id, w), fail('unwrap')),
+      destroy: (id) => this.around(() => p.destroy(id), fail('destroy')),
+      describe: () => p.describe(),
+    };
+  }
+
+  secrets(api: CoreV1Api): SecretsApi {
+    // A lost connection: no HTTP status, so nothing can be concluded from it.
+    const fail = (op: string) => () => new Error(`injected connection loss in ${op}`);
+    return {
+      readNamespacedSecret: (r) => this.around(() => api.readNamespacedSecret(r), fail('read')),
+      createNamespacedSecret: (r) => this.around(() => api.createNamespacedSecret(r), fail('create')),
+      replaceNamespacedSecret: (r) => this.around(() => api.replaceNamespacedSecret(r), fail('replace')),
+      deleteNamespacedSecret: (r) => this.around(() => api.deleteNamespacedSecret(r), fail('delete')),
+    } as SecretsApi;
+  }
+}
+
+/** A pass with the fault injected; it may throw or report the provider unavailable. */
+async function faultyPass(hub: HealthDataHub, faults: Faults): Promise<void> {
+  const lc = newLifecycle(faults.secrets(core));
+  const provider = faults.provider(await providerFor(hub, deps));
+  try {
+    await pass(hub, { lc, provider });
+  } catch {
+    // A crash: whatever the pass did before is what the next one finds.
+  }
+}
+
+beforeAll(async () => {
+  kc = testKubeConfig();
+  core = kc.makeApiClient(CoreV1Api);
+  custom = kc.makeApiClient(CustomObjectsApi);
+  hubNs = await prepareHubNamespace(kc, 'it-lifecycle');
+  await core.createNamespace({ body: { metadata: { name: operatorNs } } });
+  token = createSoftHsmToken(`hdh-lc-${suffix}`, PIN);
+  await core.createNamespacedSecret({
+    namespace: hubNs,
+    body: { metadata: { name: 'hsm-pin' }, stringData: { pin: `${PIN}\n` } },
+  });
+  registry = new Registry();
+  metrics = new KeyMetrics(registry);
+  deps = { core, operatorNamespace: operatorNs, metrics };
+  lifecycle = newLifecycle();
+  const clients = new ApiClients(kc);
+  writer = new Writer(clients, FIELD_MANAGER);
+  recorder = new EventRecorder(clients, 'hdh.sovereign.eu/hdh-operator', 'it-lifecycle', log);
+});
+
+afterAll(async () => {
+  finalizePkcs11Modules();
+  token?.remove();
+  if (hubNs) {
+    for (const h of await listHubs(kc, hubNs).catch(() => [])) {
+      await writer.removeFinalizer(HEALTH_DATA_HUB, h, FINALIZER).catch(() => undefined);
+    }
+  }
+  for (const name of [operatorNs, hubNs])
+    if (name) await core.deleteNamespace({ name }).catch(() => undefined);
+});
+
+describe.each([
+  ['builtin', builtin],
+  ['pkcs11', pkcs11],
+] as const)('%s hub', (provider, encryption) => {
+  it('reaches KeysReady=True with key version 1, one KEK and a status that names it', async () => {
+    const { result, hub } = await pass(await newHub(`ready-${provider}`, encryption()));
+    expect(result).toMatchObject({ action: 'none', ready: true, released: false, requeueAfterMs: undefined });
+    expect(result.condition).toMatchObject({ type: 'KeysReady', status: 'True', reason: 'KeyAvailable' });
+    expect(result.events.map((e) => e.reason)).toEqual(['KeysCreated']);
+    const id = keyIdentity(hubRefOf(hub));
+    expect(hub.status?.encryption).toEqual({
+      provider,
+      keyRef:
+        provider === 'pkcs11'
+          ? `pkcs11:token=${token.label};object=${id.name};type=secret-key`
+          : `secret/${operatorNs}/${id.name}`,
+      activeVersion: 1,
+      versions: 1,
+      lastRotationTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+    });
+    expect(await kekCount(hub)).toBe(1);
+    const secret = (await readKeys(hub))!;
+    expect(secret.metadata?.ownerReferences).toBeUndefined();
+    expect((await fingerprints(hub)).size).toBe(1);
+
+    // A second pass changes nothing.
+    const again = await pass(hub);
+    expect(again.result).toMatchObject({ action: 'none', events: [] });
+    expect((await readKeys(hub))!.metadata?.resourceVersion).toBe(secret.metadata?.resourceVersion);
+  });
+
+  it('adds exactly one version per new rotate-key value, keeping every older version', async () => {
+    let hub = (await pass(await newHub(`rotate-${provider}`, encryption()))).hub;
+    const before = await fingerprints(hub);
+    const rotations = metricValue(await registry.metrics(), 'hdh_key_rotations_total');
+
+    hub = await annotate(hub, { 'hdh.sovereign.eu/rotate-key': 'r1' });
+    const first = await pass(hub);
+    expect(first.result.events.map((e) => e.reason)).toEqual(['KeyRotated']);
+    expect(first.hub.status?.encryption).toMatchObject({ activeVersion: 2, versions: 2 });
+    // The same value again, on a stale or a fresh copy of the hub: nothing more.
+    expect((await pass(hub)).result).toMatchObject({ action: 'none', events: [] });
+    expect((await pass(first.hub)).hub.status?.encryption).toMatchObject({ activeVersion: 2, versions: 2 });
+
+    hub = await annotate(first.hub, { 'hdh.sovereign.eu/rotate-key': 'r2' });
+    expect((await pass(hub)).hub.status?.encryption).toMatchObject({ activeVersion: 3, versions: 3 });
+    expect((await pass(hub)).hub.status?.encryption).toMatchObject({ activeVersion: 3, versions: 3 });
+
+    const after = await fingerprints(hub);
+    expect(after.size).toBe(3);
+    expect(after.get(1)).toBe(before.get(1));
+    expect(new Set(after.values()).size).toBe(3);
+    expect(metricValue(await registry.metrics(), 'hdh_key_rotations_total')).toBe(rotations + 2);
+    expect(await kekCount(hub)).toBe(1);
+  });
+
+  it('rotates by interval from the active version creation time, once per interval', async () => {
+    let now = new Date();
+    const lc = newLifecycle(core, () => now);
+    const created = await pass(await newHub(`interval-${provider}`, encryption({ rotationInterval: '1h' })), {
+      lc,
+    });
+    expect(created.result.requeueAfterMs).toBe(3_600_000);
+    now = new Date(now.getTime() + 3_600_000 + 1000);
+    const rotated = await pass(created.hub, { lc });
+    expect(rotated.result.events.map((e) => e.reason)).toEqual(['KeyRotated']);
+    expect(rotated.hub.status?.encryption).toMatchObject({ activeVersion: 2, versions: 2 });
+    expect(rotated.result.requeueAfterMs).toBe(3_600_000);
+    expect((await pass(rotated.hub, { lc })).hub.status?.encryption).toMatchObject({ versions: 2 });
+  });
+
+  it('blocks with KeyMissing and creates nothing when the KEK is deleted out of band', async () => {
+    const { hub } = await pass(await newHub(`kek-gone-${provider}`, encryption()));
+    const before = (await readKeys(hub))!;
+    await deleteKekOutOfBand(hub);
+
+    const { result, hub: after } = await pass(await annotate(hub, { 'hdh.sovereign.eu/rotate-key': 'x' }));
+    expect(result).toMatchObject({ action: 'block', ready: false });
+    expect(result.condition).toMatchObject({ status: 'False', reason: 'KeyMissing' });
+    expect(result.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'KeyMissing' })]);
+    expect(await kekCount(hub)).toBe(0);
+    expect((await readKeys(hub))!.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+    // Status keeps reporting the versions that exist; the Event is not repeated.
+    expect(after.status?.encryption).toMatchObject({ activeVersion: 1, versions: 1 });
+    expect((await pass(after)).result.events).toEqual([]);
+    expect(await kekCount(hub)).toBe(0);
+  });
+
+  it('blocks with KeyMissing when the wrapped keys are deleted while the KEK exists', async () => {
+    const created = await newHub(`dek-gone-${provider}`, encryption());
+    const { hub } = await pass(created);
+    await core.deleteNamespacedSecret({ name: dekSecretName(hub.metadata.name!), namespace: hubNs });
+
+    // A stale copy of the hub (a cache that has not seen the status yet) shows no evidence; the
+    // lifecycle reads the hub afresh before it would create anything.
+    const stale = await pass(created);
+    expect(stale.result.condition).toMatchObject({ status: 'False', reason: 'KeyMissing' });
+    expect(stale.hub.status?.encryption).toMatchObject({ versions: 1 });
+
+    const { result, hub: after } = await pass(hub);
+    expect(result.condition).toMatchObject({ status: 'False', reason: 'KeyMissing' });
+    expect(result.condition.message).toMatch(/status reports 1 key version/);
+    expect(await readKeys(hub)).toBeUndefined();
+    expect(await kekCount(hub)).toBe(1);
+    // The evidence stays in status, so the next pass blocks too.
+    expect(after.status?.encryption).toMatchObject({ versions: 1 });
+    expect((await pass(after)).result.condition.reason).toBe('KeyMissing');
+    expect(await readKeys(hub)).toBeUndefined();
+  });
+});
+
+describe('deletion', () => {
+  it('crypto-shreds with CryptoShred and confirm-destroy equal to the UID: token object and keys gone', async () => {
+    let hub = (await pass(await newHub('shred-ok', pkcs11({ onDelete: 'CryptoShred' }), { finalizer: true })))
+      .hub;
+    expect(await kekCount(hub)).toBe(1);
+    hub = await annotate(hub, { 'hdh.sovereign.eu/confirm-destroy': hub.metadata.uid! });
+    const { result } = await pass(await startDeletion(hub));
+    expect(result).toMatchObject({ action: 'released', released: true });
+    expect(result.events).toEqual([expect.objectContaining({ type: 'Normal', reason: 'KeysDestroyed' })]);
+    expect(result.events[0]!.message).toMatch(/key-encryption key pkcs11:.* destroyed; Secret shred-ok-keys/);
+    expect(await kekCount(hub)).toBe(0);
+    expect(await readKeys(hub)).toBeUndefined();
+    await releaseFinalizer(hub);
+  });
+
+  it.each([
+    ['missing', undefined, /no hdh.sovereign.eu\/confirm-destroy annotation/],
+    ['wrong', 'yes-destroy-it', /does not equal the hub's metadata.uid/],
+  ])('keeps everything with a %s confirmation, marking the keys retained', async (what, confirm, note) => {
+    let hub = (
+      await pass(await newHub(`shred-${what}`, pkcs11({ onDelete: 'CryptoShred' }), { finalizer: true }))
+    ).hub;
+    const before = await fingerprints(hub);
+    if (confirm) hub = await annotate(hub, { 'hdh.sovereign.eu/confirm-destroy': confirm });
+    const { result } = await pass(await startDeletion(hub));
+    expect(result).toMatchObject({ action: 'released', released: true });
+    expect(result.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'KeysRetained' })]);
+    expect(result.events[0]!.message).toMatch(note);
+    expect(await kekCount(hub)).toBe(1);
+    const secret = (await readKeys(hub))!;
+    expect(secret.metadata?.labels?.[LABEL_RETAINED_FROM]).toBe(hub.metadata.uid);
+    expect(await fingerprints(hub)).toEqual(before);
+    await releaseFinalizer(hub);
+  });
+
+  it('keeps the keys of a Keep hub, and a recreated hub of the same name does not use them', async () => {
+    const hub = (await pass(await newHub('recreated', builtin(), { finalizer: true }))).hub;
+    const before = await fingerprints(hub);
+    const deleting = await startDeletion(hub);
+    const { result } = await pass(deleting);
+    expect(result.events).toEqual([expect.objectContaining({ type: 'Normal', reason: 'KeysRetained' })]);
+    // Once marked, further passes have nothing to do.
+    expect((await pass(deleting)).result).toMatchObject({ released: true, events: [] });
+    await releaseFinalizer(hub);
+    await waitGone(hub.metadata.name!);
+
+    const successor = await newHub('recreated', builtin());
+    expect(successor.metadata.uid).not.toBe(hub.metadata.uid);
+    const next = await pass(successor);
+    expect(next.result.condition).toMatchObject({ status: 'False', reason: 'RetainedKeysFound' });
+    expect(next.result.condition.message).toContain(hub.metadata.uid!);
+    expect(await kekCount(successor)).toBe(0);
+    expect(await kekCount(hub)).toBe(1);
+    expect(await fingerprints(hub)).toEqual(before);
+  });
+});
+
+describe('fail closed', () => {
+  it('reports a wrong PIN, a missing PIN Secret and transit as KeyProviderUnavailable, creating nothing', async () => {
+    await core.createNamespacedSecret({
+      namespace: hubNs,
+      body: { metadata: { name: 'wrong-pin' }, stringData: { pin: 'not-the-pin-0000' } },
+    });
+    const cases: [string, HubEncryption, RegExp][] = [
+      [
+        'wrong-pin',
+        pkcs11({
+          pkcs11: {
+            module: token.module,
+            tokenLabel: token.label,
+            pinSecretRef: { name: 'wrong-pin', key: 'pin' },
+          },
+        }),
+        /refused the PIN/,
+      ],
+      [
+        'no-pin',
+        pkcs11({
+          pkcs11: {
+            module: token.module,
+            tokenLabel: token.label,
+            pinSecretRef: { name: 'absent', key: 'pin' },
+          },
+        }),
+        /PIN Secret .*\/absent does not exist/,
+      ],
+      [
+        'transit',
+        {
+          provider: 'transit',
+          transit: { address: 'https://openbao.invalid:8200', authSecretRef: { name: 'bao', key: 'token' } },
+        },
+        /transit provider is not available in this version/,
+      ],
+    ];
+    for (const [name, enc, message] of cases) {
+      const { result, hub } = await pass(await newHub(`unavailable-${name}`, enc));
+      expect(result).toMatchObject({ action: 'wait', ready: false, requeueAfterMs: 30_000 });
+      expect(result.condition).toMatchObject({ status: 'False', reason: 'KeyProviderUnavailable' });
+      expect(result.condition.message).toMatch(message);
+      expect(result.events).toEqual([
+        expect.objectContaining({ type: 'Warning', reason: 'KeyProviderUnavailable' }),
+      ]);
+      expect(await readKeys(hub)).toBeUndefined();
+      if (name !== 'transit') expect(await kekCount(hub)).toBe(0);
+    }
+    const text = await registry.metrics();
+    expect(metricValue(text, 'hdh_key_provider_up', { provider: 'transit' })).toBe(0);
+  });
+
+  it('recovers by itself when the provider is back', async () => {
+    await core.createNamespacedSecret({
+      namespace: hubNs,
+      body: { metadata: { name: 'late-pin' }, stringData: { pin: 'placeholder-0000' } },
+    });
+    const enc = pkcs11({
+      pkcs11: {
+        module: token.module,
+        tokenLabel: token.label,
+        pinSecretRef: { name: 'late-pin', key: 'pin' },
+      },
+    });
+    const first = await pass(await newHub('recovers', enc));
+    expect(first.result.condition.reason).toBe('KeyProviderUnavailable');
+    await core.replaceNamespacedSecret({
+      name: 'late-pin',
+      namespace: hubNs,
+      body: { metadata: { name: 'late-pin' }, stringData: { pin: PIN } },
+    });
+    const second = await pass(first.hub);
+    expect(second.result.condition).toMatchObject({ status: 'True', reason: 'KeyAvailable' });
+    expect(second.hub.status?.encryption).toMatchObject({ activeVersion: 1, versions: 1 });
+  });
+});
+
+describe.each([
+  ['builtin', builtin],
+  ['pkcs11', pkcs11],
+] as const)('crashes at every step (%s)', (provider, encryption) => {
+  // Operations in a creating pass: read, find, (hub read afresh) read, find, create, wrap, unwrap,
+  // write, then read, find, unwrap: 11. In a rotating pass: read, find, unwrap, wrap, unwrap,
+  // write, then read, find, unwrap: 9. One more point checks a pass with no failure.
+  const points = Array.from({ length: 12 }, (_, i) => i + 1).flatMap((n) =>
+    (['before', 'after'] as const).map((phase) => [n, phase] as const),
+  );
+
+  it('creation: never a second KEK, exactly one version 1 that never changes once written', async () => {
+    for (const [n, phase] of points) {
+      const hub = await newHub(`crash-${provider}-${n}-${phase}`, encryption());
+      const faults = new Faults(n, phase);
+      await faultyPass(hub, faults);
+      expect(faults.fired).toBe(n <= 11);
+      expect(await kekCount(hub)).toBeLessThanOrEqual(1);
+      const written = await fingerprints(hub);
+      const { result } = await pass(await getHub(kc, hubNs, hub.metadata.name!));
+      expect(result.condition.reason).toBe('KeyAvailable');
+      expect(await kekCount(hub)).toBe(1);
+      const after = await fingerprints(hub);
+      expect(after.size).toBe(1);
+      if (written.size > 0) expect(after).toEqual(written);
+    }
+  });
+
+  it('rotation: one version per new value wherever the crash falls; no version lost or changed', async () => {
+    let hub = (await pass(await newHub(`crash-rot-${provider}`, encryption()))).hub;
+    let known = await fingerprints(hub);
+    let round = 0;
+    for (const [n, phase] of points) {
+      round++;
+      hub = await annotate(hub, { 'hdh.sovereign.eu/rotate-key': `round-${round}` });
+      const faults = new Faults(n, phase);
+      await faultyPass(hub, faults);
+      expect(faults.fired).toBe(n <= 9);
+      hub = (await pass(await getHub(kc, hubNs, hub.metadata.name!))).hub;
+      expect(hub.status?.encryption).toMatchObject({ activeVersion: round + 1, versions: round + 1 });
+      const now = await fingerprints(hub);
+      for (const [v, fp] of known) expect(now.get(v)).toBe(fp);
+      expect(new Set(now.values()).size).toBe(now.size);
+      known = now;
+      expect(await kekCount(hub)).toBe(1);
+    }
+  });
+
+  it('crypto-shred: a crash between destroying the KEK and the keys is finished by the next pass', async () => {
+    for (const n of [1, 2, 3, 4]) {
+      for (const phase of ['before', 'after'] as const) {
+        let hub = (
+          await pass(
+            await newHub(`crash-shred-${provider}-${n}-${phase}`, encryption({ onDelete: 'CryptoShred' }), {
+              finalizer: true,
+            }),
+          )
+        ).hub;
+        hub = await startDeletion(
+          await annotate(hub, { 'hdh.sovereign.eu/confirm-destroy': hub.metadata.uid! }),
+        );
+        const faults = new Faults(n, phase);
+        await faultyPass(hub, faults);
+        expect(faults.fired).toBe(true);
+        const { result } = await pass(await getHub(kc, hubNs, hub.metadata.name!));
+        expect(result.released).toBe(true);
+        expect(await kekCount(hub)).toBe(0);
+        expect(await readKeys(hub)).toBeUndefined();
+        await releaseFinalizer(hub);
+      }
+    }
+  });
+});
+
+describe('no leak', () => {
+  it('no DEK, builtin KEK or PIN in debug logs, Events, status or metrics', async () => {
+    // The builtin KEKs made during the suite.
+    const keks = (await core.listNamespacedSecret({ namespace: operatorNs })).items
+      .filter((s) => s.type === KEK_SECRET_TYPE)
+      .map((s) => Buffer.from(s.data!.kek!, 'base64'));
+    expect(keks.length).toBeGreaterThan(5);
+    expect(deksSeen.length).toBeGreaterThan(20);
+    expect(logLines.some((l) => l.includes('"level":"debug"'))).toBe(true);
+
+    const events = await kc.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: hubNs });
+    expect(events.items.length).toBeGreaterThan(10);
+    const haystacks: [string, string][] = [
+      ['logs', logLines.join('\n')],
+      ['events', JSON.stringify(events.items)],
+      ['status', JSON.stringify(await listHubs(kc, hubNs))],
+      ['results', JSON.stringify(resultsSeen)],
+      ['metrics', await registry.metrics()],
+    ];
+    const needles = [...keks, ...deksSeen].flatMap((k) => [
+      k.toString('hex'),
+      k.toString('hex').toUpperCase(),
+      k.toString('base64'),
+      k.toString('base64url'),
+      dekFingerprint(k),
+    ]);
+    needles.push(PIN, Buffer.from(PIN).toString('base64'));
+    for (const [where, text] of haystacks) {
+      for (const needle of needles) {
+        if (text.includes(needle)) throw new Error(`key material or PIN found in ${where}`);
+      }
+    }
+  });
+});
+
+async function waitGone(name: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      await getHub(kc, hubNs, name);
+    } catch (e) {
+      if (statusCode(e) === 404) return;
+      throw e;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`hub ${name} was not deleted`);
+}
