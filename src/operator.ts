@@ -1,7 +1,17 @@
-import type { KubernetesObject, V1Node, V1Pod } from '@kubernetes/client-node';
+import type {
+  KubernetesObject,
+  V1Node,
+  V1PersistentVolume,
+  V1PersistentVolumeClaim,
+  V1Pod,
+  V1PodDisruptionBudget,
+  V1StatefulSet,
+  V1StorageClass,
+} from '@kubernetes/client-node';
 import {
   FIELD_MANAGER,
   HEALTH_DATA_HUB,
+  LABEL_HUB,
   LABEL_MANAGED_BY,
   MANAGED_BY_VALUE,
   SOVEREIGNTY_POLICY,
@@ -10,6 +20,10 @@ import {
 } from './api/index.js';
 import { NamespaceLabeler } from './hub/namespace-labels.js';
 import { HubReconciler } from './hub/reconciler.js';
+import { ClaimWriter } from './hub/steps/claim-writes.js';
+import { appliedKey, DatastoreStep } from './hub/steps/datastore.js';
+import { unmanagedKeys, type KeyGate } from './hub/steps/keys.js';
+import { StorageStep } from './hub/steps/storage.js';
 import { LABEL_POLICY } from './placement/admission.js';
 import { countsAsEligible } from './placement/audit.js';
 import { PlacementMetrics } from './placement/metrics.js';
@@ -18,15 +32,23 @@ import { Evictor } from './placement/remediation.js';
 import { ADMISSION_KINDS, AdmissionSync, admissionKey } from './policy/admission-sync.js';
 import { nodePlacementChanged } from './policy/nodes.js';
 import { PolicyReconciler } from './policy/reconciler.js';
+import { AppliedCache } from './runtime/apply-cache.js';
 import { Writer } from './runtime/apply.js';
 import { EventRecorder } from './runtime/events.js';
 import { objectKey } from './runtime/informer.js';
 import type { Manager } from './runtime/manager.js';
+import { claimOrdinal } from './storage/claims.js';
+import { StorageMetrics } from './storage/metrics.js';
 
 export interface OperatorOptions {
   /** Watch hubs in this namespace only. */
   namespace?: string;
   identity: string;
+  /**
+   * The hub's key lifecycle (gates the datastore). Default: keys not managed by the reconciler,
+   * the datastore starts and no KeysReady is reported.
+   */
+  keys?: KeyGate;
 }
 
 /** Wires the domain controllers into a manager: which events enqueue which keys. */
@@ -42,6 +64,50 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
     plural: 'pods',
     namespace: opts.namespace,
   });
+  // Storage: claims of the watched namespaces; volumes and classes are cluster-wide.
+  const claims = mgr.informer<V1PersistentVolumeClaim>({
+    group: '',
+    version: 'v1',
+    kind: 'PersistentVolumeClaim',
+    plural: 'persistentvolumeclaims',
+    namespace: opts.namespace,
+  });
+  const volumes = mgr.informer<V1PersistentVolume>({
+    group: '',
+    version: 'v1',
+    kind: 'PersistentVolume',
+    plural: 'persistentvolumes',
+  });
+  const storageClasses = mgr.informer<V1StorageClass>({
+    group: 'storage.k8s.io',
+    version: 'v1',
+    kind: 'StorageClass',
+    plural: 'storageclasses',
+  });
+  // The datastore objects the operator applied, found by their hub label: a change or deletion
+  // by someone else is restored, and the StatefulSet's status feeds DatastoreReady.
+  const owned = { namespace: opts.namespace, labelSelector: LABEL_HUB };
+  const statefulSets = mgr.informer<V1StatefulSet>({
+    group: 'apps',
+    version: 'v1',
+    kind: 'StatefulSet',
+    plural: 'statefulsets',
+    ...owned,
+  });
+  const services = mgr.informer<KubernetesObject>({
+    group: '',
+    version: 'v1',
+    kind: 'Service',
+    plural: 'services',
+    ...owned,
+  });
+  const podDisruptionBudgets = mgr.informer<V1PodDisruptionBudget>({
+    group: 'policy',
+    version: 'v1',
+    kind: 'PodDisruptionBudget',
+    plural: 'poddisruptionbudgets',
+    ...owned,
+  });
   const placedPods = new PodNodeIndex();
   const placementMetrics = new PlacementMetrics(mgr.metrics.registry);
   const writer = new Writer(mgr.clients, FIELD_MANAGER);
@@ -49,6 +115,10 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
 
   const admission = new AdmissionSync(mgr.clients, writer);
   const namespaces = new NamespaceLabeler(writer);
+  const applied = new AppliedCache();
+  const storageMetrics = new StorageMetrics(mgr.metrics.registry);
+  const claimWrites = new ClaimWriter(mgr.clients);
+  const keys = opts.keys ?? unmanagedKeys;
   const hubController = mgr.controller(
     'healthdatahub',
     new HubReconciler({
@@ -63,6 +133,24 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
       namespaces,
       evictor: new Evictor(mgr.clients, placementMetrics),
       metrics: placementMetrics,
+      storage: new StorageStep({
+        claims,
+        volumes,
+        storageClasses,
+        writes: claimWrites,
+        events,
+        metrics: storageMetrics,
+      }),
+      datastore: new DatastoreStep({
+        clients: mgr.clients,
+        writer,
+        applied,
+        statefulSets,
+        podDisruptionBudgets,
+        log: mgr.log,
+      }),
+      keys,
+      deletion: { writer, writes: claimWrites, events, metrics: storageMetrics, keys },
       log: mgr.log,
     }),
   );
@@ -140,6 +228,45 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
       }
     }
   });
+  // The datastore objects: drift (a new generation we did not apply) or deletion re-applies them;
+  // the StatefulSet's status changes (ready replicas) are the hub's DatastoreReady.
+  const enqueueOwner = (obj: KubernetesObject) => {
+    const hub = obj.metadata?.labels?.[LABEL_HUB];
+    if (hub && obj.metadata?.namespace) hubController.enqueue(`${obj.metadata.namespace}/${hub}`);
+  };
+  const watchOwned = (kind: string, everyChange: boolean) => (event: string, obj: KubernetesObject) => {
+    if (event === 'resync') return; // hub resyncs cover missed levels
+    const drifted = applied.observe(
+      appliedKey({ ...obj, kind }),
+      event === 'delete' ? undefined : obj.metadata,
+    );
+    if (drifted || everyChange || event === 'delete') enqueueOwner(obj);
+  };
+  statefulSets.on(watchOwned('StatefulSet', true));
+  services.on(watchOwned('Service', false));
+  podDisruptionBudgets.on(watchOwned('PodDisruptionBudget', false));
+
+  // A claim belongs to the hub it is named for (data-<hub>-<n>): binding, resizing, retention.
+  const enqueueClaimHubs = (namespace: string | undefined, claim: string | undefined) => {
+    for (const h of hubsIn(namespace)) {
+      if (claimOrdinal(h.metadata.name!, claim) !== undefined) hubController.enqueue(objectKey(h));
+    }
+  };
+  claims.on((event, claim) => {
+    if (event !== 'resync') enqueueClaimHubs(claim.metadata?.namespace, claim.metadata?.name);
+  });
+  volumes.on((event, pv, old) => {
+    if (event === 'resync') return;
+    const ref = pv.spec?.claimRef ?? old?.spec?.claimRef;
+    if (ref) enqueueClaimHubs(ref.namespace, ref.name);
+  });
+  storageClasses.on((event, sc) => {
+    if (event === 'resync') return;
+    for (const h of hubs.list((x) => x.spec.storage.storageClassName === sc.metadata?.name)) {
+      hubController.enqueue(objectKey(h));
+    }
+  });
+
   pods.on((event, pod, old) => {
     if (event === 'resync') return; // hub resyncs re-audit; the index is already current
     placedPods.observe(pod, event === 'delete');

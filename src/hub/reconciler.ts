@@ -1,9 +1,13 @@
 import { CoreV1Api, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import {
+  ConditionStatus,
   ConditionType,
+  FINALIZER,
   getCondition,
   HEALTH_DATA_HUB,
   Reason,
+  setCondition,
+  type ConditionUpdate,
   type HealthDataHub,
   type HealthDataHubStatus,
   type SovereigntyPolicy,
@@ -22,18 +26,24 @@ import {
 import type { PlacementMetrics } from '../placement/metrics.js';
 import type { PodNodeIndex } from '../placement/pod-index.js';
 import type { Evictor } from '../placement/remediation.js';
-import { isNodeEligible } from '../policy/eligibility.js';
+import { isNodeEligible, type Labels } from '../policy/eligibility.js';
 import { schedulableNodeLabels } from '../policy/nodes.js';
 import type { Writer } from '../runtime/apply.js';
 import type { ApiClients } from '../runtime/client.js';
 import type { ReconcileResult, Reconciler } from '../runtime/controller.js';
-import { statusCode } from '../runtime/errors.js';
+import { describeError, statusCode } from '../runtime/errors.js';
 import type { EventRecorder } from '../runtime/events.js';
 import type { Informer } from '../runtime/informer.js';
 import type { Logger } from '../runtime/logging.js';
 import { statusUnchanged } from '../runtime/status.js';
 import { NamespaceLabeler, sovereignNamespaceLabels } from './namespace-labels.js';
-import { desiredHubStatus, suspendedHubStatus } from './status.js';
+import { checkReferences } from './references.js';
+import { datastoreReport, storageReport } from '../storage/index.js';
+import { desiredHubStatus, suspendedHubStatus, type HubComponents } from './status.js';
+import { DatastoreStep } from './steps/datastore.js';
+import { finalizeHub, type DeletionDeps } from './steps/deletion.js';
+import type { KeyGate } from './steps/keys.js';
+import { StorageStep } from './steps/storage.js';
 
 export interface HubReconcilerDeps {
   hubs: Informer<HealthDataHub>;
@@ -47,11 +57,22 @@ export interface HubReconcilerDeps {
   namespaces: NamespaceLabeler;
   evictor: Evictor;
   metrics: PlacementMetrics;
+  storage: StorageStep;
+  datastore: DatastoreStep;
+  /** The key lifecycle's seam: its result gates the datastore. */
+  keys: KeyGate;
+  deletion: DeletionDeps;
   log: Logger;
 }
 
 /** After a cached verdict the API server did not confirm, look again this soon. */
 const RECHECK_MS = 1000;
+/** A blocked deletion is tried again this often (the controller's backoff covers errors). */
+const DELETION_RETRY_MS = 10_000;
+
+function soonest(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.min(a, b);
+}
 
 /** observe -> compute -> report -> remediate for one HealthDataHub. */
 export class HubReconciler implements Reconciler {
@@ -73,8 +94,11 @@ export class HubReconciler implements Reconciler {
     if (!hub) {
       // deleted: nothing else of ours to report on
       this.d.metrics.violations.remove({ namespace, hub: name });
+      this.d.storage.forget(namespace, name);
       return;
     }
+    // Deletion runs even for a suspended hub: its finalizer must never hold it forever.
+    if (hub.metadata.deletionTimestamp) return this.finalize(hub);
     const policy = this.d.policies.get(hub.spec.policyName);
     const held = this.heldPolicies(namespace);
     const self = held.find((h) => h.hub === name);
@@ -85,7 +109,13 @@ export class HubReconciler implements Reconciler {
       : undefined;
     // Nodes whose providerID contradicts their region label do not count as eligible.
     const nodeLabels = schedulableNodeLabels(this.d.nodes.list(isTrustedNode));
-    const observation = { hub, policy, nodeLabels, violations };
+    // Storage, keys and datastore: only for a hub that is not suspended and whose input holds.
+    let components: HubComponents | undefined;
+    let dataRequeue: number | undefined;
+    if (!hub.spec.suspend && policy && checkReferences(hub, policy).length === 0) {
+      ({ components, requeueAfterMs: dataRequeue } = await this.reconcileData(hub, policy));
+    }
+    const observation = { hub, policy, nodeLabels, violations, components };
     // A suspended hub changes nothing, but stays held to its policy: the audit goes on.
     const status = hub.spec.suspend
       ? suspendedHubStatus(observation, new Date())
@@ -96,7 +126,7 @@ export class HubReconciler implements Reconciler {
       await this.d.writer.applyStatus(HEALTH_DATA_HUB, name, namespace, status);
     }
     const [, result] = await Promise.all([
-      this.reportChanges(hub, status, violations),
+      this.reportChanges(hub, status, violations).then(() => this.reportStorage(hub, status)),
       self && violations?.length
         ? this.remediate(
             hub,
@@ -107,7 +137,122 @@ export class HubReconciler implements Reconciler {
           )
         : undefined,
     ]);
+    const requeue = soonest((result || undefined)?.requeueAfterMs, dataRequeue);
+    return requeue === undefined ? undefined : { requeueAfterMs: requeue };
+  }
+
+  /**
+   * finalizer -> storage class -> adoption -> keys -> datastore -> growth -> volume audit. Each step
+   * that fails stops the ones that would create something; the report covers every component.
+   */
+  private async reconcileData(
+    hub: HealthDataHub,
+    policy: SovereigntyPolicy,
+  ): Promise<{ components: HubComponents; requeueAfterMs?: number }> {
+    // Before anything exists, so that nothing of the hub can outlive it unaccounted for.
+    if (!hub.metadata.finalizers?.includes(FINALIZER)) {
+      await this.d.writer.addFinalizer(HEALTH_DATA_HUB, hub, FINALIZER);
+    }
+    const nodeLabels = this.allNodeLabels();
+    const storageClass = this.d.storage.checkClass(hub, policy, nodeLabels);
+    // The audit only reads: it reports volumes outside the regions whatever else is wrong.
+    const audit = this.d.storage.audit(hub, policy, nodeLabels);
+    const conditions: ConditionUpdate[] = [];
+    let live = this.d.datastore.live(hub);
+    let requeueAfterMs: number | undefined;
+    const report = (verdicts: Parameters<typeof storageReport>[2], keys?: ConditionUpdate) => {
+      const storage = storageReport(hub, policy.spec.regions, { ...verdicts, audit });
+      const datastore = datastoreReport(hub, live);
+      conditions.push(storage.condition, ...(keys ? [keys] : []), datastore.condition);
+      const components: HubComponents = {
+        conditions,
+        storage: storage.status,
+        datastore: datastore.status,
+      };
+      return requeueAfterMs === undefined ? { components } : { components, requeueAfterMs };
+    };
+
+    if (!storageClass.ok) return report({ storageClass });
+    const adoption = await this.d.storage.adopt(hub);
+    requeueAfterMs = soonest(requeueAfterMs, adoption.requeueAfterMs);
+    if (adoption.plan.conflicts.length) return report({ storageClass, adoption: adoption.plan });
+
+    const keys = await this.d.keys.ensure(hub, policy);
+    requeueAfterMs = soonest(requeueAfterMs, keys.requeueAfterMs);
+    for (const e of keys.events ?? []) await this.d.events.record(hub, e.type, e.reason, e.note);
+    // Claims grow first: the StatefulSet's claim template follows (datastore step).
+    const growth = await this.d.storage.grow(hub);
+    requeueAfterMs = soonest(requeueAfterMs, growth.requeueAfterMs);
+    if (keys.ready) {
+      const outcome = await this.d.datastore.apply(hub, policy, keys.delivery);
+      if (outcome.ok) {
+        live = outcome.live;
+        requeueAfterMs = soonest(requeueAfterMs, outcome.requeueAfterMs);
+      } else {
+        const result = report({ storageClass, adoption: adoption.plan, growth: growth.plan }, keys.condition);
+        result.components.conditions = result.components.conditions.map((c) =>
+          c.type === ConditionType.DatastoreReady
+            ? { ...c, status: ConditionStatus.False, reason: outcome.reason, message: outcome.message }
+            : c,
+        );
+        return result;
+      }
+    }
+    const result = report({ storageClass, adoption: adoption.plan, growth: growth.plan }, keys.condition);
+    if (keys.encryption) result.components.encryption = keys.encryption;
     return result;
+  }
+
+  /** The finalizer's work; a cleanup that cannot finish says why (DeletionBlocked) and retries. */
+  private async finalize(hub: HealthDataHub): Promise<ReconcileResult | void> {
+    let message: string;
+    let requeueAfterMs: number | undefined;
+    try {
+      const outcome = await finalizeHub(this.d.deletion, hub);
+      if (outcome.done) return;
+      ({ message, requeueAfterMs } = outcome);
+    } catch (e) {
+      message = `the deletion could not finish: ${describeError(e)}`;
+    }
+    const update: ConditionUpdate = {
+      type: ConditionType.Ready,
+      status: ConditionStatus.False,
+      reason: Reason.DeletionBlocked,
+      message: `${message}; the finalizer ${FINALIZER} stays until it can, and nothing is deleted meanwhile`,
+      observedGeneration: hub.metadata.generation ?? 0,
+    };
+    const status: HealthDataHubStatus = {
+      ...(hub.status ?? {}),
+      conditions: setCondition(hub.status?.conditions, update, new Date()),
+    };
+    if (!statusUnchanged(hub.status, status)) {
+      await this.d.writer.applyStatus(HEALTH_DATA_HUB, hub.metadata.name!, hub.metadata.namespace, status);
+      await this.d.events.record(hub, 'Warning', Reason.DeletionBlocked, update.message);
+    }
+    this.d.log.warn('hub deletion blocked', {
+      hub: `${hub.metadata.namespace}/${hub.metadata.name}`,
+      reason: message,
+    });
+    return { requeueAfterMs: requeueAfterMs ?? DELETION_RETRY_MS };
+  }
+
+  /** Labels of every node by name: where `local` volumes and zones are. */
+  private allNodeLabels(): Map<string, Labels> {
+    return new Map(this.d.nodes.list().map((n) => [n.metadata!.name!, n.metadata!.labels ?? {}]));
+  }
+
+  /**
+   * Warning Events for storage problems that need a person, once per change of the condition
+   * (a lasting violation is not re-announced on every reconcile: that would be a write at rest).
+   */
+  private async reportStorage(hub: HealthDataHub, status: HealthDataHubStatus): Promise<void> {
+    const before = getCondition(hub.status?.conditions, ConditionType.StorageReady);
+    const after = getCondition(status.conditions, ConditionType.StorageReady);
+    if (!after || after.status !== ConditionStatus.False) return;
+    if (before?.reason === after.reason && before.message === after.message) return;
+    if (after.reason === Reason.VolumeOutsideJurisdiction || after.reason === Reason.ExpansionNotSupported) {
+      await this.d.events.record(hub, 'Warning', after.reason, after.message);
+    }
   }
 
   /** Every hub of the namespace whose policy is known, with that policy. */

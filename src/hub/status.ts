@@ -10,7 +10,10 @@ import {
   type ConditionUpdate,
   type HealthDataHub,
   type HealthDataHubStatus,
+  type HubDatastoreStatus,
+  type HubEncryptionStatus,
   type HubPlacementStatus,
+  type HubStorageStatus,
   type PlacementViolation,
   type SovereigntyPolicy,
 } from '../api/index.js';
@@ -28,6 +31,18 @@ export interface HubObservation {
    * order; the status lists the first 64. Undefined when no audit ran.
    */
   violations?: readonly PlacementViolation[];
+  /**
+   * What the storage, keys and datastore steps found (StorageReady, KeysReady, DatastoreReady and
+   * their status sections). Undefined when they did not run (the hub's input must be fixed first).
+   */
+  components?: HubComponents;
+}
+
+export interface HubComponents {
+  conditions: ConditionUpdate[];
+  storage?: HubStorageStatus;
+  datastore?: HubDatastoreStatus;
+  encryption?: HubEncryptionStatus;
 }
 
 /**
@@ -59,6 +74,9 @@ export function desiredHubStatus(obs: HubObservation, now: Date): HealthDataHubS
     : 0;
 
   updates.push(...failures);
+  // Components are reported only for input that holds (the caller runs them only then).
+  const components = failures.length === 0 ? obs.components : undefined;
+  if (components) updates.push(...components.conditions);
   // Placement has its own verdict as soon as the policy is known and the hub's regions fit it,
   // whatever else blocks the hub: pods outside the policy are reported in every case.
   const placementBlocked = !policy || failures.some((f) => f.type === ConditionType.PlacementCompliant);
@@ -104,6 +122,9 @@ export function desiredHubStatus(obs: HubObservation, now: Date): HealthDataHubS
     observedGeneration: generation,
     conditions: withReady(hub, merged, generation, now),
     placement: placementStatus(hub.status?.placement, eligible, obs.violations, now),
+    ...(components?.storage ? { storage: components.storage } : {}),
+    ...(components?.datastore ? { datastore: components.datastore } : {}),
+    ...(components?.encryption ? { encryption: components.encryption } : {}),
   };
 }
 

@@ -33,6 +33,37 @@ const cond = (s: ReturnType<typeof desiredHubStatus>, type: string) =>
   s.conditions?.find((c) => c.type === type);
 
 describe('desiredHubStatus', () => {
+  it('summarises the storage, keys and datastore components into Ready, with their status sections', () => {
+    const c = (type: string, status: 'True' | 'False', reason: string) => ({
+      type,
+      status,
+      reason,
+      message: reason,
+      observedGeneration: 1,
+    });
+    const components = {
+      conditions: [
+        c('StorageReady', 'True', 'ClaimsBound'),
+        c('KeysReady', 'True', 'KeyAvailable'),
+        c('DatastoreReady', 'True', 'ReplicasReady'),
+      ],
+      storage: { claims: [{ name: 'data-h-0', volumeName: 'pv', region: 'fr-par' }] },
+      datastore: { replicas: 1, readyReplicas: 1 },
+    };
+    const obs = { hub: hub(), policy, nodeLabels: nodes, violations: [], components };
+    const s = desiredHubStatus(obs, t0);
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'True', reason: 'AllReady' });
+    expect(s.storage).toEqual(components.storage);
+    expect(s.datastore).toEqual({ replicas: 1, readyReplicas: 1 });
+
+    components.conditions[0] = c('StorageReady', 'False', 'VolumeOutsideJurisdiction');
+    const bad = desiredHubStatus({ ...obs, hub: { ...hub(), status: s } }, t1);
+    expect(cond(bad, 'Ready')).toMatchObject({ status: 'False', reason: 'VolumeOutsideJurisdiction' });
+    // Without components (input to fix first), no component conditions are claimed.
+    const stalled = desiredHubStatus({ hub: hub(), policy: undefined, nodeLabels: nodes, components }, t0);
+    expect(cond(stalled, 'StorageReady')).toBeUndefined();
+  });
+
   it('reports a missing policy as Stalled with a fix, and Ready False', () => {
     const s = desiredHubStatus({ hub: hub(), policy: undefined, nodeLabels: nodes }, t0);
     expect(cond(s, 'Ready')).toMatchObject({
