@@ -1,12 +1,13 @@
-import type {
-  KubernetesObject,
-  V1Node,
-  V1PersistentVolume,
-  V1PersistentVolumeClaim,
-  V1Pod,
-  V1PodDisruptionBudget,
-  V1StatefulSet,
-  V1StorageClass,
+import {
+  CoreV1Api,
+  type KubernetesObject,
+  type V1Node,
+  type V1PersistentVolume,
+  type V1PersistentVolumeClaim,
+  type V1Pod,
+  type V1PodDisruptionBudget,
+  type V1StatefulSet,
+  type V1StorageClass,
 } from '@kubernetes/client-node';
 import {
   FIELD_MANAGER,
@@ -22,7 +23,10 @@ import { NamespaceLabeler } from './hub/namespace-labels.js';
 import { HubReconciler } from './hub/reconciler.js';
 import { ClaimWriter } from './hub/steps/claim-writes.js';
 import { appliedKey, DatastoreStep } from './hub/steps/datastore.js';
-import { unmanagedKeys, type KeyGate } from './hub/steps/keys.js';
+import { hubReader, LifecycleKeyGate } from './hub/steps/key-lifecycle-gate.js';
+import type { KeyGate } from './hub/steps/keys.js';
+import { KeyLifecycle } from './keys/lifecycle.js';
+import { KeyMetrics } from './keys/metrics.js';
 import { StorageStep } from './hub/steps/storage.js';
 import { LABEL_POLICY } from './placement/admission.js';
 import { countsAsEligible } from './placement/audit.js';
@@ -44,10 +48,9 @@ export interface OperatorOptions {
   /** Watch hubs in this namespace only. */
   namespace?: string;
   identity: string;
-  /**
-   * The hub's key lifecycle (gates the datastore). Default: keys not managed by the reconciler,
-   * the datastore starts and no KeysReady is reported.
-   */
+  /** The operator's own namespace: builtin key-encryption keys are kept there. */
+  operatorNamespace: string;
+  /** Replaces the key lifecycle (tests). */
   keys?: KeyGate;
 }
 
@@ -118,7 +121,27 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
   const applied = new AppliedCache();
   const storageMetrics = new StorageMetrics(mgr.metrics.registry);
   const claimWrites = new ClaimWriter(mgr.clients);
-  const keys = opts.keys ?? unmanagedKeys;
+  const keyMetrics = new KeyMetrics(mgr.metrics.registry);
+  const core = mgr.clients.make(CoreV1Api);
+  const keys =
+    opts.keys ??
+    new LifecycleKeyGate(
+      new KeyLifecycle({
+        secrets: core,
+        providers: { core, operatorNamespace: opts.operatorNamespace, metrics: keyMetrics },
+        metrics: keyMetrics,
+        log: mgr.log,
+        readHub: hubReader(mgr.clients),
+      }),
+      (hub) => {
+        const ns = hub.metadata.namespace;
+        const name = hub.metadata.name ?? '';
+        const claim = claims.list(
+          (c) => c.metadata?.namespace === ns && claimOrdinal(name, c.metadata?.name ?? '') !== undefined,
+        )[0];
+        return claim ? `PersistentVolumeClaim ${claim.metadata?.name} exists` : undefined;
+      },
+    );
   const hubController = mgr.controller(
     'healthdatahub',
     new HubReconciler({

@@ -12,7 +12,7 @@ import { ApiClients } from '../runtime/client.js';
 import { statusCode } from '../runtime/errors.js';
 import { Informer } from '../runtime/informer.js';
 import { createLogger } from '../runtime/logging.js';
-import { startOperator } from './run.js';
+import { DEFAULT_OPERATOR_NAMESPACE, startOperator } from './run.js';
 
 /** Namespace the sample hubs are created in. */
 export const SAMPLE_NAMESPACE = 'research';
@@ -66,9 +66,11 @@ export async function devCommand(opts: DevOptions): Promise<number> {
     say('installing CRDs from crds/');
     await installCrds(kc, join(root, 'crds'));
     const core = kc.makeApiClient(CoreV1Api);
-    await core.createNamespace({ body: { metadata: { name: SAMPLE_NAMESPACE } } }).catch((e: unknown) => {
-      if (statusCode(e) !== 409) throw e;
-    });
+    for (const name of [SAMPLE_NAMESPACE, DEFAULT_OPERATOR_NAMESPACE]) {
+      await core.createNamespace({ body: { metadata: { name } } }).catch((e: unknown) => {
+        if (statusCode(e) !== 409) throw e;
+      });
+    }
     const writer = new Writer(new ApiClients(kc), FIELD_MANAGER);
     for (const obj of loadSamples(join(root, 'config', 'samples'), SAMPLE_NAMESPACE)) {
       await writer.apply(obj);

@@ -33,8 +33,12 @@ program
     'elect a leader through a Lease so only one replica reconciles (default: on in a cluster)',
   )
   .option(
+    '--operator-namespace <ns>',
+    "the operator's own namespace, where builtin key-encryption keys live (default: the pod's, else hdh-system)",
+  )
+  .option(
     '--leader-election-namespace <ns>',
-    'namespace of the leader-election Lease (default: the pod namespace)',
+    'namespace of the leader-election Lease (default: the operator namespace)',
   )
   .option(
     '--metrics-bind-address <addr>',

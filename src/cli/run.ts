@@ -17,10 +17,13 @@ export interface RunOptions {
   logLevel: string;
   logFormat: LogFormat;
   concurrency: number;
+  /** Where builtin key-encryption keys are kept (default: the operator's own namespace). */
+  operatorNamespace?: string;
   /** Informer tuning; tests shorten the unhealthy threshold. */
   informer?: InformerOptions;
 }
 
+export const DEFAULT_OPERATOR_NAMESPACE = 'hdh-system';
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 export function loadKubeConfig(path?: string): KubeConfig {
@@ -38,11 +41,12 @@ function parseBool(v: boolean | string | undefined, dflt: boolean): boolean {
   throw new Error(`--leader-elect: expected true or false, got "${v}"`);
 }
 
-function leaseNamespace(explicit?: string): string {
+/** The operator's namespace: explicit, else the pod's (POD_NAMESPACE or its service account), else hdh-system. */
+export function operatorNamespace(explicit?: string): string {
   if (explicit) return explicit;
   if (process.env.POD_NAMESPACE) return process.env.POD_NAMESPACE;
   if (existsSync(SA_NAMESPACE_FILE)) return readFileSync(SA_NAMESPACE_FILE, 'utf8').trim();
-  return 'default';
+  return DEFAULT_OPERATOR_NAMESPACE;
 }
 
 export interface OperatorHandle {
@@ -68,11 +72,19 @@ export function createOperator(opts: RunOptions, onFatal: (reason: string) => vo
     healthProbeBindAddress: opts.healthProbeBindAddress,
     concurrency: opts.concurrency,
     leaderElection: leaderElect
-      ? { name: 'hdh-operator-leader', namespace: leaseNamespace(opts.leaderElectionNamespace), identity }
+      ? {
+          name: 'hdh-operator-leader',
+          namespace: opts.leaderElectionNamespace ?? operatorNamespace(opts.operatorNamespace),
+          identity,
+        }
       : undefined,
     informerDefaults: { resyncPeriodMs: 10 * 60_000, ...opts.informer },
   });
-  registerOperator(manager, { namespace: opts.namespace, identity });
+  registerOperator(manager, {
+    namespace: opts.namespace,
+    identity,
+    operatorNamespace: operatorNamespace(opts.operatorNamespace),
+  });
   log.info('starting hdh-operator', {
     server: kc.getCurrentCluster()?.server,
     namespace: opts.namespace ?? '(all)',

@@ -28,8 +28,13 @@ export async function prepareHubNamespace(kc: KubeConfig, prefix: string): Promi
     .catch((e: { code?: number }) => {
       if (e.code !== 409) throw e;
     });
+  const core = kc.makeApiClient(CoreV1Api);
+  // The operator's namespace: builtin key-encryption keys are kept there.
+  await core.createNamespace({ body: { metadata: { name: 'hdh-system' } } }).catch((e: { code?: number }) => {
+    if (e.code !== 409) throw e;
+  });
   const ns = `${prefix}-${Date.now().toString(36)}`;
-  await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: ns } } });
+  await core.createNamespace({ body: { metadata: { name: ns } } });
   return ns;
 }
 

@@ -136,10 +136,15 @@ describe('hub storage through the operator', () => {
     expect(condition(hub, 'StorageReady')!.reason).toBe('ClaimsBound');
     expect(condition(hub, 'DatastoreReady')!.reason).toBe('ReplicasReady');
     expect(hub.status?.datastore).toEqual({ replicas: 2, readyReplicas: 2 });
-    // The key lifecycle is not wired into the reconciler yet: no KeysReady, so Ready waits for it.
-    expect(condition(hub, 'KeysReady')).toBeUndefined();
-    expect(condition(hub, 'Ready')).toMatchObject({ status: 'Unknown' });
-    expect(condition(hub, 'Ready')!.message).toContain('KeysReady');
+    // The builtin key lifecycle gave the hub its own KEK and a first data key before the datastore.
+    expect(condition(hub, 'KeysReady')).toMatchObject({ status: 'True' });
+    expect(hub.status?.encryption).toMatchObject({ provider: 'builtin', activeVersion: 1 });
+    expect(hub.status?.encryption?.keyRef).toContain(hub.metadata.uid);
+    const ready = await eventually('ledger Ready', async () => {
+      const h = await hubNow('ledger');
+      return condition(h, 'Ready')?.status === 'True' ? h : undefined;
+    });
+    expect(condition(ready, 'Ready')!.reason).toBe('AllReady');
 
     const claims = await claimsOf('ledger');
     expect(claims.map((c) => c.metadata!.name)).toEqual(['data-ledger-0', 'data-ledger-1']);
