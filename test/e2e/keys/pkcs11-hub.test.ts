@@ -1,0 +1,171 @@
+// A hub whose key-encryption key lives in an HSM token (SoftHSM2), driven the way users drive it:
+// the operator as its own process, the hub applied through the API, the PIN in a Secret.
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { randomBytes } from 'node:crypto';
+import { ANNOTATION_ROTATE_KEY, HEALTH_DATA_HUB, type HealthDataHub } from '../../../src/api/index.js';
+import { keyIdentity } from '../../../src/keys/identity.js';
+import { testKubeConfig } from '../../support/cluster.js';
+import { createHub, getHub, hubManifest, prepareHubNamespace } from '../../support/hubs.js';
+import { startOperatorProcess, type OperatorProcess } from '../../support/operator.js';
+import {
+  createSoftHsmToken,
+  findKeyObjects,
+  withTokenSession,
+  type SoftHsmToken,
+} from '../../support/softhsm.js';
+import { createStorageFixtures, type StorageFixtures } from '../../support/storage.js';
+import { eventually } from '../../support/wait.js';
+
+const condition = (h: HealthDataHub, type: string) => h.status?.conditions?.find((c) => c.type === type);
+
+describe('a hub with its key-encryption key in a PKCS#11 token', () => {
+  const kc = testKubeConfig();
+  const core = kc.makeApiClient(CoreV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const pin = randomBytes(12).toString('hex');
+  let ns: string;
+  let token: SoftHsmToken;
+  let fixtures: StorageFixtures;
+  let op: OperatorProcess;
+  let kekLabel: string;
+
+  const annotate = (value: string) =>
+    custom.patchNamespacedCustomObject(
+      {
+        ...HEALTH_DATA_HUB,
+        namespace: ns,
+        name: 'vault',
+        body: { metadata: { annotations: { [ANNOTATION_ROTATE_KEY]: value } } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  const keyObjects = () => withTokenSession(token, (t) => findKeyObjects(t, kekLabel).length);
+
+  beforeAll(async () => {
+    fixtures = await createStorageFixtures(kc, { perNode: 1 });
+    ns = await prepareHubNamespace(kc, 'e2e-hsm');
+    token = createSoftHsmToken(`hdh-e2e-${Date.now().toString(36)}`, pin);
+    await core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: 'hsm-pin' }, stringData: { pin } },
+    });
+    op = await startOperatorProcess([`--namespace=${ns}`, '--leader-elect=false', '--log-level=debug']);
+  });
+  afterAll(async () => {
+    // The hub goes while the operator runs (its finalizer keeps the keys and claims), then the
+    // namespace with its claims, so that the fixture volumes are released.
+    await custom
+      .deleteNamespacedCustomObject({ ...HEALTH_DATA_HUB, namespace: ns, name: 'vault' })
+      .catch(() => undefined);
+    await eventually(
+      'hub gone',
+      async () =>
+        !(await getHub(kc, ns, 'vault').then(
+          () => true,
+          () => false,
+        )),
+      30_000,
+    ).catch(() => undefined);
+    await op?.stop();
+    await core.deleteNamespace({ name: ns }).catch(() => undefined);
+    await eventually(
+      'namespace gone',
+      async () =>
+        !(await core.readNamespace({ name: ns }).then(
+          () => true,
+          () => false,
+        )),
+      90_000,
+      500,
+    ).catch(() => undefined);
+    await fixtures?.cleanup();
+    token?.remove();
+  });
+
+  it('creates one non-extractable KEK in the token, rotates by annotation, and blocks on a KEK deleted out of band', async () => {
+    const hub = hubManifest('vault', ns);
+    hub.spec.storage.storageClassName = fixtures.encryptedClass;
+    hub.spec.encryption = {
+      provider: 'pkcs11',
+      pkcs11: {
+        module: token.module,
+        tokenLabel: token.label,
+        pinSecretRef: { name: 'hsm-pin', key: 'pin' },
+      },
+    } as HealthDataHub['spec']['encryption'];
+    await createHub(kc, hub);
+
+    const ready = await eventually(
+      'KeysReady',
+      async () => {
+        const h = await getHub(kc, ns, 'vault');
+        return condition(h, 'KeysReady')?.status === 'True' ? h : undefined;
+      },
+      60_000,
+      300,
+    );
+    expect(ready.status?.encryption).toMatchObject({ provider: 'pkcs11', activeVersion: 1 });
+    kekLabel = keyIdentity({ namespace: ns, name: 'vault', uid: ready.metadata.uid! }).name;
+    expect(ready.status?.encryption?.keyRef).toContain(ready.metadata.uid);
+
+    // Exactly one key object, which the token refuses to reveal.
+    withTokenSession(token, ({ lib, pk, session }) => {
+      const handles = findKeyObjects({ lib, pk, session }, kekLabel);
+      expect(handles).toHaveLength(1);
+      const [extractable, sensitive] = lib.C_GetAttributeValue(session, handles[0]!, [
+        { type: pk.CKA_EXTRACTABLE },
+        { type: pk.CKA_SENSITIVE },
+      ]);
+      expect(extractable!.value).toEqual(Buffer.from([0]));
+      expect(sensitive!.value).toEqual(Buffer.from([1]));
+      expect(() => lib.C_GetAttributeValue(session, handles[0]!, [{ type: pk.CKA_VALUE }])).toThrow(
+        /ATTRIBUTE_SENSITIVE/,
+      );
+    });
+
+    // Each new annotation value adds exactly one version; seeing a value again adds none.
+    await annotate('rotation-1');
+    await eventually(
+      'version 2',
+      async () => (await getHub(kc, ns, 'vault')).status?.encryption?.activeVersion === 2,
+    );
+    await annotate('rotation-1');
+    await custom.patchNamespacedCustomObject(
+      {
+        ...HEALTH_DATA_HUB,
+        namespace: ns,
+        name: 'vault',
+        body: { metadata: { labels: { touched: 'yes' } } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    await new Promise((r) => setTimeout(r, 2000));
+    expect((await getHub(kc, ns, 'vault')).status?.encryption?.activeVersion).toBe(2);
+    expect(keyObjects()).toBe(1);
+
+    // The KEK destroyed behind the operator's back: KeyMissing, and nothing is created anew.
+    withTokenSession(token, ({ lib, pk, session }) => {
+      for (const h of findKeyObjects({ lib, pk, session }, kekLabel)) lib.C_DestroyObject(session, h);
+    });
+    await annotate('rotation-2'); // wake the hub
+    const blocked = await eventually(
+      'KeyMissing',
+      async () => {
+        const h = await getHub(kc, ns, 'vault');
+        return condition(h, 'KeysReady')?.reason === 'KeyMissing' ? h : undefined;
+      },
+      60_000,
+      300,
+    );
+    expect(condition(blocked, 'KeysReady')!.status).toBe('False');
+    expect(condition(blocked, 'Ready')!.status).toBe('False');
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(keyObjects()).toBe(0);
+    const secret = await core.readNamespacedSecret({ name: 'vault-keys', namespace: ns });
+    expect(Object.keys(secret.data ?? {}).filter((k) => /^dek-v\d+$/.test(k))).toEqual(['dek-v1', 'dek-v2']);
+
+    // The PIN never reached the operator's output (debug logs) nor the hub's status.
+    expect(op.output()).not.toContain(pin);
+    expect(JSON.stringify(blocked.status)).not.toContain(pin);
+  }, 150_000);
+});
