@@ -17,6 +17,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY crds ./crds
+# `hdh-operator` on PATH: the datastore's init container runs `hdh-operator unwrap-dek`.
+RUN chmod +x /app/dist/src/cli/main.js && ln -s /app/dist/src/cli/main.js /usr/local/bin/hdh-operator
 USER 65532:65532
-ENTRYPOINT ["node", "/app/dist/src/cli/main.js"]
+ENTRYPOINT ["hdh-operator"]
 CMD ["run"]

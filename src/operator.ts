@@ -23,6 +23,7 @@ import { NamespaceLabeler } from './hub/namespace-labels.js';
 import { HubReconciler } from './hub/reconciler.js';
 import { ClaimWriter } from './hub/steps/claim-writes.js';
 import { appliedKey, DatastoreStep } from './hub/steps/datastore.js';
+import { KekAccessStep } from './hub/steps/kek-access.js';
 import { hubReader, LifecycleKeyGate } from './hub/steps/key-lifecycle-gate.js';
 import type { KeyGate } from './hub/steps/keys.js';
 import { KeyLifecycle } from './keys/lifecycle.js';
@@ -50,6 +51,8 @@ export interface OperatorOptions {
   identity: string;
   /** The operator's own namespace: builtin key-encryption keys are kept there. */
   operatorNamespace: string;
+  /** The operator's image, run by the datastore's `unwrap-dek` init container. */
+  image: string;
   /** Replaces the key lifecycle (tests). */
   keys?: KeyGate;
 }
@@ -140,6 +143,16 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
           (c) => c.metadata?.namespace === ns && claimOrdinal(name, c.metadata?.name ?? '') !== undefined,
         )[0];
         return claim ? `PersistentVolumeClaim ${claim.metadata?.name} exists` : undefined;
+      },
+      {
+        image: opts.image,
+        operatorNamespace: opts.operatorNamespace,
+        access: new KekAccessStep({
+          clients: mgr.clients,
+          writer,
+          applied,
+          operatorNamespace: opts.operatorNamespace,
+        }),
       },
     );
   const hubController = mgr.controller(

@@ -7,7 +7,8 @@ import {
   DEFAULT_CLUSTER_DIR,
 } from './cluster.js';
 import { devCommand } from './dev.js';
-import { runCommand } from './run.js';
+import { DEFAULT_IMAGE, runCommand } from './run.js';
+import { unwrapDekCommand } from './unwrap-dek.js';
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -57,8 +58,36 @@ program
   )
   .addOption(new Option('--log-format <format>', 'log format').choices(['json', 'text']).default('json'))
   .option('--concurrency <n>', 'reconcile workers per controller', positiveInt, 4)
+  .option(
+    '--image <image>',
+    "the operator's image, run by each datastore pod's unwrap-dek init container",
+    DEFAULT_IMAGE,
+  )
   .action(async (opts) => {
     process.exitCode = await runCommand(opts);
+  });
+
+program
+  .command('unwrap-dek')
+  .description("init container of a hub's datastore: unwraps the hub's data keys into files (never printed)")
+  .requiredOption('--hub <namespace/name>', 'the hub whose keys these are')
+  .requiredOption('--hub-uid <uid>', "the hub's metadata.uid (keys of an earlier hub are refused)")
+  .addOption(
+    new Option('--provider <name>', 'the key provider')
+      .choices(['builtin', 'pkcs11', 'transit'])
+      .makeOptionMandatory(),
+  )
+  .requiredOption('--wrapped-keys <dir>', 'the Secret <hub>-keys mounted as files')
+  .requiredOption('--out <dir>', 'where to write dek, dek-v<N> and active-version')
+  .option('--credentials <dir>', 'builtin: token and ca.crt; pkcs11: pin')
+  .option('--kek-namespace <ns>', "builtin: the operator's namespace, holding the KEK Secret")
+  .option('--kubeconfig <path>', 'builtin: use this kubeconfig instead of --credentials (tests)')
+  .option('--pkcs11-module <path>', 'pkcs11: the PKCS#11 module')
+  .option('--pkcs11-token-label <label>', 'pkcs11: the token holding the KEK')
+  .option('--transit-address <url>', 'transit: not available in this version')
+  .option('--transit-mount <path>', 'transit: not available in this version')
+  .action(async (opts) => {
+    process.exitCode = await unwrapDekCommand(opts);
   });
 
 program

@@ -6,6 +6,7 @@ import type { InformerOptions } from '../runtime/informer.js';
 import { createLogger, type LogFormat } from '../runtime/logging.js';
 import { Manager } from '../runtime/manager.js';
 import { OperatorMetrics } from '../runtime/metrics.js';
+import { OPERATOR_VERSION } from '../version.js';
 
 export interface RunOptions {
   kubeconfig?: string;
@@ -19,11 +20,15 @@ export interface RunOptions {
   concurrency: number;
   /** Where builtin key-encryption keys are kept (default: the operator's own namespace). */
   operatorNamespace?: string;
+  /** The operator's image, for the datastore's unwrap-dek init container (default DEFAULT_IMAGE). */
+  image?: string;
   /** Informer tuning; tests shorten the unhealthy threshold. */
   informer?: InformerOptions;
 }
 
 export const DEFAULT_OPERATOR_NAMESPACE = 'hdh-system';
+/** The image of this very version, as the chart and the manifests tag it. */
+export const DEFAULT_IMAGE = `hdh-operator:${OPERATOR_VERSION}`;
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 export function loadKubeConfig(path?: string): KubeConfig {
@@ -84,6 +89,7 @@ export function createOperator(opts: RunOptions, onFatal: (reason: string) => vo
     namespace: opts.namespace,
     identity,
     operatorNamespace: operatorNamespace(opts.operatorNamespace),
+    image: opts.image ?? DEFAULT_IMAGE,
   });
   log.info('starting hdh-operator', {
     server: kc.getCurrentCluster()?.server,

@@ -24,6 +24,11 @@ export const ANNOTATION_KEY_VERSION = 'hdh.sovereign.eu/key-version';
 /** File holding the active DEK (32 raw bytes); `dek-v<N>` hold every version; `active-version`. */
 export const ACTIVE_DEK_FILE = 'dek';
 
+/** builtin: the service account of the datastore's pods, allowed to get the hub's KEK Secret. */
+export function kekServiceAccountName(hubName: string): string {
+  return `${hubName}-keys`;
+}
+
 const VOLUME_DEK = 'hdh-dek';
 const VOLUME_WRAPPED = 'hdh-wrapped-keys';
 const VOLUME_CREDENTIALS = 'hdh-key-credentials';
@@ -108,7 +113,7 @@ export function dekDelivery(hub: HealthDataHub, o: DekDeliveryOptions): DekDeliv
     });
     args.push(`--kek-namespace=${o.operatorNamespace}`, `--credentials=${CREDENTIALS_PATH}`);
     kekAccess = {
-      serviceAccountName: `${ref.name}-keys`,
+      serviceAccountName: kekServiceAccountName(ref.name),
       namespace: o.operatorNamespace,
       kekSecret: identity.name,
     };

@@ -1,27 +1,52 @@
 // The keys step backed by the key lifecycle (src/keys/lifecycle.ts): the hub's own KEK at its
 // provider and its wrapped DEKs, created once, rotated by adding versions, kept or crypto-shredded
-// on deletion. The lifecycle's verdict gates the datastore.
+// on deletion. The lifecycle's verdict gates the datastore; once the keys are ready, the gate also
+// describes how the datastore's pods receive them (and, for builtin, grants that access).
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { HEALTH_DATA_HUB, type HealthDataHub } from '../../api/index.js';
+import { dekDelivery } from '../../keys/delivery.js';
 import { KeyLifecycle, type KeyEvent, type KeyLifecycleOptions } from '../../keys/lifecycle.js';
 import type { ApiClients } from '../../runtime/client.js';
 import { statusCode } from '../../runtime/errors.js';
+import type { KekAccessStep } from './kek-access.js';
 import type { KeyGate, KeyGateEvent, KeyGateResult, KeyReleaseResult } from './keys.js';
 
 const toGateEvents = (events: readonly KeyEvent[]): KeyGateEvent[] =>
   events.map((e) => ({ type: e.type, reason: e.reason, note: e.message }));
+
+/** How the datastore's pods receive their keys (without it, the gate returns no delivery). */
+export interface GateDeliveryOptions {
+  /** The operator's image: it runs the `unwrap-dek` init container. */
+  image: string;
+  operatorNamespace: string;
+  /** Applies and removes the builtin KEK access (service account, Role, RoleBinding). */
+  access: KekAccessStep;
+}
 
 export class LifecycleKeyGate implements KeyGate {
   constructor(
     private readonly lifecycle: KeyLifecycle,
     /** Evidence that the hub holds data (its claims exist): keys are then never created anew. */
     private readonly dataEvidence: (hub: HealthDataHub) => string | undefined,
+    private readonly delivery?: GateDeliveryOptions,
   ) {}
 
   async ensure(hub: HealthDataHub): Promise<KeyGateResult> {
     const r = await this.lifecycle.reconcileHub(hub, { dataEvidence: this.dataEvidence(hub) });
+    let delivery: KeyGateResult['delivery'];
+    if (r.ready && this.delivery) {
+      const d = dekDelivery(hub, {
+        image: this.delivery.image,
+        operatorNamespace: this.delivery.operatorNamespace,
+        activeVersion: r.encryption?.activeVersion,
+      });
+      // Before the StatefulSet: its pods name the service account, which must exist to admit them.
+      if (d.kekAccess) await this.delivery.access.apply(hub, d.kekAccess);
+      delivery = d;
+    }
     return {
       ready: r.ready,
+      ...(delivery ? { delivery } : {}),
       condition: r.condition,
       ...(r.encryption ? { encryption: r.encryption } : {}),
       ...(r.requeueAfterMs !== undefined ? { requeueAfterMs: r.requeueAfterMs } : {}),
@@ -31,6 +56,8 @@ export class LifecycleKeyGate implements KeyGate {
 
   async release(hub: HealthDataHub): Promise<KeyReleaseResult> {
     const r = await this.lifecycle.reconcileHub(hub, { dataEvidence: this.dataEvidence(hub) });
+    // Nothing is left to unwrap for: whoever could read the KEK no longer may.
+    if (r.released && this.delivery) await this.delivery.access.remove(hub);
     return {
       released: r.released,
       ...(r.released ? {} : { message: r.condition.message }),

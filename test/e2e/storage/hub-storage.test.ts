@@ -10,6 +10,7 @@ import {
   EventsV1Api,
   PatchStrategy,
   PolicyV1Api,
+  RbacAuthorizationV1Api,
   setHeaderOptions,
   StorageV1Api,
   type V1PersistentVolumeClaim,
@@ -23,6 +24,9 @@ import {
   SOVEREIGNTY_POLICY,
   type HealthDataHub,
 } from '../../../src/api/index.js';
+import { BuiltinKeyProvider } from '../../../src/keys/builtin.js';
+import { parseDekSecret } from '../../../src/keys/dek.js';
+import { hubRefOf, keyIdentity } from '../../../src/keys/identity.js';
 import { ANNOTATION_ADOPTED_FROM } from '../../../src/storage/reasons.js';
 import { testKubeConfig } from '../../support/cluster.js';
 import { createHub, getHub, hubManifest, prepareHubNamespace } from '../../support/hubs.js';
@@ -43,6 +47,7 @@ const storage = kc.makeApiClient(StorageV1Api);
 const custom = kc.makeApiClient(CustomObjectsApi);
 const eventsApi = kc.makeApiClient(EventsV1Api);
 const policyApi = kc.makeApiClient(PolicyV1Api);
+const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const hubRef = {
   group: HEALTH_DATA_HUB.group,
@@ -168,6 +173,57 @@ describe('hub storage through the operator', () => {
     );
     const pdb = await policyApi.readNamespacedPodDisruptionBudget({ name: 'ledger', namespace: ns });
     expect(pdb.spec?.maxUnavailable).toBe(1);
+
+    // The datastore receives its keys as files on a tmpfs, unwrapped by an init container.
+    const template = (await statefulSet('ledger'))!.spec!.template;
+    const podSpec = template.spec!;
+    expect(template.metadata?.annotations?.['hdh.sovereign.eu/key-version']).toBe('1');
+    const init = podSpec.initContainers?.find((c) => c.name === 'unwrap-dek');
+    expect(init?.args?.[0]).toBe('unwrap-dek');
+    expect(init?.args).toContain(`--hub-uid=${hub.metadata.uid}`);
+    const keysMount = podSpec.containers
+      .find((c) => c.name === 'datastore')
+      ?.volumeMounts?.find((m) => m.mountPath === '/etc/hdh/keys');
+    expect(keysMount?.readOnly).toBe(true);
+    const keysVolume = podSpec.volumes?.find((v) => v.name === keysMount?.name);
+    expect(keysVolume?.emptyDir?.medium).toBe('Memory');
+    expect(podSpec.automountServiceAccountToken).toBe(false);
+    expect(podSpec.serviceAccountName).toBe('ledger-keys');
+    // No key material in any variable: none names the keys Secret, none holds a DEK.
+    const keysSecret = await core.readNamespacedSecret({ name: 'ledger-keys', namespace: ns });
+    // keyRef is secret/<operator namespace>/<KEK Secret>.
+    const operatorNs = hub.status!.encryption!.keyRef!.split('/')[1]!;
+    const provider = new BuiltinKeyProvider({ core, namespace: operatorNs });
+    const ref = hubRefOf(hub);
+    const deks = await Promise.all(
+      parseDekSecret(keysSecret, ref).versions.map((v) => provider.unwrap(keyIdentity(ref), v.wrapped)),
+    );
+    for (const c of [...(podSpec.initContainers ?? []), ...podSpec.containers]) {
+      for (const e of [...(c.env ?? []), ...(c.envFrom ?? [])]) {
+        const text = JSON.stringify(e);
+        expect(text).not.toContain('ledger-keys');
+        expect(text).not.toContain(keyIdentity(ref).name);
+        for (const dek of deks) {
+          for (const enc of ['hex', 'base64'] as const) expect(text).not.toContain(dek.toString(enc));
+        }
+      }
+    }
+    for (const dek of deks) dek.fill(0);
+    // Only the hub's service account may get only the hub's KEK.
+    const sa = await core.readNamespacedServiceAccount({ name: 'ledger-keys', namespace: ns });
+    expect(sa.metadata?.labels).toMatchObject({
+      'app.kubernetes.io/managed-by': 'hdh-operator',
+      'hdh.sovereign.eu/hub': 'ledger',
+    });
+    const role = await rbac.readNamespacedRole({ name: keyIdentity(ref).name, namespace: operatorNs });
+    expect(role.rules).toEqual([
+      { apiGroups: [''], resources: ['secrets'], resourceNames: [keyIdentity(ref).name], verbs: ['get'] },
+    ]);
+    const binding = await rbac.readNamespacedRoleBinding({
+      name: keyIdentity(ref).name,
+      namespace: operatorNs,
+    });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'ledger-keys', namespace: ns }]);
   }, 180_000);
 
   it('grows the claims to a larger size without deleting a claim or a pod', async () => {

@@ -1,0 +1,67 @@
+// Applies and removes the builtin KEK access of a hub (src/keys/kek-access.ts): its service
+// account, and the Role and RoleBinding that let it get the hub's KEK Secret. Applied with
+// server-side apply, skipped when unchanged since the last apply (an operator at rest writes
+// nothing); removed by name when the hub's keys are released.
+import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import type { HealthDataHub } from '../../api/index.js';
+import { kekServiceAccountName } from '../../keys/delivery.js';
+import { hubRefOf, keyIdentity } from '../../keys/identity.js';
+import { kekAccessList, renderKekAccess, type KekAccess } from '../../keys/kek-access.js';
+import type { Writer } from '../../runtime/apply.js';
+import type { AppliedCache } from '../../runtime/apply-cache.js';
+import type { ApiClients } from '../../runtime/client.js';
+import { statusCode } from '../../runtime/errors.js';
+import { appliedKey } from './datastore.js';
+
+export interface KekAccessStepDeps {
+  clients: ApiClients;
+  writer: Writer;
+  applied: AppliedCache;
+  /** The operator's namespace, where KEK Secrets (and so the Roles) live. */
+  operatorNamespace: string;
+}
+
+export class KekAccessStep {
+  private readonly core: CoreV1Api;
+  private readonly rbac: RbacAuthorizationV1Api;
+
+  constructor(private readonly d: KekAccessStepDeps) {
+    this.core = d.clients.make(CoreV1Api);
+    this.rbac = d.clients.make(RbacAuthorizationV1Api);
+  }
+
+  async apply(hub: HealthDataHub, access: KekAccess): Promise<void> {
+    for (const obj of kekAccessList(renderKekAccess(hubRefOf(hub), access))) {
+      const key = appliedKey(obj);
+      if (!this.d.applied.needsApply(key, obj)) continue;
+      await this.d.writer.apply(obj);
+      this.d.applied.remember(key, obj);
+    }
+  }
+
+  /** Deletes the access objects of a builtin hub by name; those already gone are fine. */
+  async remove(hub: HealthDataHub): Promise<void> {
+    if ((hub.spec.encryption?.provider ?? 'builtin') !== 'builtin') return;
+    const ref = hubRefOf(hub);
+    const name = keyIdentity(ref).name;
+    const ns = this.d.operatorNamespace;
+    const sa = kekServiceAccountName(ref.name);
+    // The binding first: once it is gone the account can read nothing, whatever fails next.
+    await this.rbac.deleteNamespacedRoleBinding({ name, namespace: ns }).catch(ignoreNotFound);
+    await this.rbac.deleteNamespacedRole({ name, namespace: ns }).catch(ignoreNotFound);
+    await this.core
+      .deleteNamespacedServiceAccount({ name: sa, namespace: ref.namespace })
+      .catch(ignoreNotFound);
+    for (const [kind, namespace, n] of [
+      ['RoleBinding', ns, name],
+      ['Role', ns, name],
+      ['ServiceAccount', ref.namespace, sa],
+    ] as const) {
+      this.d.applied.forget(appliedKey({ kind, metadata: { namespace, name: n } }));
+    }
+  }
+}
+
+function ignoreNotFound(e: unknown): void {
+  if (statusCode(e) !== 404) throw e;
+}
