@@ -84,8 +84,8 @@ program
   .option('--kubeconfig <path>', 'builtin: use this kubeconfig instead of --credentials (tests)')
   .option('--pkcs11-module <path>', 'pkcs11: the PKCS#11 module')
   .option('--pkcs11-token-label <label>', 'pkcs11: the token holding the KEK')
-  .option('--transit-address <url>', 'transit: not available in this version')
-  .option('--transit-mount <path>', 'transit: not available in this version')
+  .option('--transit-address <url>', 'transit: base URL of the Vault or OpenBao server')
+  .option('--transit-mount <path>', 'transit: where the Transit engine is mounted', 'transit')
   .action(async (opts) => {
     process.exitCode = await unwrapDekCommand(opts);
   });

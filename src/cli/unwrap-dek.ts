@@ -21,6 +21,7 @@ import { ACTIVE_DEK_FILE, kekServiceAccountName } from '../keys/delivery.js';
 import { keyIdentity, type HubRef, type KeyIdentity } from '../keys/identity.js';
 import { finalizePkcs11Modules, Pkcs11KeyProvider } from '../keys/pkcs11.js';
 import type { KeyProvider, ProviderName } from '../keys/provider.js';
+import { TransitKeyProvider } from '../keys/transit.js';
 
 export interface UnwrapDekOptions {
   hub: string;
@@ -33,6 +34,8 @@ export interface UnwrapDekOptions {
   kubeconfig?: string;
   pkcs11Module?: string;
   pkcs11TokenLabel?: string;
+  transitAddress?: string;
+  transitMount?: string;
 }
 
 /** A failure of the command; its message says what to fix and is printed as is. */
@@ -149,6 +152,21 @@ export function readPinFile(credentials: string): string {
   return pin;
 }
 
+/** The Transit token in `<credentials>/token`; one trailing line break dropped, as the operator does. */
+export function readTransitToken(credentials: string): string {
+  const file = join(credentials, 'token');
+  let token: string;
+  try {
+    token = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch {
+    throw new UnwrapDekError(
+      `${file} cannot be read: mount the token Secret (spec.encryption.transit.authSecretRef)`,
+    );
+  }
+  if (!token.trim()) throw new UnwrapDekError(`${file} is empty: the token Secret's key holds no token`);
+  return token;
+}
+
 /** The files to write, active key last: `dek` only appears once every version is in place. */
 export function keyFiles(
   set: DekSet,
@@ -203,10 +221,27 @@ async function buildProvider(o: UnwrapDekOptions): Promise<KeyProvider> {
       const pin = readPinFile(o.credentials);
       return new Pkcs11KeyProvider({ module: o.pkcs11Module, tokenLabel: o.pkcs11TokenLabel, pin });
     }
-    case 'transit':
-      throw new UnwrapDekError(
-        'the transit provider is not available in this version of hdh-operator: use builtin or pkcs11',
-      );
+    case 'transit': {
+      if (!o.transitAddress) throw new UnwrapDekError('--transit-address is required with transit');
+      if (!o.credentials)
+        throw new UnwrapDekError(
+          '--credentials (holding the file token, and ca.crt if any) is required with transit',
+        );
+      const token = readTransitToken(o.credentials);
+      const caFile = join(o.credentials, 'ca.crt');
+      const ca = existsSync(caFile) ? readFileSync(caFile, 'utf8') : undefined;
+      try {
+        return new TransitKeyProvider({
+          address: o.transitAddress,
+          mount: o.transitMount,
+          token,
+          ca,
+          tokenSource: `${join(o.credentials, 'token')} (spec.encryption.transit.authSecretRef)`,
+        });
+      } catch (e) {
+        throw new UnwrapDekError((e as Error).message);
+      }
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 // The key provider a hub's spec asks for. Construction never throws: a provider that cannot be
-// built (PIN Secret missing, transit not available) is returned as one whose every operation
+// built (PIN or token Secret missing) is returned as one whose every operation
 // reports ProviderUnavailableError, so the lifecycle fails closed through its one usual path and
 // a deletion that keeps the keys still completes.
 import type { CoreV1Api } from '@kubernetes/client-node';
@@ -8,6 +8,7 @@ import { describeError, statusCode } from '../runtime/errors.js';
 import { BuiltinKeyProvider } from './builtin.js';
 import { instrumentProvider, type KeyMetrics } from './metrics.js';
 import { Pkcs11KeyProvider } from './pkcs11.js';
+import { TransitKeyProvider } from './transit.js';
 import {
   ProviderUnavailableError,
   type KeyProvider,
@@ -47,12 +48,81 @@ async function buildProvider(hub: HealthDataHub, deps: ProviderDeps): Promise<Ke
       if (pin instanceof ProviderUnavailableError) return unavailableProvider('pkcs11', pin);
       return new Pkcs11KeyProvider({ module: settings.module, tokenLabel: settings.tokenLabel, pin });
     }
-    case 'transit':
-      return unavailableProvider(
-        'transit',
-        'the transit provider is not available in this version of hdh-operator: use builtin or pkcs11',
-      );
+    case 'transit': {
+      const settings = enc.transit;
+      if (!settings) {
+        return unavailableProvider(
+          'transit',
+          'spec.encryption.transit is missing: set address, mount and authSecretRef',
+        );
+      }
+      const namespace = hub.metadata.namespace!;
+      const token = await readSecretValue(deps.core, namespace, settings.authSecretRef, {
+        provider: 'transit',
+        what: 'token Secret',
+        field: 'spec.encryption.transit.authSecretRef',
+        missingFix: 'create it with a token whose policy grants the Transit paths (docs/keys.md)',
+      });
+      if (token instanceof ProviderUnavailableError) return unavailableProvider('transit', token);
+      let ca: string | undefined;
+      if (settings.caSecretRef) {
+        const read = await readSecretValue(deps.core, namespace, settings.caSecretRef, {
+          provider: 'transit',
+          what: 'CA Secret',
+          field: 'spec.encryption.transit.caSecretRef',
+          missingFix: "create it with the PEM CA bundle that signs the server's certificate",
+          keepTrailingNewline: true,
+        });
+        if (read instanceof ProviderUnavailableError) return unavailableProvider('transit', read);
+        ca = read;
+      }
+      try {
+        return new TransitKeyProvider({
+          address: settings.address,
+          mount: settings.mount,
+          token,
+          ca,
+          tokenSource: `Secret ${namespace}/${settings.authSecretRef.name} key ${settings.authSecretRef.key}`,
+        });
+      } catch (e) {
+        if (e instanceof ProviderUnavailableError) return unavailableProvider('transit', e);
+        throw e;
+      }
+    }
   }
+}
+
+/**
+ * A value from a Secret in the hub's namespace (a Transit token or CA bundle). Unless asked to
+ * keep it, one trailing line break is dropped. Errors name the Secret and key, never the value.
+ */
+async function readSecretValue(
+  core: CoreV1Api,
+  namespace: string,
+  ref: { name: string; key: string },
+  o: {
+    provider: ProviderName;
+    what: string;
+    field: string;
+    missingFix: string;
+    keepTrailingNewline?: boolean;
+  },
+): Promise<string | ProviderUnavailableError> {
+  const where = `${o.what} ${namespace}/${ref.name}`;
+  const fail = (message: string) => new ProviderUnavailableError(`${message} (${o.field})`, o.provider);
+  let data: Record<string, string> | undefined;
+  try {
+    data = (await core.readNamespacedSecret({ name: ref.name, namespace })).data;
+  } catch (e) {
+    if (statusCode(e) === 404) return fail(`${where} does not exist: ${o.missingFix}`);
+    return fail(`cannot read ${where}: ${describeError(e)}`);
+  }
+  const encoded = data?.[ref.key];
+  if (encoded === undefined) return fail(`${where} has no key ${JSON.stringify(ref.key)}`);
+  let value = Buffer.from(encoded, 'base64').toString('utf8');
+  if (!o.keepTrailingNewline) value = value.replace(/\r?\n$/, '');
+  if (value.trim().length === 0) return fail(`${where} key ${JSON.stringify(ref.key)} is empty`);
+  return value;
 }
 
 /**

@@ -12,8 +12,6 @@ export interface SoftHsmToken {
   label: string;
   pin: string;
   soPin: string;
-  /** Deletes the token. */
-  remove(): void;
 }
 
 const INSTALL =
@@ -43,7 +41,12 @@ function softhsm2Util(args: string[]): string {
   return r.stdout;
 }
 
-/** Initialises a new token labelled `label` (at most 32 characters) with the given PINs. */
+/**
+ * Initialises a new token labelled `label` (at most 32 characters) with the given PINs. Tokens are
+ * never deleted during a run: SoftHSM2, loaded once per test process, fails every later slot
+ * listing (CKR_GENERAL_ERROR) when a token directory it knew disappears. The run's private token
+ * directory is removed by the global teardown.
+ */
 export function createSoftHsmToken(label: string, pin = '246813', soPin = '975310'): SoftHsmToken {
   const module = softHsmModule();
   requireConf();
@@ -53,9 +56,6 @@ export function createSoftHsmToken(label: string, pin = '246813', soPin = '97531
     label,
     pin,
     soPin,
-    remove: () => {
-      softhsm2Util(['--delete-token', '--token', label]);
-    },
   };
 }
 

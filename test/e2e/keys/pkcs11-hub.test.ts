@@ -4,6 +4,7 @@ import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@k
 import { randomBytes } from 'node:crypto';
 import { ANNOTATION_ROTATE_KEY, HEALTH_DATA_HUB, type HealthDataHub } from '../../../src/api/index.js';
 import { keyIdentity } from '../../../src/keys/identity.js';
+import { finalizePkcs11Modules } from '../../../src/keys/pkcs11.js';
 import { testKubeConfig } from '../../support/cluster.js';
 import { createHub, getHub, hubManifest, prepareHubNamespace } from '../../support/hubs.js';
 import { startOperatorProcess, type OperatorProcess } from '../../support/operator.js';
@@ -79,7 +80,9 @@ describe('a hub with its key-encryption key in a PKCS#11 token', () => {
       500,
     ).catch(() => undefined);
     await fixtures?.cleanup();
-    token?.remove();
+    // SoftHSM2 sees only the tokens present when it was initialised: let the next test file
+    // initialise it afresh.
+    finalizePkcs11Modules();
   });
 
   it('creates one non-extractable KEK in the token, rotates by annotation, and blocks on a KEK deleted out of band', async () => {

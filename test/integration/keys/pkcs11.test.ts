@@ -45,7 +45,6 @@ beforeAll(() => {
 
 afterAll(() => {
   finalizePkcs11Modules();
-  token?.remove();
 });
 
 describe('PKCS#11 provider on SoftHSM2', () => {

@@ -52,7 +52,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   finalizePkcs11Modules();
-  token?.remove();
   if (work) rmSync(work, { recursive: true, force: true });
   for (const name of [operatorNs, hubNs])
     if (name) await core.deleteNamespace({ name }).catch(() => undefined);

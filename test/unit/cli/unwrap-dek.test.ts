@@ -11,6 +11,7 @@ import {
   KEY_FILE_MODE,
   parseHub,
   readPinFile,
+  readTransitToken,
   readSecretDir,
   UnwrapDekError,
   writeKeyFiles,
@@ -107,6 +108,17 @@ describe('readPinFile', () => {
     expect(readPinFile(dir)).toBe('1234');
     writeFileSync(join(dir, 'pin'), '');
     expect(() => readPinFile(dir)).toThrow(/empty/);
+  });
+});
+
+describe('readTransitToken', () => {
+  it('drops one trailing line break, refuses an empty token and names the Secret to mount', () => {
+    writeFileSync(join(dir, 'token'), 's.token\n');
+    expect(readTransitToken(dir)).toBe('s.token');
+    writeFileSync(join(dir, 'token'), '\n');
+    expect(() => readTransitToken(dir)).toThrow(/empty/);
+    rmSync(join(dir, 'token'));
+    expect(() => readTransitToken(dir)).toThrow(/authSecretRef/);
   });
 });
 

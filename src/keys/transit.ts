@@ -1,0 +1,474 @@
+// The transit provider (experimental): each hub's KEK is a key in the Transit secrets engine of a
+// Vault or OpenBao server, named with the hub's key identity (which includes its UID). The key is
+// created aes256-gcm96, non-exportable and without plaintext backup, so it never leaves the
+// engine; DEKs are wrapped and unwrapped by the engine's encrypt and decrypt endpoints, and the
+// wrapped form is the engine's own `vault:vN:…` ciphertext, which names the KEK version it needs.
+//
+// Transit's encrypt endpoint creates a missing key on the fly when the token may create keys
+// ("upsert"). A hub whose KEK was deleted out of band must be blocked, never handed a fresh key,
+// so every operation on an existing key first asks whether it exists; docs/keys.md also asks for
+// upsert to be disabled on the mount and for a token policy without `create` on encrypt.
+//
+// Requests go through node:https rather than fetch so that a hub's own CA bundle (caSecretRef)
+// can be trusted without trusting it process-wide.
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { KeyIdentity } from './identity.js';
+import {
+  KeyError,
+  KeyExistsError,
+  KeyInvalidError,
+  KeyMissingError,
+  ProviderUnavailableError,
+  UnwrapError,
+  type KeyInfo,
+  type KeyProvider,
+  type ProviderDescription,
+} from './provider.js';
+
+export const TRANSIT_KEY_TYPE = 'aes256-gcm96';
+const DEFAULT_TIMEOUT_MS = 10_000;
+// Bodies are small JSON documents; a larger answer is not from a Transit engine.
+const MAX_RESPONSE_BYTES = 1 << 20;
+
+export interface TransitProviderOptions {
+  /** Base URL of the server, such as https://bao.example:8200. */
+  address: string;
+  /** Where the Transit engine is mounted (default transit). */
+  mount?: string | undefined;
+  /** The token sent as X-Vault-Token. Kept in a private field; never logged or put in a message. */
+  token: string;
+  /** PEM CA bundle to trust for the server's certificate instead of the system's CAs. */
+  ca?: string | undefined;
+  /** Per-request timeout. */
+  timeoutMs?: number | undefined;
+  /** Where the token comes from, for messages (such as `Secret ns/name key token`). */
+  tokenSource?: string | undefined;
+}
+
+/** One HTTP request to the engine, built without I/O so its shape is testable. */
+export interface TransitRequest {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** Path below the server's address, starting with /v1/. */
+  path: string;
+  body?: Record<string, unknown>;
+}
+
+/** What the engine says about a key (GET <mount>/keys/<name>); never key material. */
+export interface TransitKeyState {
+  type: string;
+  exportable: boolean;
+  allowPlaintextBackup: boolean;
+  deletionAllowed: boolean;
+  versions: number[];
+  latestVersion: number;
+}
+
+/** The requests the provider makes, by operation. */
+export function transitRequests(mount: string, name: string) {
+  const key = encodeURIComponent(name);
+  const base = `/v1/${mount}`;
+  return {
+    read: (): TransitRequest => ({ method: 'GET', path: `${base}/keys/${key}` }),
+    // exportable and allow_plaintext_backup cannot be turned off once on, so they are sent
+    // explicitly false rather than left to the engine's defaults.
+    create: (): TransitRequest => ({
+      method: 'POST',
+      path: `${base}/keys/${key}`,
+      body: { type: TRANSIT_KEY_TYPE, exportable: false, allow_plaintext_backup: false },
+    }),
+    encrypt: (plaintext: Buffer): TransitRequest => ({
+      method: 'POST',
+      path: `${base}/encrypt/${key}`,
+      body: { plaintext: plaintext.toString('base64') },
+    }),
+    decrypt: (ciphertext: string): TransitRequest => ({
+      method: 'POST',
+      path: `${base}/decrypt/${key}`,
+      body: { ciphertext },
+    }),
+    rewrap: (ciphertext: string): TransitRequest => ({
+      method: 'POST',
+      path: `${base}/rewrap/${key}`,
+      body: { ciphertext },
+    }),
+    rotate: (): TransitRequest => ({ method: 'POST', path: `${base}/keys/${key}/rotate` }),
+    allowDeletion: (): TransitRequest => ({
+      method: 'POST',
+      path: `${base}/keys/${key}/config`,
+      body: { deletion_allowed: true },
+    }),
+    delete: (): TransitRequest => ({ method: 'DELETE', path: `${base}/keys/${key}` }),
+  };
+}
+
+/** A Transit ciphertext as the engine makes it: `vault:v<version>:<base64>`. */
+const CIPHERTEXT = /^vault:v([1-9][0-9]*):[A-Za-z0-9+/]+={0,2}$/;
+
+/** The KEK version a wrapped DEK needs; throws when it is not a Transit ciphertext. */
+export function ciphertextVersion(wrapped: string): number {
+  const m = CIPHERTEXT.exec(wrapped);
+  if (!m) throw new Error('not a Transit ciphertext (expected vault:v<version>:<base64>)');
+  return Number(m[1]);
+}
+
+/** The engine's answer about a key, or an error naming what is off. */
+export function parseKeyState(data: unknown): TransitKeyState {
+  const d = (data ?? {}) as Record<string, unknown>;
+  const keys = d.keys && typeof d.keys === 'object' ? Object.keys(d.keys) : [];
+  const versions = keys
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0)
+    .sort((a, b) => a - b);
+  return {
+    type: typeof d.type === 'string' ? d.type : '',
+    exportable: d.exportable === true,
+    allowPlaintextBackup: d.allow_plaintext_backup === true,
+    deletionAllowed: d.deletion_allowed === true,
+    versions,
+    latestVersion: typeof d.latest_version === 'number' ? d.latest_version : (versions.at(-1) ?? 0),
+  };
+}
+
+/** Why a key found under the hub's identity is not one the operator would have made, if it is not. */
+export function keyProblems(state: TransitKeyState): string[] {
+  return [
+    state.type !== TRANSIT_KEY_TYPE ? `of type ${state.type || 'unknown'}, not ${TRANSIT_KEY_TYPE}` : '',
+    state.exportable ? 'exportable' : '',
+    state.allowPlaintextBackup ? 'allowed a plaintext backup' : '',
+    state.versions.length === 0 ? 'without versions' : '',
+  ].filter(Boolean);
+}
+
+/** An HTTP answer of the engine, reduced to what error mapping needs. */
+export interface TransitAnswer {
+  status: number;
+  /** The engine's `errors` list (messages only). */
+  errors: string[];
+}
+
+/**
+ * The error for a failed request. `what` says what was attempted ("create the key"), `path` is
+ * the engine path (no address, no token), `tokenSource` where the token comes from.
+ */
+export function transitError(
+  answer: TransitAnswer,
+  what: string,
+  path: string,
+  tokenSource: string,
+  decrypting = false,
+): KeyError {
+  const said = answer.errors.length ? `: ${answer.errors.join('; ')}` : '';
+  const enginePath = path.replace(/^\/v1\//, '');
+  switch (answer.status) {
+    case 400:
+      // For decrypt and rewrap, 400 is the engine's answer to a ciphertext that does not
+      // authenticate under the key (or whose version was trimmed): the wrapped key is unusable.
+      return decrypting
+        ? new UnwrapError(`the Transit engine refused to ${what} (HTTP 400${said})`, 'transit')
+        : new ProviderUnavailableError(`the Transit engine refused to ${what} (HTTP 400${said})`, 'transit');
+    case 401:
+    case 403:
+      return new ProviderUnavailableError(
+        `permission denied to ${what} (HTTP ${answer.status}${said}): the token in ${tokenSource} is invalid or expired, or lacks a policy for ${enginePath}`,
+        'transit',
+      );
+    case 404:
+      return new ProviderUnavailableError(
+        `cannot ${what}: ${enginePath} not found (HTTP 404${said}); check that a Transit engine is mounted at spec.encryption.transit.mount`,
+        'transit',
+      );
+    case 429:
+      return new ProviderUnavailableError(
+        `cannot ${what}: the server is rate limiting (HTTP 429)`,
+        'transit',
+      );
+    case 503:
+      return new ProviderUnavailableError(
+        `cannot ${what}: the server is sealed or in standby (HTTP 503${said}); unseal it`,
+        'transit',
+      );
+    default:
+      return new ProviderUnavailableError(`cannot ${what}: HTTP ${answer.status}${said}`, 'transit');
+  }
+}
+
+export class TransitKeyProvider implements KeyProvider {
+  // ES private field: invisible to JSON.stringify and util.inspect, so logging the provider
+  // cannot print the token.
+  readonly #token: string;
+  private readonly address: URL;
+  private readonly mount: string;
+  private readonly ca: string | undefined;
+  private readonly timeoutMs: number;
+  private readonly tokenSource: string;
+
+  constructor(options: TransitProviderOptions) {
+    let url: URL;
+    try {
+      url = new URL(options.address);
+    } catch {
+      throw new ProviderUnavailableError(
+        `transit address ${JSON.stringify(options.address)} is not a URL; set spec.encryption.transit.address`,
+        'transit',
+      );
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw new ProviderUnavailableError(`transit address ${url.origin} must be https`, 'transit');
+    }
+    if (url.username || url.password || url.search || url.hash) {
+      throw new ProviderUnavailableError(
+        'transit address must be a plain base URL (no credentials, query or fragment)',
+        'transit',
+      );
+    }
+    this.address = url;
+    this.mount = (options.mount ?? 'transit').replace(/^\/+|\/+$/g, '');
+    if (!/^[A-Za-z0-9._/-]+$/.test(this.mount) || this.mount.split('/').includes('..')) {
+      throw new ProviderUnavailableError(
+        `transit mount ${JSON.stringify(options.mount)} is not a valid path`,
+        'transit',
+      );
+    }
+    this.#token = options.token;
+    this.ca = options.ca;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.tokenSource = options.tokenSource ?? 'spec.encryption.transit.authSecretRef';
+  }
+
+  describe(): ProviderDescription {
+    return { provider: 'transit', reference: `${this.base()} mount ${this.mount}` };
+  }
+
+  keyRef(identity: KeyIdentity): string {
+    return `${this.base()}/v1/${this.mount}/keys/${identity.name}`;
+  }
+
+  async find(identity: KeyIdentity): Promise<KeyInfo | undefined> {
+    const state = await this.state(identity);
+    return state && { ref: this.keyRef(identity), versions: state.versions };
+  }
+
+  async create(identity: KeyIdentity): Promise<KeyInfo> {
+    if (await this.state(identity)) throw new KeyExistsError(identity.name, 'transit', this.where());
+    await this.call(this.requests(identity).create(), 'create the key');
+    // Read back: the engine must report exactly the key asked for (a key created by someone
+    // else in between, with other settings, is refused here).
+    const state = await this.state(identity);
+    if (!state) {
+      throw new ProviderUnavailableError(
+        `key ${identity.name} was created in ${this.where()} but cannot be read back`,
+        'transit',
+      );
+    }
+    return { ref: this.keyRef(identity), versions: state.versions };
+  }
+
+  async wrap(identity: KeyIdentity, plaintextDek: Buffer): Promise<string> {
+    await this.requireKey(identity);
+    const data = await this.call(this.requests(identity).encrypt(plaintextDek), 'wrap a key');
+    const ciphertext = (data as { ciphertext?: unknown } | undefined)?.ciphertext;
+    if (typeof ciphertext !== 'string' || !CIPHERTEXT.test(ciphertext)) {
+      throw new ProviderUnavailableError(
+        `the Transit engine at ${this.base()} answered encrypt without a ciphertext`,
+        'transit',
+      );
+    }
+    return ciphertext;
+  }
+
+  async unwrap(identity: KeyIdentity, wrapped: string): Promise<Buffer> {
+    try {
+      ciphertextVersion(wrapped);
+    } catch (e) {
+      throw new UnwrapError(`cannot unwrap a key of ${identity.name}: ${(e as Error).message}`, 'transit');
+    }
+    await this.requireKey(identity);
+    const data = await this.call(
+      this.requests(identity).decrypt(wrapped),
+      `unwrap a key of ${identity.name}`,
+      {
+        decrypting: true,
+      },
+    );
+    const plaintext = (data as { plaintext?: unknown } | undefined)?.plaintext;
+    if (typeof plaintext !== 'string') {
+      throw new ProviderUnavailableError(
+        `the Transit engine at ${this.base()} answered decrypt without a plaintext`,
+        'transit',
+      );
+    }
+    return Buffer.from(plaintext, 'base64');
+  }
+
+  async rotate(identity: KeyIdentity): Promise<KeyInfo> {
+    await this.requireKey(identity);
+    await this.call(this.requests(identity).rotate(), 'rotate the key');
+    const state = await this.requireKey(identity);
+    return { ref: this.keyRef(identity), versions: state.versions };
+  }
+
+  /** Re-encrypts a wrapped DEK under the KEK's latest version, without revealing the DEK. */
+  async rewrap(identity: KeyIdentity, wrapped: string): Promise<string> {
+    try {
+      ciphertextVersion(wrapped);
+    } catch (e) {
+      throw new UnwrapError(`cannot rewrap a key of ${identity.name}: ${(e as Error).message}`, 'transit');
+    }
+    await this.requireKey(identity);
+    const data = await this.call(
+      this.requests(identity).rewrap(wrapped),
+      `rewrap a key of ${identity.name}`,
+      {
+        decrypting: true,
+      },
+    );
+    const ciphertext = (data as { ciphertext?: unknown } | undefined)?.ciphertext;
+    if (typeof ciphertext !== 'string' || !CIPHERTEXT.test(ciphertext)) {
+      throw new ProviderUnavailableError(
+        `the Transit engine at ${this.base()} answered rewrap without a ciphertext`,
+        'transit',
+      );
+    }
+    return ciphertext;
+  }
+
+  /** Only called for a confirmed crypto-shred: allows deletion of this one key, then deletes it. */
+  async destroy(identity: KeyIdentity): Promise<boolean> {
+    // Not state(): a key the operator would not have made is still this hub's key to shred.
+    const read = this.requests(identity).read();
+    if ((await this.call(read, 'find the key', { missingIsUndefined: true })) === undefined) return false;
+    await this.call(this.requests(identity).allowDeletion(), 'allow deletion of the key');
+    await this.call(this.requests(identity).delete(), 'delete the key');
+    return true;
+  }
+
+  /** The engine's view of the key, for checks and tests; undefined when there is none. */
+  async keyState(identity: KeyIdentity): Promise<TransitKeyState | undefined> {
+    const data = await this.call(this.requests(identity).read(), 'find the key', {
+      missingIsUndefined: true,
+    });
+    return data === undefined ? undefined : parseKeyState(data);
+  }
+
+  private where(): string {
+    return `Transit engine ${this.base()} mount ${this.mount}`;
+  }
+
+  private base(): string {
+    return this.address.href.replace(/\/+$/, '');
+  }
+
+  private requests(identity: KeyIdentity) {
+    return transitRequests(this.mount, identity.name);
+  }
+
+  /** The key after checking it is one the operator would have made; undefined when absent. */
+  private async state(identity: KeyIdentity): Promise<TransitKeyState | undefined> {
+    const state = await this.keyState(identity);
+    if (!state) return undefined;
+    const problems = keyProblems(state);
+    if (problems.length > 0) {
+      throw new KeyInvalidError(
+        `key ${identity.name} in ${this.where()} is ${problems.join(', ')}; it was not made by the operator`,
+        'transit',
+      );
+    }
+    return state;
+  }
+
+  private async requireKey(identity: KeyIdentity): Promise<TransitKeyState> {
+    const state = await this.state(identity);
+    if (!state) throw new KeyMissingError(identity.name, 'transit', this.where());
+    return state;
+  }
+
+  /**
+   * Sends one request; resolves with the answer's `data` (undefined for an empty answer, or for
+   * a missing key when missingIsUndefined is set), rejects with a KeyError.
+   */
+  private async call(
+    req: TransitRequest,
+    what: string,
+    opts: { missingIsUndefined?: boolean; decrypting?: boolean } = {},
+  ): Promise<unknown> {
+    let status: number;
+    let text: string;
+    try {
+      ({ status, text } = await this.send(req));
+    } catch (e) {
+      throw new ProviderUnavailableError(this.scrub(`cannot ${what}: ${this.transportHint(e)}`), 'transit');
+    }
+    let body: { data?: unknown; errors?: unknown } | undefined;
+    try {
+      body = text ? (JSON.parse(text) as typeof body) : undefined;
+    } catch {
+      body = undefined;
+    }
+    const errors = Array.isArray(body?.errors) ? body.errors.map(String) : [];
+    // A missing key is a 404 with an empty error list; a missing mount (or any unknown path) is a
+    // 404 with a "no handler for route" error, and says nothing about the key.
+    if (status === 404 && opts.missingIsUndefined && errors.length === 0) return undefined;
+    if (status >= 200 && status < 300) return body?.data;
+    const error = transitError({ status, errors }, what, req.path, this.tokenSource, opts.decrypting);
+    error.message = this.scrub(error.message);
+    throw error;
+  }
+
+  private send(req: TransitRequest): Promise<{ status: number; text: string }> {
+    const url = new URL(this.address.pathname.replace(/\/+$/, '') + req.path, this.address);
+    const payload = req.body ? JSON.stringify(req.body) : undefined;
+    const headers: Record<string, string> = { 'X-Vault-Token': this.#token, 'X-Vault-Request': 'true' };
+    if (payload) {
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = String(Buffer.byteLength(payload));
+    }
+    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const r = request(
+        url,
+        {
+          method: req.method,
+          headers,
+          timeout: this.timeoutMs,
+          ...(url.protocol === 'https:' && this.ca ? { ca: this.ca } : {}),
+        },
+        (res: IncomingMessage) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > MAX_RESPONSE_BYTES) {
+              res.destroy(new Error('answer too large'));
+              return;
+            }
+            chunks.push(c);
+          });
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+          );
+          res.on('error', reject);
+        },
+      );
+      r.on('timeout', () => r.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
+      r.on('error', reject);
+      r.end(payload);
+    });
+  }
+
+  private transportHint(e: unknown): string {
+    const err = e as NodeJS.ErrnoException;
+    const code = err?.code ?? '';
+    const msg = err?.message ?? String(e);
+    if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
+      return `the certificate of ${this.base()} is not trusted (${msg}); put the CA that signs it in the Secret named by spec.encryption.transit.caSecretRef`;
+    }
+    return `${this.base()} is unreachable (${msg}); check spec.encryption.transit.address and network policies`;
+  }
+
+  // Belt and braces: no message built here contains the token, but a server's own error text
+  // could echo anything.
+  private scrub(message: string): string {
+    return this.#token.length >= 4 ? message.split(this.#token).join('***') : message;
+  }
+}
