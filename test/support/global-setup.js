@@ -1,5 +1,6 @@
 // Jest loads global setup outside its module system, so this imports the built code (the
 // test:cluster script builds first).
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,12 @@ import { prepareSoftHsmConf } from './softhsm-env.js';
 /** One control plane per test run (integration and e2e share it). */
 export default async function globalSetup() {
   prepareSoftHsmConf();
+  // The transit tests run a real Vault dev server: build it once into the cache when missing
+  // (the script returns at once when it is there, or when TEST_ASSET_VAULT names a binary).
+  if (!process.env.TEST_ASSET_VAULT) {
+    const built = spawnSync('bash', ['hack/build-vault.sh'], { stdio: 'inherit' });
+    if (built.status !== 0) throw new Error('building the Vault binary for the transit tests failed');
+  }
   let dir = process.env.HDH_TEST_CLUSTER_DIR;
   if (!dir) {
     dir = mkdtempSync(join(tmpdir(), 'hdh-test-cluster-'));
