@@ -19,11 +19,15 @@ export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 export const ConditionStatus = { True: 'True', False: 'False', Unknown: 'Unknown' } as const;
 export type ConditionStatus = Condition['status'];
 
-/** The conditions Ready is computed from, in the order their failures are reported. */
+/**
+ * The conditions Ready is computed from, in the order their failures are reported: keys come
+ * before storage because the datastore (and so its claims) waits for its keys — a pending claim is
+ * then a consequence, the keys the cause.
+ */
 export const READY_COMPONENTS = [
   ConditionType.PlacementCompliant,
-  ConditionType.StorageReady,
   ConditionType.KeysReady,
+  ConditionType.StorageReady,
   ConditionType.DatastoreReady,
 ] as const;
 
@@ -149,7 +153,7 @@ export function sameConditions(
 }
 
 /**
- * Computes Ready from PlacementCompliant, StorageReady, KeysReady and DatastoreReady (in that
+ * Computes Ready from PlacementCompliant, KeysReady, StorageReady and DatastoreReady (in that
  * order): the first False makes Ready False with its reason and message; otherwise any missing,
  * Unknown or stale one (computed for an older generation than `generation`) makes Ready Unknown;
  * Ready is True only when all four are True for the current generation.

@@ -5,7 +5,9 @@ import { parseAllDocuments } from 'yaml';
 import { FIELD_MANAGER, HEALTH_DATA_HUB, type HealthDataHub } from '../api/index.js';
 import { installCrds } from '../api/install-crds.js';
 import { clusterDown, clusterUp } from '../devcluster/cluster.js';
+import { loadNodeSet } from '../devcluster/nodes.js';
 import { packageRoot } from '../devcluster/paths.js';
+import { DEV_STORAGE_CLASS, renderDevStorage } from '../devcluster/storage.js';
 import { renderHubTable } from '../hub/table.js';
 import { Writer } from '../runtime/apply.js';
 import { ApiClients } from '../runtime/client.js';
@@ -72,6 +74,10 @@ export async function devCommand(opts: DevOptions): Promise<number> {
       });
     }
     const writer = new Writer(new ApiClients(kc), FIELD_MANAGER);
+    // Storage the samples can bind: an encrypted-attested class and local volumes on the
+    // certified EU nodes (no CSI driver runs here).
+    for (const obj of renderDevStorage(loadNodeSet())) await writer.apply(obj);
+    say(`storage class ${DEV_STORAGE_CLASS} with local volumes on the certified EU nodes`);
     for (const obj of loadSamples(join(root, 'config', 'samples'), SAMPLE_NAMESPACE)) {
       await writer.apply(obj);
       say(

@@ -8,10 +8,8 @@ import {
   setHeaderOptions,
   StorageV1Api,
   type KubeConfig,
-  type V1PersistentVolume,
-  type V1StorageClass,
 } from '@kubernetes/client-node';
-import { ANNOTATION_ENCRYPTED } from '../../src/api/index.js';
+import { localVolume, noProvisionerClass } from '../../src/devcluster/storage.js';
 import { eventually } from './wait.js';
 
 /** The nodes of hack/devcluster/nodes.yaml that satisfy the sample policy eu-hds. */
@@ -91,8 +89,8 @@ export async function createStorageFixtures(
   };
 
   try {
-    await storage.createStorageClass({ body: storageClass(encryptedClass, labels, true) });
-    await storage.createStorageClass({ body: storageClass(unencryptedClass, labels, false) });
+    await storage.createStorageClass({ body: noProvisionerClass(encryptedClass, labels, true) });
+    await storage.createStorageClass({ body: noProvisionerClass(unencryptedClass, labels, false) });
     for (const node of COMPLIANT_NODES) {
       fixtures.euVolumes[node] = [];
       for (let i = 0; i < perNode; i++) {
@@ -111,52 +109,6 @@ export async function createStorageFixtures(
     throw e;
   }
   return fixtures;
-}
-
-function storageClass(name: string, labels: Record<string, string>, encrypted: boolean): V1StorageClass {
-  return {
-    apiVersion: 'storage.k8s.io/v1',
-    kind: 'StorageClass',
-    metadata: {
-      name,
-      labels,
-      ...(encrypted ? { annotations: { [ANNOTATION_ENCRYPTED]: 'true' } } : {}),
-    },
-    provisioner: 'kubernetes.io/no-provisioner',
-    volumeBindingMode: 'WaitForFirstConsumer',
-    allowVolumeExpansion: true,
-    reclaimPolicy: 'Retain',
-  };
-}
-
-/** A static `local` volume, usable only on `node` (the scheduler reads its node affinity). */
-export function localVolume(
-  name: string,
-  node: string,
-  storageClassName: string,
-  capacity: string,
-  labels: Record<string, string>,
-): V1PersistentVolume {
-  return {
-    apiVersion: 'v1',
-    kind: 'PersistentVolume',
-    metadata: { name, labels },
-    spec: {
-      capacity: { storage: capacity },
-      accessModes: ['ReadWriteOnce'],
-      persistentVolumeReclaimPolicy: 'Retain',
-      storageClassName,
-      volumeMode: 'Filesystem',
-      local: { path: `/mnt/hdh/${name}` },
-      nodeAffinity: {
-        required: {
-          nodeSelectorTerms: [
-            { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [node] }] },
-          ],
-        },
-      },
-    },
-  };
 }
 
 function ignoreNotFound(e: { code?: number }): void {

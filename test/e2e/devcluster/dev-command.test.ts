@@ -27,6 +27,15 @@ describe('hdh-operator dev', () => {
         250,
       );
       expect(out).toMatch(/NAMESPACE\s+NAME\s+READY\s+REASON\s+POLICY\s+COMPLIANT\s+KEY/);
+      // The minimal sample goes all the way: storage bound, its own keys, datastore running.
+      await eventually(
+        'minimal hub Ready',
+        async () => /research\s+minimal\s+True\s+AllReady\s+eu-hds\s+True\s+1/.test(out),
+        120_000,
+        250,
+      );
+      // The full sample names an HSM whose PIN Secret does not exist here: it fails closed.
+      expect(out).toMatch(/research\s+oncology\s+False\s+\S+/);
       expect(out).toMatch(/caches synced/);
       const pids = (
         JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { processes: { pid: number }[] }

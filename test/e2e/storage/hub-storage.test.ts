@@ -381,7 +381,10 @@ describe('hub storage through the operator', () => {
       300,
     );
     expect(condition(hub, 'StorageReady')!.message).toContain(fixtures.usVolume);
-    expect(condition(hub, 'Ready')).toMatchObject({ status: 'False', reason: 'VolumeOutsideJurisdiction' });
+    // The pre-bound claim is evidence of existing data, so no key is created for it either:
+    // KeysReady is KeyMissing, reported before storage in Ready.
+    expect(condition(hub, 'KeysReady')).toMatchObject({ status: 'False', reason: 'KeyMissing' });
+    expect(condition(hub, 'Ready')).toMatchObject({ status: 'False', reason: 'KeyMissing' });
     expect(hub.status?.storage?.claims?.[0]).toMatchObject({
       name: 'data-remote-0',
       volumeName: fixtures.usVolume,

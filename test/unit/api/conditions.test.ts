@@ -166,10 +166,11 @@ describe('summarizeReady', () => {
       },
       DatastoreReady: { status: 'Unknown', reason: Reason.Reconciling },
     });
+    // Keys come before storage: the datastore, and so its claims, waits for its keys.
     expect(summarizeReady(conditions, 2)).toMatchObject({
       status: 'False',
-      reason: Reason.StorageNotEncrypted,
-      message: 'class plain is not encrypted',
+      reason: Reason.KeyMissing,
+      message: 'the key-encryption key is gone',
       observedGeneration: 2,
     });
   });
