@@ -26,6 +26,22 @@ export function retainedFrom(claim: V1PersistentVolumeClaim): string | undefined
   return claim.metadata?.labels?.[LABEL_RETAINED_FROM];
 }
 
+/** Claims named `data-<hub>-<n>` in the hub's namespace, whoever they were retained from. */
+function claimsNamedFor(
+  hub: Pick<HealthDataHub, 'metadata'>,
+  claims: readonly V1PersistentVolumeClaim[],
+): V1PersistentVolumeClaim[] {
+  const name = hub.metadata.name ?? '';
+  return byOrdinal(
+    name,
+    claims.filter(
+      (c) =>
+        (c.metadata?.namespace === undefined || c.metadata.namespace === hub.metadata.namespace) &&
+        claimOrdinal(name, c.metadata?.name) !== undefined,
+    ),
+  );
+}
+
 /**
  * The claims that hold this hub's data: named for it, in its namespace, and not retained from
  * another hub (those belong to a deleted predecessor until adopted). Sorted by ordinal.
@@ -34,17 +50,10 @@ export function hubClaims(
   hub: Pick<HealthDataHub, 'metadata'>,
   claims: readonly V1PersistentVolumeClaim[],
 ): V1PersistentVolumeClaim[] {
-  const name = hub.metadata.name ?? '';
-  return byOrdinal(
-    name,
-    claims.filter((c) => {
-      if (c.metadata?.namespace !== undefined && c.metadata.namespace !== hub.metadata.namespace)
-        return false;
-      if (claimOrdinal(name, c.metadata?.name) === undefined) return false;
-      const from = retainedFrom(c);
-      return from === undefined || from === hub.metadata.uid;
-    }),
-  );
+  return claimsNamedFor(hub, claims).filter((c) => {
+    const from = retainedFrom(c);
+    return from === undefined || from === hub.metadata.uid;
+  });
 }
 
 /** Claims named for this hub but retained from a deleted hub with another UID. */
@@ -52,17 +61,10 @@ export function predecessorClaims(
   hub: Pick<HealthDataHub, 'metadata'>,
   claims: readonly V1PersistentVolumeClaim[],
 ): V1PersistentVolumeClaim[] {
-  const name = hub.metadata.name ?? '';
-  return byOrdinal(
-    name,
-    claims.filter((c) => {
-      if (c.metadata?.namespace !== undefined && c.metadata.namespace !== hub.metadata.namespace)
-        return false;
-      if (claimOrdinal(name, c.metadata?.name) === undefined) return false;
-      const from = retainedFrom(c);
-      return from !== undefined && from !== hub.metadata.uid;
-    }),
-  );
+  return claimsNamedFor(hub, claims).filter((c) => {
+    const from = retainedFrom(c);
+    return from !== undefined && from !== hub.metadata.uid;
+  });
 }
 
 function byOrdinal(hubName: string, claims: V1PersistentVolumeClaim[]): V1PersistentVolumeClaim[] {

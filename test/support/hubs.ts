@@ -81,3 +81,18 @@ export async function listHubs(kc: KubeConfig, namespace: string): Promise<Healt
 export function reconciled(hub: HealthDataHub): boolean {
   return hub.status?.observedGeneration === hub.metadata.generation && !!hub.status?.conditions?.length;
 }
+
+/** Deletes a test namespace and waits until it is gone (its claims with it), or 90 s have passed. */
+export async function deleteNamespaceAndWait(kc: KubeConfig, namespace: string): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    const exists = await core.readNamespace({ name: namespace }).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}

@@ -7,7 +7,13 @@ import { BuiltinKeyProvider } from '../../../src/keys/builtin.js';
 import { dekFingerprint, dekSecretName, parseDekSecret } from '../../../src/keys/dek.js';
 import { hubRefOf, keyIdentity, LABEL_HUB_UID } from '../../../src/keys/identity.js';
 import { testKubeConfig } from '../../support/cluster.js';
-import { createHub, getHub, hubManifest, prepareHubNamespace } from '../../support/hubs.js';
+import {
+  createHub,
+  deleteNamespaceAndWait,
+  getHub,
+  hubManifest,
+  prepareHubNamespace,
+} from '../../support/hubs.js';
 import { startOperatorProcess, type OperatorProcess } from '../../support/operator.js';
 import { createStorageFixtures, type StorageFixtures } from '../../support/storage.js';
 import { eventually } from '../../support/wait.js';
@@ -44,17 +50,7 @@ describe('keys survive an operator killed at random moments', () => {
       30_000,
     ).catch(() => undefined);
     await cleaner.stop();
-    await core.deleteNamespace({ name: ns }).catch(() => undefined);
-    await eventually(
-      'namespace gone',
-      async () =>
-        !(await core.readNamespace({ name: ns }).then(
-          () => true,
-          () => false,
-        )),
-      90_000,
-      500,
-    ).catch(() => undefined);
+    await deleteNamespaceAndWait(kc, ns);
     await fixtures?.cleanup();
   });
 

@@ -6,7 +6,13 @@ import { ANNOTATION_ROTATE_KEY, HEALTH_DATA_HUB, type HealthDataHub } from '../.
 import { keyIdentity } from '../../../src/keys/identity.js';
 import { finalizePkcs11Modules } from '../../../src/keys/pkcs11.js';
 import { testKubeConfig } from '../../support/cluster.js';
-import { createHub, getHub, hubManifest, prepareHubNamespace } from '../../support/hubs.js';
+import {
+  createHub,
+  deleteNamespaceAndWait,
+  getHub,
+  hubManifest,
+  prepareHubNamespace,
+} from '../../support/hubs.js';
 import { startOperatorProcess, type OperatorProcess } from '../../support/operator.js';
 import {
   createSoftHsmToken,
@@ -68,17 +74,7 @@ describe('a hub with its key-encryption key in a PKCS#11 token', () => {
       30_000,
     ).catch(() => undefined);
     await op?.stop();
-    await core.deleteNamespace({ name: ns }).catch(() => undefined);
-    await eventually(
-      'namespace gone',
-      async () =>
-        !(await core.readNamespace({ name: ns }).then(
-          () => true,
-          () => false,
-        )),
-      90_000,
-      500,
-    ).catch(() => undefined);
+    await deleteNamespaceAndWait(kc, ns);
     await fixtures?.cleanup();
     // SoftHSM2 sees only the tokens present when it was initialised: let the next test file
     // initialise it afresh.
