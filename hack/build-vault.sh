@@ -6,23 +6,8 @@
 # Idempotent: a binary already present is kept. Go caches (GOMODCACHE, GOCACHE) are reused.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=versions.env
-source "$here/versions.env"
-
-cache_root="${HDH_CACHE_DIR:-$HOME/.cache/hdh-operator}"
-out_dir="${OUT_DIR:-$cache_root/vault-v$VAULT_VERSION}"
-bin_dir="$out_dir/bin"
-work_dir="$cache_root/build"
-mkdir -p "$bin_dir" "$work_dir"
-
-export CGO_ENABLED=0
-export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
-# Never switch Go toolchains behind the user's back.
-export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
-
-start=$(date +%s)
-log() { printf '[build-vault +%4ss] %s\n' "$(( $(date +%s) - start ))" "$*" >&2; }
+# shellcheck source=go-build-env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/go-build-env.sh" build-vault vault-v VAULT_VERSION
 
 if [[ -x "$bin_dir/vault" ]]; then
   log "vault v$VAULT_VERSION: cached in $bin_dir"

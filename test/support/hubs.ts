@@ -96,3 +96,23 @@ export async function deleteNamespaceAndWait(kc: KubeConfig, namespace: string):
     await new Promise((r) => setTimeout(r, 500));
   }
 }
+
+/**
+ * Deletes a hub and waits (up to 30 s) until it is gone — an operator must be running for its
+ * finalizer to go, so call this before stopping it.
+ */
+export async function deleteHubAndWait(kc: KubeConfig, namespace: string, name: string): Promise<void> {
+  await kc
+    .makeApiClient(CustomObjectsApi)
+    .deleteNamespacedCustomObject({ ...HEALTH_DATA_HUB, namespace, name })
+    .catch(() => undefined);
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const exists = await getHub(kc, namespace, name).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) return;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}

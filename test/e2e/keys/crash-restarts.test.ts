@@ -9,6 +9,7 @@ import { hubRefOf, keyIdentity, LABEL_HUB_UID } from '../../../src/keys/identity
 import { testKubeConfig } from '../../support/cluster.js';
 import {
   createHub,
+  deleteHubAndWait,
   deleteNamespaceAndWait,
   getHub,
   hubManifest,
@@ -36,19 +37,8 @@ describe('keys survive an operator killed at random moments', () => {
   });
   afterAll(async () => {
     await op?.stop('SIGKILL');
-    await custom
-      .deleteNamespacedCustomObject({ ...HEALTH_DATA_HUB, namespace: ns, name: 'ledger' })
-      .catch(() => undefined);
     const cleaner = await startOperatorProcess([`--namespace=${ns}`, '--leader-elect=false']);
-    await eventually(
-      'hub gone',
-      async () =>
-        !(await getHub(kc, ns, 'ledger').then(
-          () => true,
-          () => false,
-        )),
-      30_000,
-    ).catch(() => undefined);
+    await deleteHubAndWait(kc, ns, 'ledger');
     await cleaner.stop();
     await deleteNamespaceAndWait(kc, ns);
     await fixtures?.cleanup();

@@ -8,6 +8,7 @@ import { finalizePkcs11Modules } from '../../../src/keys/pkcs11.js';
 import { testKubeConfig } from '../../support/cluster.js';
 import {
   createHub,
+  deleteHubAndWait,
   deleteNamespaceAndWait,
   getHub,
   hubManifest,
@@ -61,18 +62,7 @@ describe('a hub with its key-encryption key in a PKCS#11 token', () => {
   afterAll(async () => {
     // The hub goes while the operator runs (its finalizer keeps the keys and claims), then the
     // namespace with its claims, so that the fixture volumes are released.
-    await custom
-      .deleteNamespacedCustomObject({ ...HEALTH_DATA_HUB, namespace: ns, name: 'vault' })
-      .catch(() => undefined);
-    await eventually(
-      'hub gone',
-      async () =>
-        !(await getHub(kc, ns, 'vault').then(
-          () => true,
-          () => false,
-        )),
-      30_000,
-    ).catch(() => undefined);
+    await deleteHubAndWait(kc, ns, 'vault');
     await op?.stop();
     await deleteNamespaceAndWait(kc, ns);
     await fixtures?.cleanup();

@@ -9,7 +9,10 @@ describe('control-plane configuration', () => {
     const v = controlPlaneVersions();
     expect(v.kubernetes).toMatch(/^1\.\d+\.\d+$/);
     expect(v.etcd).toMatch(/^3\.6\.\d+$/);
-    expect(readFileSync('hack/build-control-plane.sh', 'utf8')).toContain('source "$here/versions.env"');
+    expect(readFileSync('hack/build-control-plane.sh', 'utf8')).toContain(
+      'go-build-env.sh" build-control-plane k8s-v K8S_VERSION',
+    );
+    expect(readFileSync('hack/go-build-env.sh', 'utf8')).toContain('source "$here/versions.env"');
     expect(parseEnvFile('# c\nA=1\n\nB = two\n')).toEqual({ A: '1', B: 'two' });
   });
 
