@@ -26,6 +26,12 @@ export const LABEL_RETAINED_FROM = `${API_GROUP}/retained-from`;
  * recreated hub.
  */
 export const ANNOTATION_CONFIRM_DESTROY = `${API_GROUP}/confirm-destroy`;
+/**
+ * Annotation adopting the keys kept from an earlier hub of the same name: its value must equal
+ * the UID recorded in the `<hub>-keys` Secret (that earlier hub's metadata.uid). Without it, a
+ * recreated hub never uses keys it did not make.
+ */
+export const ANNOTATION_ADOPT_KEYS = `${API_GROUP}/adopt-keys`;
 /** Annotation requesting a key rotation: each new value adds one key version. */
 export const ANNOTATION_ROTATE_KEY = `${API_GROUP}/rotate-key`;
 /** StorageClass annotation by which the platform team attests that a class encrypts volumes. */

@@ -16,7 +16,14 @@ import {
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { BuiltinKeyProvider } from '../keys/builtin.js';
-import { DEK_BYTES, DEK_SECRET_TYPE, dekSecretName, parseDekSecret, type DekSet } from '../keys/dek.js';
+import {
+  DEK_BYTES,
+  DEK_SECRET_TYPE,
+  dekSecretName,
+  kekIdentityOf,
+  parseDekSecret,
+  type DekSet,
+} from '../keys/dek.js';
 import { ACTIVE_DEK_FILE, kekServiceAccountName } from '../keys/delivery.js';
 import { keyIdentity, type HubRef, type KeyIdentity } from '../keys/identity.js';
 import { finalizePkcs11Modules, Pkcs11KeyProvider } from '../keys/pkcs11.js';
@@ -299,7 +306,8 @@ export async function unwrapDekCommand(o: UnwrapDekOptions): Promise<number> {
       throw new UnwrapDekError(`--out ${o.out} does not exist: mount the keys volume there`);
     provider = await buildProvider(o);
     try {
-      plaintext = await unwrapAll(provider, keyIdentity(hub), set);
+      // Adopted keys stay wrapped by the KEK of the hub that first had them.
+      plaintext = await unwrapAll(provider, kekIdentityOf(set, hub), set);
     } catch (e) {
       if (e instanceof UnwrapDekError) throw e;
       throw new UnwrapDekError(`${(e as Error).message}${accessHint(o, hub)}`);

@@ -7,8 +7,8 @@
 // Secret, written with optimistic concurrency, so versions and the active pointer change together.
 import { createHash, randomBytes } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
-import { LABEL_HUB, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../api/index.js';
-import { LABEL_HUB_UID, type HubRef } from './identity.js';
+import { ANNOTATION_ADOPT_KEYS, LABEL_HUB, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../api/index.js';
+import { LABEL_HUB_UID, isUid, keyIdentity, type HubRef, type KeyIdentity } from './identity.js';
 import type { ProviderName } from './provider.js';
 
 export const DEK_BYTES = 32;
@@ -26,6 +26,12 @@ export interface DekVersion {
 export interface DekSet {
   /** The hub the keys belong to: a recreated hub (new UID) never uses them silently. */
   hubUid: string;
+  /**
+   * Adopted keys only: the UID in the identity of the KEK that wraps them, that of the hub which
+   * first had them. Adoption moves the keys to a new hub but leaves them wrapped by (and bound to)
+   * their KEK, which is never copied or re-made.
+   */
+  kekUid?: string;
   provider: ProviderName;
   /** The KEK that wraps every version (status.encryption.keyRef). */
   kekRef: string;
@@ -49,13 +55,32 @@ export class ForeignDekSetError extends DekSetError {
   override name = 'ForeignDekSetError';
   constructor(
     readonly secretName: string,
-    readonly ownerUid: string,
+    /** The keys, as stored: what an explicit adoption would take over. */
+    readonly set: DekSet,
   ) {
     super(
-      `Secret ${secretName} holds the keys of an earlier hub (uid ${ownerUid}); they are not reused ` +
-        'silently — adopt them explicitly or move the Secret away',
+      `Secret ${secretName} holds the keys of an earlier hub (uid ${set.hubUid}); they are not reused ` +
+        `silently: adopt them with the annotation ${ANNOTATION_ADOPT_KEYS}=${set.hubUid}, or move the Secret away ` +
+        'to start with new keys',
     );
   }
+}
+
+/**
+ * The identity of the KEK that wraps `set`: the hub's own, or for adopted keys the identity of
+ * the hub that first had them. `hub` names the namespace and name (those of the Secret).
+ */
+export function kekIdentityOf(set: DekSet, hub: Pick<HubRef, 'namespace' | 'name'>): KeyIdentity {
+  return keyIdentity({ namespace: hub.namespace, name: hub.name, uid: set.kekUid ?? set.hubUid });
+}
+
+/**
+ * The keys of an earlier hub of the same name, taken over by `hub`: same versions, same KEK,
+ * now owned by the new hub. The input is left untouched.
+ */
+export function adoptDekSet(set: DekSet, hub: HubRef): DekSet {
+  if (set.hubUid === hub.uid) throw new DekSetError('the keys already belong to this hub');
+  return { ...set, hubUid: hub.uid, kekUid: set.kekUid ?? set.hubUid };
 }
 
 /** A fresh 256-bit DEK from the system's cryptographic random source. */
@@ -119,11 +144,18 @@ export function activeDek(set: DekSet): DekVersion {
 
 /**
  * Refuses a write that would change or drop an existing version, or switch KEK or hub: the
- * last check before replacing a stored set with `next`.
+ * last check before replacing a stored set with `next`. Versions in `rewrapped` may carry a new
+ * wrapped value: the caller re-encrypted them under a newer KEK version and proved that they
+ * unwrap to the same DEK.
  */
-export function assertOnlyAdds(previous: DekSet, next: DekSet): void {
+export function assertOnlyAdds(
+  previous: DekSet,
+  next: DekSet,
+  rewrapped: ReadonlySet<number> = new Set(),
+): void {
   if (
     next.hubUid !== previous.hubUid ||
+    next.kekUid !== previous.kekUid ||
     next.kekRef !== previous.kekRef ||
     next.provider !== previous.provider
   ) {
@@ -131,7 +163,11 @@ export function assertOnlyAdds(previous: DekSet, next: DekSet): void {
   }
   for (const old of previous.versions) {
     const now = next.versions.find((d) => d.version === old.version);
-    if (!now || now.wrapped !== old.wrapped || now.createdAt !== old.createdAt) {
+    if (
+      !now ||
+      (now.wrapped !== old.wrapped && !rewrapped.has(old.version)) ||
+      now.createdAt !== old.createdAt
+    ) {
       throw new DekSetError(
         `key version ${old.version} would be changed or dropped; rotation only adds versions`,
       );
@@ -149,6 +185,7 @@ export function dekSecretName(hubName: string): string {
 
 const DATA = {
   hubUid: 'hub-uid',
+  kekUid: 'kek-uid',
   provider: 'provider',
   kekRef: 'kek-ref',
   active: 'active-version',
@@ -168,6 +205,7 @@ export function renderDekSecret(hub: HubRef, set: DekSet): V1Secret {
     [DATA.kekRef]: set.kekRef,
     [DATA.active]: String(set.activeVersion),
   };
+  if (set.kekUid !== undefined) data[DATA.kekUid] = set.kekUid;
   if (set.honouredRotation !== undefined) data[DATA.honoured] = set.honouredRotation;
   for (const d of set.versions) {
     data[DATA.dek(d.version)] = d.wrapped;
@@ -192,7 +230,18 @@ export function renderDekSecret(hub: HubRef, set: DekSet): V1Secret {
 
 /** Reads and checks a DEK Secret of `hub`; throws DekSetError (ForeignDekSetError) when unusable. */
 export function parseDekSecret(secret: V1Secret, hub: HubRef): DekSet {
-  const name = `${secret.metadata?.namespace ?? hub.namespace}/${secret.metadata?.name ?? '?'}`;
+  const set = readDekSecret(secret, hub.namespace);
+  if (set.hubUid !== hub.uid) throw new ForeignDekSetError(secretPath(secret, hub.namespace), set);
+  return set;
+}
+
+function secretPath(secret: V1Secret, namespace: string): string {
+  return `${secret.metadata?.namespace ?? namespace}/${secret.metadata?.name ?? '?'}`;
+}
+
+/** Reads and checks a DEK Secret, whichever hub it belongs to; throws DekSetError when unusable. */
+function readDekSecret(secret: V1Secret, namespace: string): DekSet {
+  const name = secretPath(secret, namespace);
   if (secret.type !== DEK_SECRET_TYPE) {
     throw new DekSetError(`Secret ${name} is of type ${secret.type ?? 'Opaque'}, not ${DEK_SECRET_TYPE}`);
   }
@@ -205,7 +254,10 @@ export function parseDekSecret(secret: V1Secret, hub: HubRef): DekSet {
     return v;
   };
   const hubUid = need(DATA.hubUid);
-  if (hubUid !== hub.uid) throw new ForeignDekSetError(name, hubUid);
+  const kekUid = data.get(DATA.kekUid);
+  if (kekUid !== undefined && (!isUid(kekUid) || kekUid === hubUid)) {
+    throw new DekSetError(`Secret ${name} ${DATA.kekUid} is not the UID of another hub`);
+  }
 
   const provider = need(DATA.provider);
   if (!PROVIDERS.includes(provider))
@@ -229,6 +281,7 @@ export function parseDekSecret(secret: V1Secret, hub: HubRef): DekSet {
     activeVersion: parseVersion(need(DATA.active), `Secret ${name} ${DATA.active}`),
     versions,
   };
+  if (kekUid !== undefined) set.kekUid = kekUid;
   const honoured = data.get(DATA.honoured);
   if (honoured) set.honouredRotation = honoured;
   try {

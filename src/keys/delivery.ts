@@ -42,6 +42,11 @@ export interface DekDeliveryOptions {
   operatorNamespace: string;
   /** The active key version (status.encryption.activeVersion), to roll pods on rotation. */
   activeVersion?: number | undefined;
+  /**
+   * The UID in the identity of the KEK that wraps the hub's keys, when it is not the hub's own
+   * (keys adopted from an earlier hub; see KeyLifecycleResult.kekUid).
+   */
+  kekUid?: string | undefined;
 }
 
 export interface DekDelivery {
@@ -64,7 +69,14 @@ export interface DekDelivery {
    * builtin only: the service account the pod runs as, allowed (by a Role in the operator's
    * namespace, resourceNames = [kekSecret]) to get exactly the hub's KEK Secret.
    */
-  kekAccess?: { serviceAccountName: string; namespace: string; kekSecret: string };
+  kekAccess?: {
+    serviceAccountName: string;
+    namespace: string;
+    /** The KEK Secret (named by the KEK's identity, an earlier hub's for adopted keys). */
+    kekSecret: string;
+    /** Name of the Role and RoleBinding: the hub's own key identity, so each hub has its own. */
+    roleName: string;
+  };
 }
 
 /**
@@ -75,7 +87,8 @@ export interface DekDelivery {
  */
 export function dekDelivery(hub: HealthDataHub, o: DekDeliveryOptions): DekDelivery {
   const ref = hubRefOf(hub);
-  const identity = keyIdentity(ref);
+  const own = keyIdentity(ref);
+  const kek = o.kekUid && o.kekUid !== ref.uid ? keyIdentity({ ...ref, uid: o.kekUid }) : own;
   const enc = hub.spec.encryption ?? {};
   const provider = enc.provider ?? 'builtin';
 
@@ -115,7 +128,8 @@ export function dekDelivery(hub: HealthDataHub, o: DekDeliveryOptions): DekDeliv
     kekAccess = {
       serviceAccountName: kekServiceAccountName(ref.name),
       namespace: o.operatorNamespace,
-      kekSecret: identity.name,
+      kekSecret: kek.name,
+      roleName: own.name,
     };
   } else if (provider === 'pkcs11' && enc.pkcs11) {
     const p = enc.pkcs11;

@@ -28,6 +28,11 @@ export const LABEL_HUB_UID = `${API_GROUP}/hub-uid`;
 
 // The API server always assigns RFC 4122 UUIDs; anything else means the hub was not read from it.
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** True for a UID as the API server assigns them. */
+export function isUid(value: string): boolean {
+  return UUID.test(value);
+}
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 // A Secret name (DNS subdomain) holds at most 253 characters; hub names (at most 52) and
 // namespaces (at most 63) keep identities far below.
@@ -35,7 +40,7 @@ const MAX_IDENTITY = 253;
 
 /** The key identity of a hub. Throws when the hub has no UID yet: such a hub never gets a key. */
 export function keyIdentity(hub: HubRef): KeyIdentity {
-  if (!UUID.test(hub.uid)) {
+  if (!isUid(hub.uid)) {
     throw new Error(
       `hub ${hub.namespace}/${hub.name} has no valid metadata.uid; keys are only made for stored hubs`,
     );

@@ -16,19 +16,14 @@ export interface KekAccessObjects {
   roleBinding: V1RoleBinding;
 }
 
-/**
- * The Role and RoleBinding live in the operator's namespace next to the KEK, named after the KEK
- * Secret: that name carries the hub's namespace, name and UID, so two hubs never share one.
- */
-export function kekAccessRoleName(access: KekAccess): string {
-  return access.kekSecret;
-}
 
 export function renderKekAccess(hub: HubRef, access: KekAccess): KekAccessObjects {
   const labels = { [LABEL_MANAGED_BY]: MANAGED_BY_VALUE, [LABEL_HUB]: hub.name };
   // In the operator's namespace the hub label alone is ambiguous: say which namespace too.
   const remoteLabels = { ...labels, [LABEL_HUB_NAMESPACE]: hub.namespace };
-  const roleName = kekAccessRoleName(access);
+  // In the operator's namespace next to the KEK, named after the hub's own key identity: it
+  // carries the hub's namespace, name and UID, so two hubs never share a Role.
+  const roleName = access.roleName;
   return {
     serviceAccount: {
       apiVersion: 'v1',

@@ -12,9 +12,16 @@
 //  - A wrapped DEK is unwrapped and compared before it is written: no unusable version is stored.
 //  - Crypto-shred destroys the KEK before the wrapped keys, so a crash in between leaves keys
 //    that nothing can unwrap, and the next pass finishes the job.
+//  - A KEK rotation (Transit) comes before the rewrap it calls for; the rewrapped values are
+//    proven to unwrap to the same DEKs and stored in the same update as the new version, so a
+//    crash in between leaves the old values (still valid) and the next pass rewraps again
+//    without rotating the KEK twice.
+//  - Adoption rewrites only the owner of the keys, in one conditional update, after the active
+//    version was proven to unwrap under the KEK the keys name.
 import { timingSafeEqual } from 'node:crypto';
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import {
+  ANNOTATION_ADOPT_KEYS,
   ConditionStatus,
   ConditionType,
   FIELD_MANAGER,
@@ -33,13 +40,16 @@ import {
   ForeignDekSetError,
   activeDek,
   addDekVersion,
+  adoptDekSet,
   assertOnlyAdds,
   dekSecretName,
   generateDek,
+  kekIdentityOf,
   newDekSet,
   parseDekSecret,
   renderDekSecret,
   type DekSet,
+  type DekVersion,
 } from './dek.js';
 import { LABEL_HUB_UID, keyIdentity, type KeyIdentity } from './identity.js';
 import type { KeyMetrics } from './metrics.js';
@@ -109,6 +119,11 @@ export interface KeyLifecycleResult {
   released: boolean;
   /** status.encryption; identities and counts only, never key material. */
   encryption: HubEncryptionStatus | undefined;
+  /**
+   * The UID in the identity of the KEK that wraps the hub's keys: the hub's own, or for adopted
+   * keys the earlier hub's. Undefined while the hub has no readable key set.
+   */
+  kekUid: string | undefined;
   /** The KeysReady condition. */
   condition: ConditionUpdate;
   /** Events for the hub, in order. Notes hold names and numbers, never key material. */
@@ -131,6 +146,8 @@ type StepOutcome = { kind: 'progress' } | { kind: 'unavailable'; message: string
 interface Observed {
   observation: KeyObservation;
   secret: V1Secret | undefined;
+  /** The identity of the KEK observed: the one wrapping the stored keys, else the hub's own. */
+  identity: KeyIdentity;
 }
 
 export class KeyLifecycle {
@@ -159,12 +176,12 @@ export class KeyLifecycle {
   ): Promise<KeyLifecycleResult> {
     let current = hub;
     let facts = hubKeyFacts(current);
-    const identity = keyIdentity(facts.ref);
+    const own = keyIdentity(facts.ref);
     const events: KeyEvent[] = [];
     let lastPlan: KeyPlan | undefined;
     let fresh = !this.o.readHub;
     for (let step = 0; step < MAX_STEPS; step++) {
-      const seen = await this.observe(facts, identity, provider, options.dataEvidence);
+      const seen = await this.observe(facts, own, provider, options.dataEvidence);
       const plan = planKeys(seen.observation);
       this.o.log?.debug('key plan', {
         hub: `${facts.ref.namespace}/${facts.ref.name}`,
@@ -194,7 +211,7 @@ export class KeyLifecycle {
         facts = hubKeyFacts(current);
         continue;
       }
-      const outcome = await this.execute(plan, seen, identity, provider, events);
+      const outcome = await this.execute(plan, seen, provider, events);
       if (outcome.kind === 'unavailable') {
         return this.result(
           current,
@@ -225,23 +242,35 @@ export class KeyLifecycle {
 
   private async observe(
     facts: HubKeyFacts,
-    identity: KeyIdentity,
+    own: KeyIdentity,
     provider: KeyProvider,
     dataEvidence: string | undefined,
   ): Promise<Observed> {
     // API errors propagate: without the Secret nothing can be decided (the controller retries).
     const secret = await this.readSecret(facts);
     const keys = classifySecret(secret, facts);
+    // The keys to work with: the hub's own, or those of an earlier hub it asks to adopt (never
+    // during deletion: a crypto-shred destroys only what the hub itself owns).
+    const adopting =
+      !facts.deleting && keys.state === 'foreign' && keys.set.hubUid === facts.adoptFrom;
+    const set = keys.state === 'present' || adopting ? keys.set : undefined;
+    const identity = set ? kekIdentityOf(set, facts.ref) : own;
     let kek: KekObservation = { state: 'not-asked' };
     let active: ActiveCheck = { state: 'skipped' };
+    let wrappedUnder: Map<number, number> | undefined;
     // Deletion that keeps the keys needs nothing from the provider.
     if (!facts.deleting || shredConfirmed(facts)) {
       kek = await askKek(provider, identity);
-      if (!facts.deleting && kek.state === 'present' && keys.state === 'present') {
-        [kek, active] = await checkActive(provider, identity, keys.set, kek);
+      if (!facts.deleting && kek.state === 'present' && set) {
+        [kek, active] = await checkActive(provider, identity, set, kek);
+        wrappedUnder = kekVersionsOf(provider, set);
       }
     }
-    return { observation: { hub: facts, kek, keys, active, dataEvidence, now: this.clock() }, secret };
+    return {
+      observation: { hub: facts, kek, keys, active, dataEvidence, wrappedUnder, now: this.clock() },
+      secret,
+      identity,
+    };
   }
 
   private async readSecret(facts: HubKeyFacts): Promise<V1Secret | undefined> {
@@ -261,10 +290,10 @@ export class KeyLifecycle {
   private async execute(
     plan: KeyPlan,
     seen: Observed,
-    identity: KeyIdentity,
     provider: KeyProvider,
     events: KeyEvent[],
   ): Promise<StepOutcome> {
+    const identity = seen.identity;
     try {
       switch (plan.action) {
         case 'initialize':
@@ -278,6 +307,12 @@ export class KeyLifecycle {
           break;
         case 'retain':
           await this.retain(plan, seen, events);
+          break;
+        case 'rewrap':
+          await this.rewrap(seen, identity, provider, events);
+          break;
+        case 'adopt':
+          await this.adopt(plan, seen, events);
           break;
         default:
           throw new Error(`plan ${plan.action} takes no step`);
@@ -351,15 +386,22 @@ export class KeyLifecycle {
     provider: KeyProvider,
     events: KeyEvent[],
   ): Promise<void> {
-    const { keys, hub } = seen.observation;
+    const { keys, hub, kek } = seen.observation;
     if (keys.state !== 'present' || !seen.secret) throw new Error('rotation without a key set');
+    let latest = kek.state === 'present' ? kek.latestVersion : undefined;
+    if (plan.rotateKek) {
+      if (!provider.rotate) throw new Error(`provider ${hub.provider} does not rotate key-encryption keys`);
+      const versions = (await provider.rotate(identity)).versions;
+      latest = versions?.length ? Math.max(...versions) : undefined;
+    }
+    const { versions, rewrapped } = await this.rewrapStale(keys.set, latest, identity, provider);
     const wrapped = await this.wrapNewDek(provider, identity);
-    const added = addDekVersion(keys.set, wrapped, this.clock());
+    const added = addDekVersion({ ...keys.set, versions }, wrapped, this.clock());
     const next: DekSet = {
       ...added,
       ...(plan.honour !== undefined ? { honouredRotation: plan.honour } : {}),
     };
-    assertOnlyAdds(keys.set, next);
+    assertOnlyAdds(keys.set, next, rewrapped);
     await this.replaceSecret(seen.secret, renderDekSecret(hub.ref, next));
     this.o.metrics?.rotations.inc();
     const v = next.activeVersion;
@@ -367,13 +409,113 @@ export class KeyLifecycle {
       hub: `${hub.ref.namespace}/${hub.ref.name}`,
       activeVersion: v,
       trigger: plan.trigger,
+      ...(plan.rotateKek ? { kekVersion: latest } : {}),
+      rewrapped: rewrapped.size,
     });
+    const kekPart =
+      rewrapped.size > 0
+        ? `; ${plan.rotateKek ? `key-encryption key rotated to version ${latest}, and ` : ''}` +
+          `${versionList([...rewrapped])} rewrapped under its version ${latest}`
+        : '';
     events.push({
       type: 'Normal',
       reason: 'KeyRotated',
       message:
         `added key version ${v} and made it active (${plan.trigger === 'annotation' ? 'requested by annotation hdh.sovereign.eu/rotate-key' : 'spec.encryption.rotationInterval elapsed'}); ` +
-        `version${v > 2 ? 's' : ''} ${v > 2 ? `1-${v - 1}` : '1'} stay available for decryption`,
+        `version${v > 2 ? 's' : ''} ${v > 2 ? `1-${v - 1}` : '1'} stay available for decryption${kekPart}`,
+    });
+  }
+
+  /** Re-encrypts versions wrapped under an older KEK version; stores nothing new. */
+  private async rewrap(
+    seen: Observed,
+    identity: KeyIdentity,
+    provider: KeyProvider,
+    events: KeyEvent[],
+  ): Promise<void> {
+    const { keys, hub, kek } = seen.observation;
+    if (keys.state !== 'present' || !seen.secret) throw new Error('rewrap without a key set');
+    const latest = kek.state === 'present' ? kek.latestVersion : undefined;
+    const { versions, rewrapped } = await this.rewrapStale(keys.set, latest, identity, provider);
+    if (rewrapped.size === 0) return;
+    const next: DekSet = { ...keys.set, versions };
+    assertOnlyAdds(keys.set, next, rewrapped);
+    await this.replaceSecret(seen.secret, renderDekSecret(hub.ref, next));
+    this.o.log?.info('hub keys rewrapped', {
+      hub: `${hub.ref.namespace}/${hub.ref.name}`,
+      kekVersion: latest,
+      rewrapped: rewrapped.size,
+    });
+    events.push({
+      type: 'Normal',
+      reason: KeyReason.KeysRewrapped,
+      message:
+        `${versionList([...rewrapped])} rewrapped under version ${latest} of key-encryption key ${keys.set.kekRef}, ` +
+        'which was rotated at the provider; the keys themselves are unchanged',
+    });
+  }
+
+  /**
+   * The set's versions, those wrapped under a KEK version older than `latest` re-encrypted under
+   * it. Each new value is unwrapped and compared with the old one before it may be stored.
+   */
+  private async rewrapStale(
+    set: DekSet,
+    latest: number | undefined,
+    identity: KeyIdentity,
+    provider: KeyProvider,
+  ): Promise<{ versions: DekVersion[]; rewrapped: Set<number> }> {
+    const rewrapped = new Set<number>();
+    const { rewrap, kekVersionOf } = provider;
+    if (latest === undefined || !rewrap || !kekVersionOf) return { versions: [...set.versions], rewrapped };
+    const versions: DekVersion[] = [];
+    for (const d of set.versions) {
+      if (kekVersionOf.call(provider, d.wrapped) >= latest) {
+        versions.push(d);
+        continue;
+      }
+      const wrapped = await rewrap.call(provider, identity, d.wrapped);
+      let before: Buffer | undefined;
+      let after: Buffer | undefined;
+      try {
+        before = await provider.unwrap(identity, d.wrapped);
+        after = await provider.unwrap(identity, wrapped);
+        if (before.length !== after.length || !timingSafeEqual(before, after)) {
+          throw new Error(`key version ${d.version} did not rewrap to the same key; nothing was stored`);
+        }
+      } finally {
+        before?.fill(0);
+        after?.fill(0);
+      }
+      versions.push({ ...d, wrapped });
+      rewrapped.add(d.version);
+    }
+    return { versions, rewrapped };
+  }
+
+  /** Makes the keys of the earlier hub `plan.from` this hub's own, as its annotation asks. */
+  private async adopt(
+    plan: Extract<KeyPlan, { action: 'adopt' }>,
+    seen: Observed,
+    events: KeyEvent[],
+  ): Promise<void> {
+    const { keys, hub } = seen.observation;
+    if (keys.state !== 'foreign' || !seen.secret) throw new Error('adoption without keys to adopt');
+    const next = adoptDekSet(keys.set, hub.ref);
+    // The retained mark named the earlier hub; the keys are in use again.
+    await this.replaceSecret(seen.secret, renderDekSecret(hub.ref, next), [LABEL_RETAINED_FROM]);
+    this.o.log?.info('hub keys adopted', {
+      hub: `${hub.ref.namespace}/${hub.ref.name}`,
+      from: plan.from,
+      versions: next.versions.length,
+    });
+    events.push({
+      type: 'Normal',
+      reason: KeyReason.KeysAdopted,
+      message:
+        `adopted the keys of the earlier hub uid ${plan.from}, as annotation ${ANNOTATION_ADOPT_KEYS} asks: ` +
+        `${next.versions.length} key version(s), version ${next.activeVersion} active, still wrapped by ` +
+        `key-encryption key ${next.kekRef}`,
     });
   }
 
@@ -465,16 +607,20 @@ export class KeyLifecycle {
     }
   }
 
-  /** Replaces `current` with `next` only if it is still the version read (resourceVersion). */
-  private async replaceSecret(current: V1Secret, next: V1Secret): Promise<void> {
+  /**
+   * Replaces `current` with `next` only if it is still the version read (resourceVersion).
+   * Labels others added are kept (backup tools, the retained mark) unless named in dropLabels.
+   */
+  private async replaceSecret(current: V1Secret, next: V1Secret, dropLabels: string[] = []): Promise<void> {
     const md = current.metadata!;
+    const labels = { ...md.labels, ...next.metadata?.labels };
+    for (const l of dropLabels) delete labels[l];
     const body: V1Secret = {
       ...current,
       ...next,
       metadata: {
         ...md,
-        // Keep labels others added (backup tools, the retained mark); ours win on conflict.
-        labels: { ...md.labels, ...next.metadata?.labels },
+        labels,
         resourceVersion: md.resourceVersion,
       },
       // Unknown data keys are kept; every known one is in `next` (assertOnlyAdds ran before).
@@ -554,6 +700,7 @@ export class KeyLifecycle {
       ready: plan.action === 'none',
       released: plan.action === 'released',
       encryption: encryptionStatus(hub, facts, set),
+      kekUid: set ? (set.kekUid ?? set.hubUid) : undefined,
       condition,
       events,
       requeueAfterMs: this.requeue(plan),
@@ -587,7 +734,7 @@ function classifySecret(secret: V1Secret | undefined, facts: HubKeyFacts): KeysO
   try {
     return { state: 'present', set: parseDekSecret(secret, facts.ref), retainedFrom };
   } catch (e) {
-    if (e instanceof ForeignDekSetError) return { state: 'foreign', message: e.message };
+    if (e instanceof ForeignDekSetError) return { state: 'foreign', message: e.message, set: e.set };
     if (e instanceof DekSetError) {
       const ours = secret.metadata?.labels?.[LABEL_HUB_UID] === facts.ref.uid;
       return { state: 'damaged', message: e.message, ours, retainedFrom };
@@ -599,12 +746,36 @@ function classifySecret(secret: V1Secret | undefined, facts: HubKeyFacts): KeysO
 async function askKek(provider: KeyProvider, identity: KeyIdentity): Promise<KekObservation> {
   try {
     const info = await provider.find(identity);
-    return info ? { state: 'present', ref: info.ref } : { state: 'absent' };
+    if (!info) return { state: 'absent' };
+    const latest = info.versions?.length ? Math.max(...info.versions) : undefined;
+    return { state: 'present', ref: info.ref, latestVersion: latest };
   } catch (e) {
     if (e instanceof ProviderUnavailableError) return { state: 'unavailable', message: e.message };
     if (e instanceof KeyInvalidError) return { state: 'invalid', message: e.message };
     throw e;
   }
+}
+
+/** Providers that version KEKs: the KEK version of each stored DEK version (unreadable ones left out). */
+function kekVersionsOf(provider: KeyProvider, set: DekSet): Map<number, number> | undefined {
+  if (!provider.kekVersionOf || !provider.rewrap) return undefined;
+  const out = new Map<number, number>();
+  for (const d of set.versions) {
+    try {
+      out.set(d.version, provider.kekVersionOf(d.wrapped));
+    } catch (e) {
+      // A damaged value is not rewrapped; unwrapping it reports the damage where it matters.
+      if (!(e instanceof UnwrapError)) throw e;
+    }
+  }
+  return out;
+}
+
+/** "key version 3" or "key versions 1, 2 and 4". */
+function versionList(versions: number[]): string {
+  const sorted = [...versions].sort((a, b) => a - b);
+  if (sorted.length === 1) return `key version ${sorted[0]}`;
+  return `key versions ${sorted.slice(0, -1).join(', ')} and ${sorted.at(-1)}`;
 }
 
 /**

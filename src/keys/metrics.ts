@@ -10,7 +10,7 @@ import {
   type KeyProvider,
 } from './provider.js';
 
-export type KeyOperation = 'find' | 'create' | 'wrap' | 'unwrap' | 'rotate' | 'destroy';
+export type KeyOperation = 'find' | 'create' | 'wrap' | 'unwrap' | 'rotate' | 'rewrap' | 'destroy';
 export type KeyOperationResult =
   'success' | 'missing' | 'exists' | 'invalid' | 'unwrap_failed' | 'unavailable' | 'error';
 
@@ -72,6 +72,8 @@ export function instrumentProvider(provider: KeyProvider, metrics: KeyMetrics): 
     }
   };
   const rotate = provider.rotate?.bind(provider);
+  const rewrap = provider.rewrap?.bind(provider);
+  const kekVersionOf = provider.kekVersionOf?.bind(provider);
   const close = provider.close?.bind(provider);
   return {
     find: (id) => observe('find', () => provider.find(id)),
@@ -81,6 +83,9 @@ export function instrumentProvider(provider: KeyProvider, metrics: KeyMetrics): 
     destroy: (id) => observe('destroy', () => provider.destroy(id)),
     describe: () => provider.describe(),
     ...(rotate ? { rotate: (id) => observe('rotate', () => rotate(id)) } : {}),
+    ...(rewrap ? { rewrap: (id, wrapped) => observe('rewrap', () => rewrap(id, wrapped)) } : {}),
+    // Reads the wrapped value only; not an operation at the provider.
+    ...(kekVersionOf ? { kekVersionOf } : {}),
     ...(close ? { close } : {}),
   };
 }

@@ -10,7 +10,10 @@
 //  - When the provider cannot answer, nothing is decided: the hub waits, nothing is deleted.
 //  - Keys are destroyed only during deletion, with onDelete CryptoShred and confirm-destroy equal
 //    to the hub's UID; otherwise they are kept and marked as retained.
+//  - Keys of an earlier hub of the same name are used only when the hub names that hub's UID in
+//    the adopt-keys annotation, and only after they are proven to unwrap.
 import {
+  ANNOTATION_ADOPT_KEYS,
   ANNOTATION_CONFIRM_DESTROY,
   ANNOTATION_ROTATE_KEY,
   Reason,
@@ -33,6 +36,10 @@ export const KeyReason = {
   KeysRetained: 'KeysRetained',
   /** Deletion: the KEK and the wrapped keys were destroyed. */
   KeysDestroyed: 'KeysDestroyed',
+  /** Event: the keys of an earlier hub were adopted, as the adopt-keys annotation asked. */
+  KeysAdopted: 'KeysAdopted',
+  /** Event: stored versions were rewrapped under the KEK's latest version. */
+  KeysRewrapped: 'KeysRewrapped',
 } as const;
 
 /** What the lifecycle needs to know about the hub, read from the HealthDataHub object. */
@@ -47,6 +54,8 @@ export interface HubKeyFacts {
   /** rotationToken of the rotate-key annotation; undefined when absent or empty. */
   rotateRequest: string | undefined;
   rotationIntervalMs: number | undefined;
+  /** Value of the adopt-keys annotation: the UID of the earlier hub whose keys to take over. */
+  adoptFrom: string | undefined;
   /** Why rotationInterval cannot be used, when it cannot. */
   rotationIntervalError: string | undefined;
   /**
@@ -59,7 +68,8 @@ export interface HubKeyFacts {
 
 /** The provider's answer about the hub's KEK. */
 export type KekObservation =
-  | { state: 'present'; ref: string }
+  /** latestVersion: providers that version KEKs (Transit) only. */
+  | { state: 'present'; ref: string; latestVersion?: number | undefined }
   | { state: 'absent' }
   /** An object is there under the hub's identity, but not one the operator would have made. */
   | { state: 'invalid'; message: string }
@@ -71,8 +81,8 @@ export type KekObservation =
 export type KeysObservation =
   | { state: 'absent' }
   | { state: 'present'; set: DekSet; retainedFrom: string | undefined }
-  /** The Secret belongs to another hub (an earlier one of the same name). */
-  | { state: 'foreign'; message: string }
+  /** The Secret belongs to another hub (an earlier one of the same name); `set` as stored. */
+  | { state: 'foreign'; message: string; set: DekSet }
   /** The Secret cannot be read as a key set; `ours` when its labels name this hub's UID. */
   | { state: 'damaged'; message: string; ours: boolean; retainedFrom: string | undefined };
 
@@ -90,14 +100,31 @@ export interface KeyObservation {
   active: ActiveCheck;
   /** Evidence, found by the caller, that the hub holds data (for example its volumes exist). */
   dataEvidence?: string | undefined;
+  /**
+   * Providers that version KEKs: the KEK version each stored DEK version is wrapped under, by
+   * DEK version. Compared with kek.latestVersion to find versions to rewrap.
+   */
+  wrappedUnder?: ReadonlyMap<number, number> | undefined;
   now: Date;
 }
 
 export type KeyPlan =
   /** Create the KEK (unless it exists) and write key version 1 in a new `<hub>-keys` Secret. */
   | { action: 'initialize'; createKek: boolean; honour: string | undefined }
-  /** Add a key version and make it active. */
-  | { action: 'rotate'; trigger: 'annotation' | 'interval'; honour: string | undefined }
+  /**
+   * Add a key version and make it active. With rotateKek, first add a KEK version (providers that
+   * version KEKs); every stored version wrapped under an older KEK version is rewrapped.
+   */
+  | {
+      action: 'rotate';
+      trigger: 'annotation' | 'interval';
+      honour: string | undefined;
+      rotateKek: boolean;
+    }
+  /** Re-encrypt these stored versions under the KEK's latest version (rotated elsewhere). */
+  | { action: 'rewrap'; versions: readonly number[] }
+  /** Take over the keys of the earlier hub `from`, as its adopt-keys annotation asks. */
+  | { action: 'adopt'; from: string }
   /** Keys are ready; look again after requeueAfterMs (the next interval rotation), if set. */
   | { action: 'none'; requeueAfterMs: number | undefined }
   /** A person must act (KeysReady=False with this reason); nothing is created or deleted. */
@@ -131,6 +158,7 @@ export function hubKeyFacts(hub: HealthDataHub): HubKeyFacts {
   }
   const status = hub.status?.encryption;
   const provider = enc.provider ?? 'builtin';
+  const adoptFrom = annotations[ANNOTATION_ADOPT_KEYS]?.trim();
   return {
     ref: hubRefOf(hub),
     generation: hub.metadata.generation ?? 0,
@@ -140,6 +168,7 @@ export function hubKeyFacts(hub: HealthDataHub): HubKeyFacts {
     confirmDestroy: annotations[ANNOTATION_CONFIRM_DESTROY],
     rotateRequest: rotate ? rotationToken(rotate) : undefined,
     rotationIntervalMs,
+    adoptFrom: adoptFrom ? adoptFrom : undefined,
     rotationIntervalError,
     reportedVersions: Math.max(status?.versions ?? 0, status?.activeVersion ?? 0),
   };
@@ -195,8 +224,7 @@ function planDeletion(o: KeyObservation): KeyPlan {
 
 function planLive(o: KeyObservation): KeyPlan {
   const { hub, kek, keys } = o;
-  if (keys.state === 'foreign')
-    return { action: 'block', reason: KeyReason.RetainedKeysFound, message: keys.message };
+  if (keys.state === 'foreign') return planAdoption(o, keys);
   if (keys.state === 'damaged') {
     return {
       action: 'block',
@@ -213,6 +241,16 @@ function planLive(o: KeyObservation): KeyPlan {
     };
   }
   if (kek.state === 'invalid') return { action: 'block', reason: KeyReason.KeyInvalid, message: kek.message };
+  if (keys.state === 'absent' && hub.adoptFrom !== undefined) {
+    return {
+      action: 'block',
+      reason: Reason.KeyMissing,
+      message:
+        `annotation ${ANNOTATION_ADOPT_KEYS} asks to adopt the keys of hub uid ${hub.adoptFrom}, but Secret ` +
+        `${secretName(hub)} does not exist: no new keys are made in their place; restore the Secret, or ` +
+        'remove the annotation to start with new keys',
+    };
+  }
 
   const evidence = evidenceOfKeys(o);
   if (kek.state === 'absent') {
@@ -275,14 +313,94 @@ function planLive(o: KeyObservation): KeyPlan {
   if (hub.rotationIntervalError) {
     return { action: 'block', reason: KeyReason.InvalidRotationInterval, message: hub.rotationIntervalError };
   }
+  // A KEK version is added with each rotation unless the KEK is already newer than every
+  // wrapping (rotated elsewhere, or by an attempt that stopped before storing the new version).
+  const stale = staleVersions(o);
+  const rotateKek = o.wrappedUnder !== undefined && stale.length === 0;
   if (hub.rotateRequest !== undefined && hub.rotateRequest !== set.honouredRotation) {
-    return { action: 'rotate', trigger: 'annotation', honour: hub.rotateRequest };
+    return { action: 'rotate', trigger: 'annotation', honour: hub.rotateRequest, rotateKek };
   }
   const untilDue = msUntilRotation(hub, set, o.now);
   if (untilDue !== undefined && untilDue <= 0) {
-    return { action: 'rotate', trigger: 'interval', honour: hub.rotateRequest ?? set.honouredRotation };
+    return {
+      action: 'rotate',
+      trigger: 'interval',
+      honour: hub.rotateRequest ?? set.honouredRotation,
+      rotateKek,
+    };
   }
+  if (stale.length > 0) return { action: 'rewrap', versions: stale };
   return { action: 'none', requeueAfterMs: untilDue };
+}
+
+/** Stored versions wrapped under an older KEK version than the latest, ascending. */
+function staleVersions(o: KeyObservation): number[] {
+  const latest = o.kek.state === 'present' ? o.kek.latestVersion : undefined;
+  if (latest === undefined || o.wrappedUnder === undefined) return [];
+  return [...o.wrappedUnder]
+    .filter(([, kekVersion]) => kekVersion < latest)
+    .map(([version]) => version)
+    .sort((a, b) => a - b);
+}
+
+/**
+ * The `<hub>-keys` Secret belongs to an earlier hub of the same name. Its keys are taken over
+ * only when the adopt-keys annotation names that hub's UID, the provider is the one they were
+ * wrapped by, and the active version unwraps under their KEK; otherwise the hub is blocked and
+ * nothing is written.
+ */
+function planAdoption(o: KeyObservation, keys: Extract<KeysObservation, { state: 'foreign' }>): KeyPlan {
+  const { hub, kek } = o;
+  const from = keys.set.hubUid;
+  const block = (reason: string, message: string): KeyPlan => ({ action: 'block', reason, message });
+  if (hub.adoptFrom === undefined) return block(KeyReason.RetainedKeysFound, keys.message);
+  if (hub.adoptFrom !== from) {
+    return block(
+      KeyReason.RetainedKeysFound,
+      `annotation ${ANNOTATION_ADOPT_KEYS} names hub uid ${hub.adoptFrom}, but Secret ${secretName(hub)} ` +
+        `holds the keys of hub uid ${from}; set the annotation to ${from} to adopt them`,
+    );
+  }
+  if (keys.set.provider !== hub.provider) {
+    return block(
+      KeyReason.KeyInvalid,
+      `the keys to adopt were wrapped by provider ${keys.set.provider}, but the hub asks for ${hub.provider}; ` +
+        `set spec.encryption.provider to ${keys.set.provider} (with the same provider settings) to adopt them`,
+    );
+  }
+  switch (kek.state) {
+    case 'unavailable':
+      return { action: 'wait', message: kek.message };
+    case 'not-asked':
+      return { action: 'wait', message: 'the key provider was not asked' };
+    case 'invalid':
+      return block(KeyReason.KeyInvalid, kek.message);
+    case 'absent':
+      return block(
+        Reason.KeyMissing,
+        `the key-encryption key ${keys.set.kekRef} of the keys to adopt does not exist at the provider: ` +
+          'they cannot be unwrapped and are not adopted; restore the key-encryption key at the provider',
+      );
+    case 'present':
+      break;
+  }
+  if (kek.ref !== keys.set.kekRef) {
+    return block(
+      KeyReason.KeyInvalid,
+      `the keys to adopt are wrapped by ${keys.set.kekRef}, but the hub's provider settings lead to ${kek.ref}; ` +
+        'use the provider settings the keys were made with',
+    );
+  }
+  switch (o.active.state) {
+    case 'ok':
+      return { action: 'adopt', from };
+    case 'unavailable':
+      return { action: 'wait', message: o.active.message };
+    case 'skipped':
+      return { action: 'wait', message: 'the active key version was not checked against the provider' };
+    case 'failed':
+      return block(KeyReason.KeyInvalid, `the keys to adopt are not adopted: ${o.active.message}`);
+  }
 }
 
 /** Milliseconds until the active version is due for rotation by interval; undefined without one. */

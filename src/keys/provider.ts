@@ -36,6 +36,16 @@ export interface KeyProvider {
   unwrap(identity: KeyIdentity, wrapped: string): Promise<Buffer>;
   /** Adds a KEK version (providers that version KEKs); older versions still unwrap. */
   rotate?(identity: KeyIdentity): Promise<KeyInfo>;
+  /**
+   * Re-encrypts a wrapped DEK under the KEK's latest version without revealing it (providers
+   * that version KEKs). The DEK itself does not change.
+   */
+  rewrap?(identity: KeyIdentity, wrapped: string): Promise<string>;
+  /**
+   * The KEK version a wrapped DEK was made with (providers that version KEKs). Reads the wrapped
+   * value only; throws UnwrapError when it is not in the provider's format.
+   */
+  kekVersionOf?(wrapped: string): number;
   /** Destroys the KEK (crypto-shredding). Returns false when it was already gone. */
   destroy(identity: KeyIdentity): Promise<boolean>;
   describe(): ProviderDescription;

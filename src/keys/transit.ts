@@ -308,6 +308,14 @@ export class TransitKeyProvider implements KeyProvider {
     return { ref: this.keyRef(identity), versions: state.versions };
   }
 
+  kekVersionOf(wrapped: string): number {
+    try {
+      return ciphertextVersion(wrapped);
+    } catch (e) {
+      throw new UnwrapError((e as Error).message, 'transit');
+    }
+  }
+
   /** Re-encrypts a wrapped DEK under the KEK's latest version, without revealing the DEK. */
   async rewrap(identity: KeyIdentity, wrapped: string): Promise<string> {
     try {

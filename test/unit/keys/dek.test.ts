@@ -5,10 +5,12 @@ import {
   ForeignDekSetError,
   activeDek,
   addDekVersion,
+  adoptDekSet,
   assertOnlyAdds,
   dekFingerprint,
   dekSecretName,
   generateDek,
+  kekIdentityOf,
   newDekSet,
   parseDekSecret,
   renderDekSecret,
@@ -80,6 +82,36 @@ describe('DEK sets', () => {
     expect(() => assertOnlyAdds(two, { ...two, activeVersion: 1 })).toThrow(/may not go back/);
     expect(() => assertOnlyAdds(one, { ...one, kekRef: 'other' })).toThrow(/may not change/);
   });
+
+  it('let a rewrap change the wrapped value of exactly the versions named, nothing else', () => {
+    const two = addDekVersion(initial(), 'v1:BBBB2', t1);
+    const rewrapped = { ...two, versions: [{ ...two.versions[0]!, wrapped: 'v1:CCCC' }, two.versions[1]!] };
+    expect(() => assertOnlyAdds(two, rewrapped, new Set([1]))).not.toThrow();
+    expect(() => assertOnlyAdds(two, rewrapped, new Set([2]))).toThrow(/version 1 would be changed/);
+    const retimed = {
+      ...two,
+      versions: [{ ...two.versions[0]!, wrapped: 'v1:CCCC', createdAt: t1.toISOString() }, two.versions[1]!],
+    };
+    expect(() => assertOnlyAdds(two, retimed, new Set([1]))).toThrow(/version 1 would be changed/);
+    expect(() => assertOnlyAdds(two, { ...two, versions: [two.versions[1]!] }, new Set([1]))).toThrow(
+      /version 1 would be changed or dropped/,
+    );
+  });
+
+  it('adopt: the new hub owns the same versions, still wrapped by the first hub KEK', () => {
+    const recreated = { ...hub, uid: '7c1e2d3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f' };
+    const before = addDekVersion(initial(), 'v1:BBBB2', t1);
+    const adopted = adoptDekSet(before, recreated);
+    expect(adopted).toEqual({ ...before, hubUid: recreated.uid, kekUid: hub.uid });
+    expect(kekIdentityOf(adopted, recreated).name).toBe(`hdh-research-oncology-${hub.uid}`);
+    expect(kekIdentityOf(before, hub).name).toBe(`hdh-research-oncology-${hub.uid}`);
+    // Adopted once more by a third hub: the KEK is still the first one's.
+    const third = { ...hub, uid: '2b3c4d5e-6f70-4182-93a4-b5c6d7e8f901' };
+    expect(adoptDekSet(adopted, third)).toMatchObject({ hubUid: third.uid, kekUid: hub.uid });
+    expect(() => adoptDekSet(adopted, recreated)).toThrow(/already belong/);
+    // A later write of the adopted set may not drop or change the binding.
+    expect(() => assertOnlyAdds(adopted, { ...adopted, kekUid: undefined })).toThrow(/may not change/);
+  });
 });
 
 describe('renderDekSecret / parseDekSecret', () => {
@@ -122,6 +154,21 @@ describe('renderDekSecret / parseDekSecret', () => {
     expect(addDekVersion(honoured, 'v1:CCCC3', t1).honouredRotation).toBe('2026-05-rotation');
   });
 
+  it('round-trips adopted keys, and refuses a kek-uid that is not another hub UID', () => {
+    const recreated = { ...hub, uid: '7c1e2d3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f' };
+    const adopted = adoptDekSet(set, recreated);
+    const s = renderDekSecret(recreated, adopted);
+    expect(decoded(s)['kek-uid']).toBe(hub.uid);
+    expect(s.metadata?.labels?.['hdh.sovereign.eu/hub-uid']).toBe(recreated.uid);
+    expect(parseDekSecret(s, recreated)).toEqual(adopted);
+    expect(() => parseDekSecret(s, hub)).toThrow(ForeignDekSetError);
+    for (const bad of ['not-a-uid', recreated.uid]) {
+      expect(() => parseDekSecret(withData(s, (d) => (d['kek-uid'] = bad)), recreated)).toThrow(
+        /kek-uid is not the UID of another hub/,
+      );
+    }
+  });
+
   it('ignores unknown keys (written by a newer operator)', () => {
     const s = withData(secret, (d) => (d['future-field'] = 'x'));
     expect(parseDekSecret(s, hub)).toEqual(set);
@@ -131,8 +178,13 @@ describe('renderDekSecret / parseDekSecret', () => {
     const recreated = { ...hub, uid: '7c1e2d3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f' };
     expect(() => parseDekSecret(secret, recreated)).toThrow(ForeignDekSetError);
     expect(() => parseDekSecret(secret, recreated)).toThrow(
-      /earlier hub \(uid 0f8b6a52-.*not reused silently/,
+      /earlier hub \(uid 0f8b6a52-.*not reused silently: adopt them with the annotation hdh.sovereign.eu\/adopt-keys=0f8b6a52-/,
     );
+    try {
+      parseDekSecret(secret, recreated);
+    } catch (e) {
+      expect((e as ForeignDekSetError).set).toEqual(set);
+    }
   });
 
   it.each<[string, (d: Record<string, string>) => void, RegExp]>([

@@ -68,6 +68,7 @@ describe('dekDelivery', () => {
       serviceAccountName: 'oncology-keys',
       namespace: 'hdh-system',
       kekSecret: `hdh-research-oncology-${uid}`,
+      roleName: `hdh-research-oncology-${uid}`,
     });
     const creds = d.volumes.find((v) => v.name === 'hdh-key-credentials');
     expect(creds?.projected?.sources?.[0]?.serviceAccountToken).toEqual({
@@ -75,6 +76,19 @@ describe('dekDelivery', () => {
       expirationSeconds: 600,
     });
     expect(d.datastoreMounts.map((m) => m.name)).toEqual(['hdh-dek']);
+  });
+
+  it('with adopted keys reads the KEK of the earlier hub, under a Role named for this hub', () => {
+    const earlier = '7c2d9e41-8a5b-4f3c-b6d1-2e9f0a8b7c6d';
+    const d = dekDelivery(hub({ provider: 'builtin' }), { ...options, kekUid: earlier });
+    expect(d.kekAccess).toEqual({
+      serviceAccountName: 'oncology-keys',
+      namespace: 'hdh-system',
+      kekSecret: `hdh-research-oncology-${earlier}`,
+      roleName: `hdh-research-oncology-${uid}`,
+    });
+    // The init container is told this hub's UID; the KEK's comes with the wrapped keys.
+    expect(d.initContainers[0]?.args).toContain(`--hub-uid=${uid}`);
   });
 
   it('fits the datastore renderer and rolls the pods when the active version changes', () => {

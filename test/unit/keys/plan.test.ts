@@ -32,6 +32,7 @@ const facts = (over: Partial<HubKeyFacts> = {}): HubKeyFacts => ({
   confirmDestroy: undefined,
   rotateRequest: undefined,
   rotationIntervalMs: undefined,
+  adoptFrom: undefined,
   rotationIntervalError: undefined,
   reportedVersions: 0,
   ...over,
@@ -46,6 +47,22 @@ const present = (set: DekSet = set1(), retainedFrom?: string): KeysObservation =
   retainedFrom,
 });
 const kekPresent: KekObservation = { state: 'present', ref: kekRef };
+// The keys of an earlier hub of the same name, kept when it was deleted.
+const earlierUid = '7c2d9e41-8a5b-4f3c-b6d1-2e9f0a8b7c6d';
+const earlierKekRef = `secret/hdh-system/hdh-research-oncology-${earlierUid}`;
+const earlierSet = (): DekSet =>
+  newDekSet({
+    hub: { ...ref, uid: earlierUid },
+    provider: 'builtin',
+    kekRef: earlierKekRef,
+    wrapped: 'v1:BBBB',
+    now: t0,
+  });
+const foreign = (set: DekSet = earlierSet()): KeysObservation => ({
+  state: 'foreign',
+  message: 'earlier hub',
+  set,
+});
 const obs = (over: Partial<KeyObservation> = {}): KeyObservation => ({
   hub: facts(),
   kek: kekPresent,
@@ -164,12 +181,103 @@ describe('planKeys for a live hub', () => {
 
   it('blocks a hub whose Secret holds the retained keys of an earlier hub of the same name', () => {
     for (const kek of [kekPresent, { state: 'absent' } as const]) {
-      expect(planKeys(obs({ kek, keys: { state: 'foreign', message: 'earlier hub' } }))).toEqual({
+      expect(planKeys(obs({ kek, keys: foreign() }))).toEqual({
         action: 'block',
         reason: KeyReason.RetainedKeysFound,
         message: 'earlier hub',
       });
     }
+  });
+
+  describe('adoption of retained keys', () => {
+    const earlierKek: KekObservation = { state: 'present', ref: earlierKekRef };
+    const adopting = (over: Partial<KeyObservation> = {}): KeyObservation =>
+      obs({ hub: facts({ adoptFrom: earlierUid }), kek: earlierKek, keys: foreign(), ...over });
+
+    it('adopts the keys the annotation names once their active version unwraps', () => {
+      expect(planKeys(adopting())).toEqual({ action: 'adopt', from: earlierUid });
+    });
+
+    it('blocks with a message naming the UID to use when the annotation names another hub', () => {
+      const plan = planKeys(adopting({ hub: facts({ adoptFrom: uid }) }));
+      expect(plan).toMatchObject({ action: 'block', reason: KeyReason.RetainedKeysFound });
+      expect(plan.action === 'block' && plan.message).toContain(`set the annotation to ${earlierUid}`);
+    });
+
+    it('never adopts keys that do not unwrap, whose KEK is gone or differs, or of another provider', () => {
+      expect(planKeys(adopting({ active: { state: 'failed', message: 'tag' } }))).toMatchObject({
+        action: 'block',
+        reason: KeyReason.KeyInvalid,
+      });
+      expect(planKeys(adopting({ kek: { state: 'absent' }, active: { state: 'skipped' } }))).toMatchObject({
+        action: 'block',
+        reason: 'KeyMissing',
+      });
+      expect(planKeys(adopting({ kek: kekPresent }))).toMatchObject({
+        action: 'block',
+        reason: KeyReason.KeyInvalid,
+      });
+      expect(planKeys(adopting({ keys: foreign({ ...earlierSet(), provider: 'pkcs11' }) }))).toMatchObject({
+        action: 'block',
+        reason: KeyReason.KeyInvalid,
+      });
+      expect(planKeys(adopting({ active: { state: 'unavailable', message: 'down' } }))).toMatchObject({
+        action: 'wait',
+      });
+    });
+
+    it('makes no new keys when the keys to adopt are not there', () => {
+      for (const kek of [{ state: 'absent' } as const, kekPresent]) {
+        const plan = planKeys(adopting({ kek, keys: { state: 'absent' } }));
+        expect(plan).toMatchObject({ action: 'block', reason: 'KeyMissing' });
+        expect(plan.action === 'block' && plan.message).toContain('no new keys are made');
+      }
+    });
+
+    it('ignores the annotation once the keys are the hub own', () => {
+      expect(planKeys(obs({ hub: facts({ adoptFrom: earlierUid }) }))).toMatchObject({ action: 'none' });
+    });
+  });
+
+  describe('KEK versions (Transit)', () => {
+    const versioned = (latest: number, under: number[], over: Partial<KeyObservation> = {}) => {
+      let set = set1();
+      for (let i = 1; i < under.length; i++) set = addDekVersion(set, `v1:AAA${i}`, t0);
+      return obs({
+        kek: { state: 'present', ref: kekRef, latestVersion: latest },
+        keys: present(set),
+        wrappedUnder: new Map(under.map((k, i) => [i + 1, k])),
+        ...over,
+      });
+    };
+
+    it('rotates the KEK with the DEK when every version is wrapped under its latest version', () => {
+      expect(planKeys(versioned(2, [2, 2], { hub: facts({ rotateRequest: 'r1' }) }))).toEqual({
+        action: 'rotate',
+        trigger: 'annotation',
+        honour: 'r1',
+        rotateKek: true,
+      });
+    });
+
+    it('does not rotate the KEK again when it is already newer than the wrappings (a resumed rotation)', () => {
+      expect(planKeys(versioned(3, [1, 2], { hub: facts({ rotateRequest: 'r1' }) }))).toMatchObject({
+        action: 'rotate',
+        rotateKek: false,
+      });
+    });
+
+    it('rewraps versions under an older KEK version when the KEK was rotated elsewhere', () => {
+      expect(planKeys(versioned(3, [3, 1, 2]))).toEqual({ action: 'rewrap', versions: [2, 3] });
+      expect(planKeys(versioned(3, [3, 3, 3]))).toMatchObject({ action: 'none' });
+    });
+
+    it('never rotates the KEK of a provider without versions', () => {
+      expect(planKeys(obs({ hub: facts({ rotateRequest: 'r1' }) }))).toMatchObject({
+        action: 'rotate',
+        rotateKek: false,
+      });
+    });
   });
 
   it('blocks on an unusable rotation interval', () => {
@@ -185,7 +293,12 @@ describe('planKeys for a live hub', () => {
 describe('planKeys rotation', () => {
   it('adds one version per new rotate-key value, and none for a value already honoured', () => {
     const hub = facts({ rotateRequest: 'r1' });
-    expect(planKeys(obs({ hub }))).toEqual({ action: 'rotate', trigger: 'annotation', honour: 'r1' });
+    expect(planKeys(obs({ hub }))).toEqual({
+      action: 'rotate',
+      trigger: 'annotation',
+      honour: 'r1',
+      rotateKek: false,
+    });
     // After the version was written with the value, the same value asks for nothing more.
     const rotated = { ...addDekVersion(set1(), 'v1:BBBB', t0), honouredRotation: 'r1' };
     expect(planKeys(obs({ hub, keys: present(rotated) }))).toMatchObject({ action: 'none' });
@@ -193,6 +306,7 @@ describe('planKeys rotation', () => {
       action: 'rotate',
       trigger: 'annotation',
       honour: 'r2',
+      rotateKek: false,
     });
     // Removing the annotation asks for nothing.
     expect(planKeys(obs({ keys: present(rotated) }))).toMatchObject({ action: 'none' });
@@ -205,6 +319,7 @@ describe('planKeys rotation', () => {
       action: 'rotate',
       trigger: 'interval',
       honour: 'r1',
+      rotateKek: false,
     });
     expect(planKeys(obs({ hub, keys: present(set), now: new Date(t0.getTime() + hour - 1) }))).toEqual({
       action: 'none',
@@ -221,6 +336,7 @@ describe('planKeys rotation', () => {
       action: 'rotate',
       trigger: 'annotation',
       honour: 'r9',
+      rotateKek: false,
     });
   });
 
@@ -308,8 +424,7 @@ describe('planKeys during deletion', () => {
   });
 
   it('never destroys keys of another hub, nor a key object it did not make', () => {
-    const foreign: KeysObservation = { state: 'foreign', message: 'earlier hub' };
-    expect(planKeys(obs({ hub: confirmed(), keys: foreign }))).toEqual({
+    expect(planKeys(obs({ hub: confirmed(), keys: foreign() }))).toEqual({
       action: 'shred',
       destroyKek: true,
       deleteKeys: false,
@@ -321,7 +436,7 @@ describe('planKeys during deletion', () => {
       retainedFrom: undefined,
     };
     expect(planKeys(obs({ hub: confirmed(), keys: damagedTheirs }))).toMatchObject({ deleteKeys: false });
-    expect(planKeys(obs({ hub: deleting(), keys: foreign }))).toMatchObject({ action: 'released' });
+    expect(planKeys(obs({ hub: deleting(), keys: foreign() }))).toMatchObject({ action: 'released' });
     expect(
       planKeys(obs({ hub: confirmed(), kek: { state: 'invalid', message: 'extractable' } })),
     ).toMatchObject({
@@ -342,6 +457,7 @@ describe('planKeys during deletion', () => {
 describe('planKeys invariants over every observation', () => {
   const kekStates: KekObservation[] = [
     kekPresent,
+    { state: 'present', ref: earlierKekRef },
     { state: 'absent' },
     { state: 'invalid', message: 'i' },
     { state: 'unavailable', message: 'u' },
@@ -351,7 +467,7 @@ describe('planKeys invariants over every observation', () => {
     { state: 'absent' },
     present(),
     present(set1(), uid),
-    { state: 'foreign', message: 'f' },
+    foreign(),
     { state: 'damaged', message: 'd', ours: true, retainedFrom: undefined },
     { state: 'damaged', message: 'd', ours: false, retainedFrom: undefined },
   ];
@@ -367,16 +483,18 @@ describe('planKeys invariants over every observation', () => {
       for (const confirmDestroy of [undefined, uid, 'other'])
         for (const reportedVersions of [0, 3])
           for (const rotateRequest of [undefined, 'r1'])
-            hubs.push(
-              facts({
-                deleting,
-                onDelete,
-                confirmDestroy,
-                reportedVersions,
-                rotateRequest,
-                rotationIntervalMs: hour,
-              }),
-            );
+            for (const adoptFrom of [undefined, earlierUid])
+              hubs.push(
+                facts({
+                  deleting,
+                  onDelete,
+                  confirmDestroy,
+                  reportedVersions,
+                  rotateRequest,
+                  adoptFrom,
+                  rotationIntervalMs: hour,
+                }),
+              );
   const all: KeyObservation[] = [];
   for (const hub of hubs)
     for (const kek of kekStates)
@@ -393,6 +511,8 @@ describe('planKeys invariants over every observation', () => {
       expect(o.keys.state).toBe('absent');
       expect(o.hub.reportedVersions).toBe(0);
       expect(o.dataEvidence).toBeUndefined();
+      // Asked to adopt keys that are not there: nothing is made in their place.
+      expect(o.hub.adoptFrom).toBeUndefined();
       // A second KEK is never asked for: create only when the provider said there is none.
       expect(plan.createKek).toBe(o.kek.state === 'absent');
       expect(['present', 'absent']).toContain(o.kek.state);
@@ -410,6 +530,25 @@ describe('planKeys invariants over every observation', () => {
       if (plan.deleteKeys)
         expect(o.keys.state === 'present' || (o.keys.state === 'damaged' && o.keys.ours)).toBe(true);
     }
+  });
+
+  it('adopts only when asked for exactly the earlier hub, live, with keys proven to unwrap', () => {
+    let adoptions = 0;
+    for (const o of all) {
+      const plan = planKeys(o);
+      if (o.keys.state === 'foreign' && o.hub.adoptFrom === undefined && !o.hub.deleting) {
+        expect(plan).toMatchObject({ action: 'block', reason: KeyReason.RetainedKeysFound });
+      }
+      if (plan.action !== 'adopt') continue;
+      adoptions++;
+      expect(o.hub.deleting).toBe(false);
+      expect(o.keys.state).toBe('foreign');
+      expect(plan.from).toBe(earlierUid);
+      expect(o.hub.adoptFrom).toBe(earlierUid);
+      expect(o.active.state).toBe('ok');
+      expect(o.kek).toEqual({ state: 'present', ref: earlierKekRef });
+    }
+    expect(adoptions).toBeGreaterThan(0);
   });
 
   it('rotates only verified keys of a live hub, and an unavailable provider always means wait', () => {
