@@ -1,17 +1,28 @@
 // `hdh-operator unwrap-dek` as the datastore's init container runs it: the built CLI in its own
-// process, the hub's `<hub>-keys` Secret as mounted files, the real API server (builtin) or a
-// SoftHSM2 token (pkcs11). The files it writes must hold the very DEKs the lifecycle made, and
+// process, the hub's `<hub>-keys` Secret as mounted files, the real API server (builtin), a
+// SoftHSM2 token (pkcs11) or a Vault Transit engine (transit). The files it writes must hold the very DEKs the lifecycle made, and
 // nothing it prints may carry key bytes.
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { FIELD_MANAGER, type HealthDataHub, type HubEncryption } from '../../../src/api/index.js';
-import { dekFingerprint, dekSecretName, parseDekSecret } from '../../../src/keys/dek.js';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+} from '@kubernetes/client-node';
+import {
+  FIELD_MANAGER,
+  HEALTH_DATA_HUB,
+  type HealthDataHub,
+  type HubEncryption,
+} from '../../../src/api/index.js';
+import { dekFingerprint, dekSecretName, kekIdentityOf, parseDekSecret } from '../../../src/keys/dek.js';
 import { dekDelivery } from '../../../src/keys/delivery.js';
-import { hubRefOf, keyIdentity } from '../../../src/keys/identity.js';
+import { hubRefOf } from '../../../src/keys/identity.js';
 import { kekAccessList, renderKekAccess } from '../../../src/keys/kek-access.js';
 import { KeyLifecycle } from '../../../src/keys/lifecycle.js';
 import { finalizePkcs11Modules } from '../../../src/keys/pkcs11.js';
@@ -19,8 +30,16 @@ import { providerFor, type ProviderDeps } from '../../../src/keys/providers.js';
 import { Writer } from '../../../src/runtime/apply.js';
 import { ApiClients } from '../../../src/runtime/client.js';
 import { testCluster, testKubeConfig } from '../../support/cluster.js';
-import { createHub, getHub, hubManifest, prepareHubNamespace } from '../../support/hubs.js';
+import {
+  createHub,
+  deleteHubAndWait,
+  getHub,
+  hubManifest,
+  prepareHubNamespace,
+} from '../../support/hubs.js';
 import { createSoftHsmToken, type SoftHsmToken } from '../../support/softhsm.js';
+import { startVaultDevServer, type VaultDevServer } from '../../support/vault.js';
+
 
 const cli = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
 const suffix = Date.now().toString(36);
@@ -30,6 +49,7 @@ let kc: KubeConfig;
 let core: CoreV1Api;
 let hubNs: string;
 let token: SoftHsmToken;
+let vault: VaultDevServer;
 let deps: ProviderDeps;
 let lifecycle: KeyLifecycle;
 let work: string;
@@ -45,6 +65,15 @@ beforeAll(async () => {
     namespace: hubNs,
     body: { metadata: { name: 'hsm-pin' }, stringData: { pin: `${token.pin}\n` } },
   });
+  vault = await startVaultDevServer();
+  await core.createNamespacedSecret({
+    namespace: hubNs,
+    body: { metadata: { name: 'transit-token' }, stringData: { token: vault.rootToken } },
+  });
+  await core.createNamespacedSecret({
+    namespace: hubNs,
+    body: { metadata: { name: 'transit-ca' }, stringData: { 'ca.crt': vault.ca } },
+  });
   deps = { core, operatorNamespace: operatorNs };
   lifecycle = new KeyLifecycle({ secrets: core, providers: deps });
   work = mkdtempSync(join(tmpdir(), 'it-unwrap-'));
@@ -52,20 +81,49 @@ beforeAll(async () => {
 
 afterAll(async () => {
   finalizePkcs11Modules();
+  await vault?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
   for (const name of [operatorNs, hubNs])
     if (name) await core.deleteNamespace({ name }).catch(() => undefined);
 });
 
-/** A hub with ready keys, made as the hub reconciler makes them. */
-async function hubWithKeys(name: string, encryption: HubEncryption): Promise<HealthDataHub> {
+/** A hub with ready keys, made (or adopted) as the hub reconciler makes them. */
+async function hubWithKeys(
+  name: string,
+  encryption: HubEncryption,
+  annotations?: Record<string, string>,
+): Promise<HealthDataHub> {
   const m = hubManifest(name, hubNs);
   m.spec.encryption = encryption;
+  if (annotations) m.metadata.annotations = annotations;
   await createHub(kc, m);
   const hub = await getHub(kc, hubNs, name);
   const r = await lifecycle.reconcileHub(hub);
   expect(r.ready).toBe(true);
   return hub;
+}
+
+/** The projected service-account token and CA of `serviceAccount`, as the kubelet places them. */
+async function projectedCredentials(serviceAccount: string): Promise<{ dir: string; token: string }> {
+  const dir = mkdtempSync(join(work, 'creds-'));
+  const tr = await core.createNamespacedServiceAccountToken({
+    name: serviceAccount,
+    namespace: hubNs,
+    body: { spec: { expirationSeconds: 600, audiences: [] } },
+  });
+  writeFileSync(join(dir, 'token'), tr.status!.token);
+  const cluster = kc.getCurrentCluster()!;
+  writeFileSync(
+    join(dir, 'ca.crt'),
+    cluster.caData ? Buffer.from(cluster.caData, 'base64') : readFileSync(cluster.caFile!),
+  );
+  return { dir, token: tr.status!.token };
+}
+
+/** What the init container finds in its environment inside the cluster. */
+function inClusterEnv(): NodeJS.ProcessEnv {
+  const server = new URL(kc.getCurrentCluster()!.server);
+  return { KUBERNETES_SERVICE_HOST: server.hostname, KUBERNETES_SERVICE_PORT: server.port };
 }
 
 /** The `<hub>-keys` Secret written as a Secret volume would show it: one file per data key. */
@@ -88,7 +146,7 @@ async function fingerprints(hub: HealthDataHub): Promise<Map<number, string>> {
   const provider = await providerFor(hub, deps);
   const out = new Map<number, string>();
   for (const v of set.versions) {
-    const dek = await provider.unwrap(keyIdentity(ref), v.wrapped);
+    const dek = await provider.unwrap(kekIdentityOf(set, ref), v.wrapped);
     deksSeen.push(Buffer.from(dek));
     out.set(v.version, dekFingerprint(dek));
     dek.fill(0);
@@ -97,8 +155,14 @@ async function fingerprints(hub: HealthDataHub): Promise<Map<number, string>> {
 }
 
 /** The init container's arguments for `hub`, exactly as rendered into the pod template. */
-function initArgs(hub: HealthDataHub, wrapped: string, out: string, credentials: string): string[] {
-  const d = dekDelivery(hub, { image: 'unused', operatorNamespace: operatorNs });
+function initArgs(
+  hub: HealthDataHub,
+  wrapped: string,
+  out: string,
+  credentials: string,
+  kekUid?: string,
+): string[] {
+  const d = dekDelivery(hub, { image: 'unused', operatorNamespace: operatorNs, kekUid });
   return d.initContainers[0]!.args!.map((a) =>
     a
       .replace(/^--wrapped-keys=.*/, `--wrapped-keys=${wrapped}`)
@@ -160,21 +224,8 @@ describe('unwrap-dek', () => {
     const writer = new Writer(new ApiClients(kc), FIELD_MANAGER);
     for (const obj of kekAccessList(renderKekAccess(ref, access))) await writer.apply(obj);
 
-    // The projected token and CA as the kubelet would place them.
-    const creds = mkdtempSync(join(work, 'creds-'));
-    const tr = await core.createNamespacedServiceAccountToken({
-      name: access.serviceAccountName,
-      namespace: hubNs,
-      body: { spec: { expirationSeconds: 600, audiences: [] } },
-    });
-    writeFileSync(join(creds, 'token'), tr.status!.token);
-    const cluster = kc.getCurrentCluster()!;
-    writeFileSync(
-      join(creds, 'ca.crt'),
-      cluster.caData ? Buffer.from(cluster.caData, 'base64') : readFileSync(cluster.caFile!),
-    );
-    const server = new URL(cluster.server);
-    const env = { KUBERNETES_SERVICE_HOST: server.hostname, KUBERNETES_SERVICE_PORT: server.port };
+    const { dir: creds, token: saToken } = await projectedCredentials(access.serviceAccountName);
+    const env = inClusterEnv();
 
     const out = mkdtempSync(join(work, 'out-'));
     const wrapped = await mountKeys(hub);
@@ -189,7 +240,77 @@ describe('unwrap-dek', () => {
     const denied = run(otherArgs, env);
     expect(denied.status).not.toBe(0);
     expect(denied.output).toMatch(/other-keys needs get on the KEK Secret/);
-    expect(denied.output).not.toContain(tr.status!.token);
+    expect(denied.output).not.toContain(saToken);
+  });
+
+  it('builtin, adopted keys: reads the earlier hub KEK through a Role named for the new hub', async () => {
+    const earlier = await hubWithKeys('heir', { provider: 'builtin' });
+    const expected = await fingerprints(earlier);
+    // The hub goes (its keys stay: no owner reference) and a new one adopts them.
+    await deleteHubAndWait(kc, hubNs, 'heir');
+    const hub = await hubWithKeys(
+      'heir',
+      { provider: 'builtin' },
+      { 'hdh.sovereign.eu/adopt-keys': earlier.metadata.uid! },
+    );
+    const r = await lifecycle.reconcileHub(hub);
+    expect(r.kekUid).toBe(earlier.metadata.uid);
+    const access = dekDelivery(hub, { image: 'unused', operatorNamespace: operatorNs, kekUid: r.kekUid })
+      .kekAccess!;
+    expect(access.kekSecret).toContain(earlier.metadata.uid!);
+    expect(access.roleName).toContain(hub.metadata.uid!);
+    const writer = new Writer(new ApiClients(kc), FIELD_MANAGER);
+    for (const obj of kekAccessList(renderKekAccess(hubRefOf(hub), access))) await writer.apply(obj);
+
+    const { dir: creds } = await projectedCredentials(access.serviceAccountName);
+    const out = mkdtempSync(join(work, 'out-'));
+    const res = run(initArgs(hub, await mountKeys(hub), out, creds, r.kekUid), inClusterEnv());
+    expect(res).toMatchObject({ status: 0 });
+    expectKeyFiles(out, expected, 1);
+    expect(await fingerprints(hub)).toEqual(expected);
+    expectNoKeyBytes(res.output);
+  });
+
+  it('transit: unwraps every version through the engine after a KEK rotation, token and CA from files', async () => {
+    const hub = await hubWithKeys('vaulted', {
+      provider: 'transit',
+      transit: {
+        address: vault.address,
+        authSecretRef: { name: 'transit-token', key: 'token' },
+        caSecretRef: { name: 'transit-ca', key: 'ca.crt' },
+      },
+    });
+    await kc.makeApiClient(CustomObjectsApi).patchNamespacedCustomObject(
+      {
+        ...HEALTH_DATA_HUB,
+        namespace: hubNs,
+        name: 'vaulted',
+        body: { metadata: { annotations: { 'hdh.sovereign.eu/rotate-key': 'once' } } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    expect((await lifecycle.reconcileHub(await getHub(kc, hubNs, 'vaulted'))).encryption).toMatchObject({
+      activeVersion: 2,
+    });
+    const expected = await fingerprints(hub);
+    expect(expected.size).toBe(2);
+    const creds = mkdtempSync(join(work, 'creds-'));
+    writeFileSync(join(creds, 'token'), vault.rootToken);
+    writeFileSync(join(creds, 'ca.crt'), vault.ca);
+    const out = mkdtempSync(join(work, 'out-'));
+    const r = run(initArgs(hub, await mountKeys(hub), out, creds));
+    expect(r).toMatchObject({ status: 0 });
+    expect(r.output).toContain('unwrapped 2 key version(s)');
+    expectKeyFiles(out, expected, 2);
+    expectNoKeyBytes(r.output);
+    expect(r.output).not.toContain(vault.rootToken);
+
+    // A token the engine refuses: non-zero, the reason given, the token never echoed.
+    writeFileSync(join(creds, 'token'), 'not-a-valid-token-42');
+    const bad = run(initArgs(hub, await mountKeys(hub), mkdtempSync(join(work, 'out-')), creds));
+    expect(bad.status).not.toBe(0);
+    expect(bad.output).toMatch(/permission denied/);
+    expect(bad.output).not.toContain('not-a-valid-token-42');
   });
 
   it('pkcs11: unwraps every version through the token, the PIN read from a file', async () => {
