@@ -16,7 +16,6 @@ export interface KekAccessObjects {
   roleBinding: V1RoleBinding;
 }
 
-
 export function renderKekAccess(hub: HubRef, access: KekAccess): KekAccessObjects {
   const labels = { [LABEL_MANAGED_BY]: MANAGED_BY_VALUE, [LABEL_HUB]: hub.name };
   // In the operator's namespace the hub label alone is ambiguous: say which namespace too.

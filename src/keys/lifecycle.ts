@@ -251,8 +251,7 @@ export class KeyLifecycle {
     const keys = classifySecret(secret, facts);
     // The keys to work with: the hub's own, or those of an earlier hub it asks to adopt (never
     // during deletion: a crypto-shred destroys only what the hub itself owns).
-    const adopting =
-      !facts.deleting && keys.state === 'foreign' && keys.set.hubUid === facts.adoptFrom;
+    const adopting = !facts.deleting && keys.state === 'foreign' && keys.set.hubUid === facts.adoptFrom;
     const set = keys.state === 'present' || adopting ? keys.set : undefined;
     const identity = set ? kekIdentityOf(set, facts.ref) : own;
     let kek: KekObservation = { state: 'not-asked' };

@@ -277,9 +277,7 @@ class Faults {
       destroy: (id) => this.around(() => p.destroy(id), fail('destroy')),
       describe: () => p.describe(),
       ...(rotate ? { rotate: (id) => this.around(() => rotate.call(p, id), fail('rotate')) } : {}),
-      ...(rewrap
-        ? { rewrap: (id, w) => this.around(() => rewrap.call(p, id, w), fail('rewrap')) }
-        : {}),
+      ...(rewrap ? { rewrap: (id, w) => this.around(() => rewrap.call(p, id, w), fail('rewrap')) } : {}),
       // Reads the wrapped value only: not an operation that can fail at the provider.
       ...(kekVersionOf ? { kekVersionOf: (w) => kekVersionOf.call(p, w) } : {}),
     };
@@ -577,7 +575,12 @@ describe.each(providers)('adoption of retained keys (%s)', (provider, encryption
       'hdh.sovereign.eu/confirm-destroy': successor.metadata.uid!,
     });
     await custom.patchNamespacedCustomObject(
-      { ...HEALTH_DATA_HUB, namespace: hubNs, name, body: { spec: { encryption: { onDelete: 'CryptoShred' } } } },
+      {
+        ...HEALTH_DATA_HUB,
+        namespace: hubNs,
+        name,
+        body: { spec: { encryption: { onDelete: 'CryptoShred' } } },
+      },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
     doomed = await startDeletion(await getHub(kc, hubNs, name));
@@ -643,7 +646,9 @@ describe('transit KEK rotation', () => {
 
     // The old KEK version can now be retired at the engine: every stored version still unwraps.
     const path = transitKeyPath(keyIdentity(hubRefOf(hub)).name);
-    expect((await vault.api('POST', `${path}/config`, { min_decryption_version: 2 })).status).toBeLessThan(300);
+    expect((await vault.api('POST', `${path}/config`, { min_decryption_version: 2 })).status).toBeLessThan(
+      300,
+    );
     expect(await fingerprints(hub)).toEqual(second);
     expect((await pass(hub)).result).toMatchObject({ action: 'none', ready: true, events: [] });
   });
@@ -662,7 +667,9 @@ describe('transit KEK rotation', () => {
       expect.objectContaining({
         type: 'Normal',
         reason: 'KeysRewrapped',
-        message: expect.stringMatching(/^key versions 1 and 2 rewrapped under version 3 of key-encryption key/),
+        message: expect.stringMatching(
+          /^key versions 1 and 2 rewrapped under version 3 of key-encryption key/,
+        ),
       }),
     ]);
     expect(after.status?.encryption).toMatchObject({ activeVersion: 2, versions: 2 });
@@ -758,8 +765,7 @@ describe.each(providers)('crashes at every step (%s)', (provider, encryption) =>
   // write, then read, find, unwrap: 9. Transit also rotates its KEK and rewraps each of the v
   // stored versions (rewrap, unwrap old, unwrap new): 10 + 3v. One more point checks a pass with
   // no failure.
-  const rotatingOps = (storedVersions: number) =>
-    provider === 'transit' ? 10 + 3 * storedVersions : 9;
+  const rotatingOps = (storedVersions: number) => (provider === 'transit' ? 10 + 3 * storedVersions : 9);
   const points = Array.from({ length: 12 }, (_, i) => i + 1).flatMap((n) =>
     (['before', 'after'] as const).map((phase) => [n, phase] as const),
   );

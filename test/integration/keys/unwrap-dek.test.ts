@@ -30,16 +30,9 @@ import { providerFor, type ProviderDeps } from '../../../src/keys/providers.js';
 import { Writer } from '../../../src/runtime/apply.js';
 import { ApiClients } from '../../../src/runtime/client.js';
 import { testCluster, testKubeConfig } from '../../support/cluster.js';
-import {
-  createHub,
-  deleteHubAndWait,
-  getHub,
-  hubManifest,
-  prepareHubNamespace,
-} from '../../support/hubs.js';
+import { createHub, deleteHubAndWait, getHub, hubManifest, prepareHubNamespace } from '../../support/hubs.js';
 import { createSoftHsmToken, type SoftHsmToken } from '../../support/softhsm.js';
 import { startVaultDevServer, type VaultDevServer } from '../../support/vault.js';
-
 
 const cli = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
 const suffix = Date.now().toString(36);
@@ -255,8 +248,11 @@ describe('unwrap-dek', () => {
     );
     const r = await lifecycle.reconcileHub(hub);
     expect(r.kekUid).toBe(earlier.metadata.uid);
-    const access = dekDelivery(hub, { image: 'unused', operatorNamespace: operatorNs, kekUid: r.kekUid })
-      .kekAccess!;
+    const access = dekDelivery(hub, {
+      image: 'unused',
+      operatorNamespace: operatorNs,
+      kekUid: r.kekUid,
+    }).kekAccess!;
     expect(access.kekSecret).toContain(earlier.metadata.uid!);
     expect(access.roleName).toContain(hub.metadata.uid!);
     const writer = new Writer(new ApiClients(kc), FIELD_MANAGER);

@@ -163,9 +163,12 @@ describe('renderDekSecret / parseDekSecret', () => {
     expect(parseDekSecret(s, recreated)).toEqual(adopted);
     expect(() => parseDekSecret(s, hub)).toThrow(ForeignDekSetError);
     for (const bad of ['not-a-uid', recreated.uid]) {
-      expect(() => parseDekSecret(withData(s, (d) => (d['kek-uid'] = bad)), recreated)).toThrow(
-        /kek-uid is not the UID of another hub/,
-      );
+      expect(() =>
+        parseDekSecret(
+          withData(s, (d) => (d['kek-uid'] = bad)),
+          recreated,
+        ),
+      ).toThrow(/kek-uid is not the UID of another hub/);
     }
   });
 
