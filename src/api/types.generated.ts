@@ -334,7 +334,9 @@ export interface HubEncryption {
   /**
    * What happens to the keys when the hub is deleted: Keep keeps them; CryptoShred destroys every
    * key version, which makes the data unreadable, but only when the hub carries the annotation
-   * hdh.sovereign.eu/confirm-destroy set to its metadata.uid. Defaults to Keep.
+   * hdh.sovereign.eu/confirm-destroy set to its metadata.uid. Defaults to Keep. Kept keys are used
+   * by a hub recreated under the same name only when it carries the annotation
+   * hdh.sovereign.eu/adopt-keys set to the earlier hub's metadata.uid.
    *
    * @defaultValue `"Keep"`
    */
