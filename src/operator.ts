@@ -26,6 +26,7 @@ import { appliedKey, DatastoreStep } from './hub/steps/datastore.js';
 import { KekAccessStep } from './hub/steps/kek-access.js';
 import { hubReader, LifecycleKeyGate } from './hub/steps/key-lifecycle-gate.js';
 import type { KeyGate } from './hub/steps/keys.js';
+import { LABEL_HUB_NAMESPACE } from './keys/identity.js';
 import { KeyLifecycle } from './keys/lifecycle.js';
 import { KeyMetrics } from './keys/metrics.js';
 import { StorageStep } from './hub/steps/storage.js';
@@ -114,6 +115,26 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
     plural: 'poddisruptionbudgets',
     ...owned,
   });
+  // builtin key access: the datastore pods' service account (hub namespace), and the Role and
+  // RoleBinding letting it read its KEK (operator namespace). A pod start needs them all.
+  const serviceAccounts = mgr.informer<KubernetesObject>({
+    group: '',
+    version: 'v1',
+    kind: 'ServiceAccount',
+    plural: 'serviceaccounts',
+    ...owned,
+  });
+  const keyAccessRbac = (['Role', 'RoleBinding'] as const).map((kind) => ({
+    kind,
+    informer: mgr.informer<KubernetesObject>({
+      group: 'rbac.authorization.k8s.io',
+      version: 'v1',
+      kind,
+      plural: `${kind.toLowerCase()}s`,
+      namespace: opts.operatorNamespace,
+      labelSelector: LABEL_HUB,
+    }),
+  }));
   const placedPods = new PodNodeIndex();
   const placementMetrics = new PlacementMetrics(mgr.metrics.registry);
   const writer = new Writer(mgr.clients, FIELD_MANAGER);
@@ -281,6 +302,23 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
   statefulSets.on(watchOwned('StatefulSet', true));
   services.on(watchOwned('Service', false));
   podDisruptionBudgets.on(watchOwned('PodDisruptionBudget', false));
+  // Key access objects have no generation to tell our applies from others' changes, so every
+  // update or deletion is treated as drift: the entry is forgotten and the hub re-applies. An
+  // apply that changes nothing makes no event, so this settles after one request.
+  const watchKeyAccess =
+    (kind: string, hubNamespace: (obj: KubernetesObject) => string | undefined) =>
+    (event: string, obj: KubernetesObject) => {
+      if (event !== 'update' && event !== 'delete') return;
+      const hub = obj.metadata?.labels?.[LABEL_HUB];
+      const ns = hubNamespace(obj);
+      if (!hub || !ns || !hubs.get(`${ns}/${hub}`)) return;
+      applied.forget(appliedKey({ ...obj, kind }));
+      hubController.enqueue(`${ns}/${hub}`);
+    };
+  serviceAccounts.on(watchKeyAccess('ServiceAccount', (sa) => sa.metadata?.namespace));
+  for (const { kind, informer } of keyAccessRbac) {
+    informer.on(watchKeyAccess(kind, (o) => o.metadata?.labels?.[LABEL_HUB_NAMESPACE]));
+  }
 
   // A claim belongs to the hub it is named for (data-<hub>-<n>): binding, resizing, retention.
   const enqueueClaimHubs = (namespace: string | undefined, claim: string | undefined) => {

@@ -224,6 +224,34 @@ describe('hub storage through the operator', () => {
       namespace: operatorNs,
     });
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'ledger-keys', namespace: ns }]);
+
+    // Changed or deleted by someone else, the key access is restored: the next pod start needs it.
+    const kekName = keyIdentity(ref).name;
+    await rbac.deleteNamespacedRoleBinding({ name: kekName, namespace: operatorNs });
+    await rbac.patchNamespacedRole(
+      {
+        name: kekName,
+        namespace: operatorNs,
+        body: [{ op: 'add', path: '/rules/0/verbs/-', value: 'list' }],
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+    );
+    await core.deleteNamespacedServiceAccount({ name: 'ledger-keys', namespace: ns });
+    await eventually(
+      'key access restored',
+      async () => {
+        const b = await rbac.readNamespacedRoleBinding({ name: kekName, namespace: operatorNs });
+        const r = await rbac.readNamespacedRole({ name: kekName, namespace: operatorNs });
+        const a = await core.readNamespacedServiceAccount({ name: 'ledger-keys', namespace: ns });
+        return (
+          b.subjects?.[0]?.name === 'ledger-keys' &&
+          JSON.stringify(r.rules?.[0]?.verbs) === '["get"]' &&
+          a.automountServiceAccountToken === false
+        );
+      },
+      30_000,
+      300,
+    );
   }, 180_000);
 
   it('grows the claims to a larger size without deleting a claim or a pod', async () => {
