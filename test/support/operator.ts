@@ -24,7 +24,10 @@ export async function startOperatorProcess(args: string[] = []): Promise<Operato
     [
       cli,
       'run',
-      `--kubeconfig=${testCluster().kubeconfig}`,
+      // The admin kubeconfig unless the caller names another (a least-privilege identity).
+      ...(args.some((a) => a.startsWith('--kubeconfig='))
+        ? []
+        : [`--kubeconfig=${testCluster().kubeconfig}`]),
       `--metrics-bind-address=127.0.0.1:${mPort}`,
       `--health-probe-bind-address=127.0.0.1:${pPort}`,
       ...args,
