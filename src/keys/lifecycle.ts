@@ -141,7 +141,11 @@ export interface ReconcileKeysOptions {
 // needing more than this is being changed by someone else at the same time.
 const MAX_STEPS = 8;
 
-type StepOutcome = { kind: 'progress' } | { kind: 'unavailable'; message: string };
+type StepOutcome =
+  | { kind: 'progress' }
+  | { kind: 'unavailable'; message: string }
+  /** A stored key turned out unusable while the step ran: a person must act. */
+  | { kind: 'blocked'; message: string };
 
 interface Observed {
   observation: KeyObservation;
@@ -220,6 +224,10 @@ export class KeyLifecycle {
           { action: 'wait', message: outcome.message },
           events,
         );
+      }
+      if (outcome.kind === 'blocked') {
+        const blocked: KeyPlan = { action: 'block', reason: KeyReason.KeyInvalid, message: outcome.message };
+        return this.result(current, facts, seen.observation, blocked, events);
       }
     }
     throw new Error(
@@ -318,6 +326,12 @@ export class KeyLifecycle {
       }
     } catch (e) {
       if (e instanceof ProviderUnavailableError) return { kind: 'unavailable', message: e.message };
+      if (e instanceof UnwrapError) {
+        return {
+          kind: 'blocked',
+          message: `${e.message}; nothing was changed, and a damaged key is never repaired by guessing: restore Secret ${dekSecretName(identity.hub.name)} from a backup`,
+        };
+      }
       // The KEK vanished or changed under us, or a write lost a race: observe again and re-plan.
       if (e instanceof KeyMissingError || e instanceof KeyInvalidError || e instanceof WriteConflict) {
         this.o.log?.debug('key step superseded, observing again', {
@@ -469,19 +483,23 @@ export class KeyLifecycle {
     if (latest === undefined || !rewrap || !kekVersionOf) return { versions: [...set.versions], rewrapped };
     const versions: DekVersion[] = [];
     for (const d of set.versions) {
-      if (kekVersionOf.call(provider, d.wrapped) >= latest) {
-        versions.push(d);
-        continue;
-      }
-      const wrapped = await rewrap.call(provider, identity, d.wrapped);
+      let wrapped: string;
       let before: Buffer | undefined;
       let after: Buffer | undefined;
       try {
+        if (kekVersionOf.call(provider, d.wrapped) >= latest) {
+          versions.push(d);
+          continue;
+        }
+        wrapped = await rewrap.call(provider, identity, d.wrapped);
         before = await provider.unwrap(identity, d.wrapped);
         after = await provider.unwrap(identity, wrapped);
         if (before.length !== after.length || !timingSafeEqual(before, after)) {
-          throw new Error(`key version ${d.version} did not rewrap to the same key; nothing was stored`);
+          throw new UnwrapError('it did not rewrap to the same key', provider.describe().provider);
         }
+      } catch (e) {
+        if (!(e instanceof UnwrapError)) throw e;
+        throw new UnwrapError(`key version ${d.version} cannot be rewrapped: ${e.message}`, e.provider);
       } finally {
         before?.fill(0);
         after?.fill(0);

@@ -679,6 +679,33 @@ describe('transit KEK rotation', () => {
     expect(await transitLatest(hub)).toBe(3);
     expect((await pass(after)).result.events).toEqual([]);
   });
+
+  it('blocks with KeyInvalid, changing nothing, when a stored version cannot be rewrapped', async () => {
+    let hub = (await pass(await newHub('kek-damaged', transit()))).hub;
+    hub = (await pass(await annotate(hub, { 'hdh.sovereign.eu/rotate-key': 'k1' }))).hub;
+    // Version 1 damaged (a ciphertext of the right shape that does not authenticate); the active
+    // version 2 is intact, so the hub is ready until something needs version 1.
+    const secret = (await readKeys(hub))!;
+    const damaged = `vault:v2:${randomBytes(60).toString('base64')}`;
+    await core.replaceNamespacedSecret({
+      name: secret.metadata!.name!,
+      namespace: hubNs,
+      body: { ...secret, data: { ...secret.data, 'dek-v1': Buffer.from(damaged).toString('base64') } },
+    });
+    const path = transitKeyPath(keyIdentity(hubRefOf(hub)).name);
+    expect((await vault.api('POST', `${path}/rotate`)).status).toBeLessThan(300);
+    const before = (await readKeys(hub))!;
+
+    const { result } = await pass(hub);
+    expect(result).toMatchObject({ action: 'block', ready: false });
+    expect(result.condition).toMatchObject({ status: 'False', reason: 'KeyInvalid' });
+    expect(result.condition.message).toMatch(
+      /key version 1 cannot be rewrapped: .*restore Secret kek-damaged-keys/,
+    );
+    expect(result.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'KeyInvalid' })]);
+    expect((await readKeys(hub))!.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+    expect(await transitLatest(hub)).toBe(3);
+  });
 });
 
 describe('fail closed', () => {
