@@ -31,7 +31,7 @@ import { KeyLifecycle } from './keys/lifecycle.js';
 import { KeyMetrics } from './keys/metrics.js';
 import { StorageStep } from './hub/steps/storage.js';
 import { LABEL_POLICY } from './placement/admission.js';
-import { countsAsEligible } from './placement/audit.js';
+import { countsAsEligible, podAuditView } from './placement/audit.js';
 import { PlacementMetrics } from './placement/metrics.js';
 import { PodNodeIndex, podAuditChanged } from './placement/pod-index.js';
 import { Evictor } from './placement/remediation.js';
@@ -63,14 +63,12 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
   const hubs = mgr.informer<HealthDataHub>({ ...HEALTH_DATA_HUB, namespace: opts.namespace });
   const policies = mgr.informer<SovereigntyPolicy>(SOVEREIGNTY_POLICY);
   const nodes = mgr.informer<V1Node>({ group: '', version: 'v1', kind: 'Node', plural: 'nodes' });
-  // Every pod of a hub namespace is held to its policy, whoever created it.
-  const pods = mgr.informer<V1Pod>({
-    group: '',
-    version: 'v1',
-    kind: 'Pod',
-    plural: 'pods',
-    namespace: opts.namespace,
-  });
+  // Every pod of a hub namespace is held to its policy, whoever created it. The cache keeps only
+  // what the audit reads (podAuditView): without --namespace it holds every pod of the cluster.
+  const pods = mgr.informer<V1Pod>(
+    { group: '', version: 'v1', kind: 'Pod', plural: 'pods', namespace: opts.namespace },
+    { transform: podAuditView },
+  );
   // Storage: claims of the watched namespaces; volumes and classes are cluster-wide.
   const claims = mgr.informer<V1PersistentVolumeClaim>({
     group: '',

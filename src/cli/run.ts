@@ -23,7 +23,7 @@ export interface RunOptions {
   /** The operator's image, for the datastore's unwrap-dek init container (default DEFAULT_IMAGE). */
   image?: string;
   /** Informer tuning; tests shorten the unhealthy threshold. */
-  informer?: InformerOptions;
+  informer?: Omit<InformerOptions, 'transform'>;
 }
 
 export const DEFAULT_OPERATOR_NAMESPACE = 'hdh-system';

@@ -45,6 +45,32 @@ export interface PodViolation extends PlacementViolation {
 const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
 
 /**
+ * The part of a pod the placement audit and eviction read: identity, labels, the mirror
+ * annotation, deletion, node and phase. The pod cache keeps only this (an informer transform), so
+ * watching every pod costs a few hundred bytes per pod rather than its whole spec and status.
+ */
+export function podAuditView(pod: V1Pod): V1Pod {
+  const md = pod.metadata ?? {};
+  const mirror = md.annotations?.[MIRROR_ANNOTATION];
+  return {
+    apiVersion: pod.apiVersion,
+    kind: pod.kind,
+    metadata: {
+      name: md.name,
+      namespace: md.namespace,
+      uid: md.uid,
+      resourceVersion: md.resourceVersion,
+      ...(md.labels ? { labels: md.labels } : {}),
+      ...(mirror !== undefined ? { annotations: { [MIRROR_ANNOTATION]: mirror } } : {}),
+      ...(md.deletionTimestamp ? { deletionTimestamp: md.deletionTimestamp } : {}),
+    },
+    // containers is required by the type; the audit never reads it.
+    spec: { containers: [], ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}) },
+    ...(pod.status?.phase ? { status: { phase: pod.status.phase } } : {}),
+  };
+}
+
+/**
  * Whether a pod is running, or about to run, on its node. Pods not yet bound have no node to be
  * wrong about; terminating pods are already on their way out; finished pods run nothing.
  */

@@ -19,7 +19,7 @@ export interface ResourceRef {
 export type InformerEvent = 'add' | 'update' | 'delete' | 'resync';
 export type InformerHandler<T> = (event: InformerEvent, obj: T, old?: T) => void;
 
-export interface InformerOptions {
+export interface InformerOptions<T extends KubernetesObject = KubernetesObject> {
   /** Server-side watch timeout; randomised in [t, 2t) like client-go to spread relists. */
   watchTimeoutSeconds?: number;
   /** Every cached object is handed to the handlers again this often (0: never). */
@@ -32,6 +32,12 @@ export interface InformerOptions {
    * synced cache, checked again at the maximum backoff, and does not make the informer unhealthy.
    */
   optional?: boolean;
+  /**
+   * Reduces each object before it is cached and handed to handlers, as controller-runtime's cache
+   * transforms do: a cache of a large resource keeps only what its readers use. The result must
+   * keep metadata.name, namespace and resourceVersion.
+   */
+  transform?: (obj: T) => T;
 }
 
 export function objectKey(obj: KubernetesObject): string {
@@ -77,7 +83,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     clients: ApiClients,
     readonly ref: ResourceRef,
     private readonly log: Logger,
-    private readonly opts: InformerOptions = {},
+    private readonly opts: InformerOptions<T> = {},
   ) {
     this.objects = clients.make(KubernetesObjectApi);
     this.watcher = new Watch(clients.kc);
@@ -212,6 +218,12 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     });
   }
 
+  /** The object as cached: apiVersion and kind set, then reduced by the transform, if any. */
+  private complete(obj: T): T {
+    const full = { apiVersion: apiVersionOf(this.ref), kind: this.ref.kind, ...obj } as T;
+    return this.opts.transform ? this.opts.transform(full) : full;
+  }
+
   private async relist(): Promise<void> {
     const items: T[] = [];
     let cont: string | undefined;
@@ -231,7 +243,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       );
       for (const item of page.items) {
         // List items carry no apiVersion/kind; restore them so the cache holds whole objects.
-        items.push({ apiVersion: apiVersionOf(this.ref), kind: this.ref.kind, ...item } as T);
+        items.push(this.complete(item));
       }
       cont = page.metadata?._continue || undefined;
       rv = page.metadata?.resourceVersion ?? '';
@@ -329,7 +341,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     switch (type) {
       case 'ADDED':
       case 'MODIFIED': {
-        const full = { apiVersion: apiVersionOf(this.ref), kind: this.ref.kind, ...obj } as T;
+        const full = this.complete(obj);
         const key = objectKey(full);
         const old = this.cache.get(key);
         this.cache.set(key, full);

@@ -13,7 +13,7 @@ export interface ManagerOptions {
   healthProbeBindAddress?: string;
   leaderElection?: LeaderElectionOptions;
   concurrency?: number;
-  informerDefaults?: InformerOptions;
+  informerDefaults?: Omit<InformerOptions, 'transform'>;
 }
 
 /**
@@ -38,7 +38,7 @@ export class Manager {
     this.clients = new ApiClients(kc, metrics);
   }
 
-  informer<T extends KubernetesObject>(ref: ResourceRef, opts: InformerOptions = {}): Informer<T> {
+  informer<T extends KubernetesObject>(ref: ResourceRef, opts: InformerOptions<T> = {}): Informer<T> {
     const inf = new Informer<T>(this.clients, ref, this.log, { ...this.opts.informerDefaults, ...opts });
     this.informers.push(inf as unknown as Informer);
     return inf;

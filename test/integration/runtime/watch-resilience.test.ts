@@ -111,6 +111,48 @@ describe('watch resilience against a real API server', () => {
     }
   }, 180_000);
 
+  it('caches and hands out objects reduced by the transform, whether listed or watched', async () => {
+    const big = 'x'.repeat(10_000);
+    const cm = (name: string, v: string): V1ConfigMap => ({
+      metadata: { name, namespace: ns, labels: { transform: 'yes' } },
+      data: { v, big },
+    });
+    await core.createNamespacedConfigMap({ namespace: ns, body: cm('listed', '1') });
+    const handed: V1ConfigMap[] = [];
+    const inf = new Informer<V1ConfigMap>(
+      new ApiClients(kc),
+      {
+        group: '',
+        version: 'v1',
+        kind: 'ConfigMap',
+        plural: 'configmaps',
+        namespace: ns,
+        labelSelector: 'transform',
+      },
+      quiet,
+      { transform: (o) => ({ ...o, data: { v: o.data?.v ?? '' } }) },
+    );
+    inf.on((_event, o) => handed.push(o));
+    inf.start();
+    try {
+      await inf.waitForSync();
+      await core.createNamespacedConfigMap({ namespace: ns, body: cm('watched', '1') });
+      await core.replaceNamespacedConfigMap({ name: 'listed', namespace: ns, body: cm('listed', '2') });
+      await eventually(
+        'watched',
+        async () => inf.get(`${ns}/watched`) && inf.get(`${ns}/listed`)?.data?.v === '2',
+      );
+      for (const o of [...inf.list(), ...handed]) {
+        expect(o.data).toEqual({ v: expect.any(String) });
+        // apiVersion and kind are restored before the transform sees the object.
+        expect(o).toMatchObject({ apiVersion: 'v1', kind: 'ConfigMap' });
+      }
+      expect(handed.map((o) => o.metadata?.name)).toEqual(['listed', 'watched', 'listed']);
+    } finally {
+      inf.stop();
+    }
+  });
+
   it('reconciles a hub created while its API server was down, with /readyz failing meanwhile', async () => {
     const op = await startOperator(
       {

@@ -4,6 +4,7 @@ import {
   describeViolations,
   evictionCandidates,
   isPodPlaced,
+  podAuditView,
   sameViolations,
   statusViolations,
   type HeldPolicy,
@@ -141,6 +142,64 @@ describe('placement audit', () => {
     // Defaults (as a policy stored before the defaults existed would read): Enforce, Evict.
     const { enforcement: _e, onViolation: _o, ...bare } = euHds().spec;
     expect(evictionCandidates(v, held({ spec: bare })).map((x) => x.pod)).toEqual(['c']);
+  });
+
+  it('reaches the same verdicts on the reduced pods the cache keeps as on whole pods', () => {
+    const labelled = { 'hdh.sovereign.eu/hub': 'oncology', app: 'db' };
+    const whole: V1Pod[] = [
+      pod('ok', 'par-1'),
+      pod('us', 'us-1', { metadata: { name: 'us', labels: labelled } }),
+      pod('own-fra', 'fra-1', { metadata: { name: 'own-fra', labels: labelled } }),
+      pod('mirror', 'us-1', {
+        metadata: { name: 'mirror', annotations: { 'kubernetes.io/config.mirror': 'x', other: 'y' } },
+      }),
+      pod('leaving', 'us-1', { metadata: { name: 'leaving', deletionTimestamp: new Date() } }),
+      pod('done', 'us-1', { status: { phase: 'Succeeded' } }),
+      pod('pending', undefined, { status: { phase: 'Pending' } }),
+      pod('orphan', 'vanished'),
+    ];
+    const views = whole.map(podAuditView);
+    for (const policies of [[held()], [held({ hubRegions: ['fr-par'] })]]) {
+      expect(auditPods(policies, views, nodes)).toEqual(auditPods(policies, whole, nodes));
+      expect(auditPods(policies, views, nodes).length).toBeGreaterThan(1);
+    }
+    expect(views.map(isPodPlaced)).toEqual(whole.map(isPodPlaced));
+  });
+
+  it('keeps only what the audit reads in the cached view of a pod', () => {
+    const full: V1Pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: 'db-0',
+        namespace: 'research',
+        uid: 'u1',
+        resourceVersion: '42',
+        labels: { app: 'db' },
+        annotations: { 'kubectl.kubernetes.io/last-applied-configuration': 'x'.repeat(4000) },
+        managedFields: [{ manager: 'kubectl', operation: 'Update' }],
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: 's1' }],
+      },
+      spec: {
+        nodeName: 'par-1',
+        containers: [{ name: 'db', image: 'postgres', env: [{ name: 'A', value: 'b'.repeat(2000) }] }],
+      },
+      status: { phase: 'Running', podIP: '10.0.0.1', conditions: [{ type: 'Ready', status: 'True' }] },
+    };
+    expect(podAuditView(full)).toEqual({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: 'db-0',
+        namespace: 'research',
+        uid: 'u1',
+        resourceVersion: '42',
+        labels: { app: 'db' },
+      },
+      spec: { containers: [], nodeName: 'par-1' },
+      status: { phase: 'Running' },
+    });
+    expect(JSON.stringify(podAuditView(full)).length * 20).toBeLessThan(JSON.stringify(full).length);
   });
 
   it('keeps the eviction UID so a pod recreated under the same name is spared', () => {
