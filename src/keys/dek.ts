@@ -228,6 +228,12 @@ export function renderDekSecret(hub: HubRef, set: DekSet): V1Secret {
   };
 }
 
+/** The kek-uid field of a DEK Secret as stored, read even when the rest of it cannot be. */
+export function storedKekUid(secret: V1Secret): string | undefined {
+  const raw = secret.data?.[DATA.kekUid];
+  return raw === undefined ? undefined : Buffer.from(raw, 'base64').toString('utf8');
+}
+
 /** Reads and checks a DEK Secret of `hub`; throws DekSetError (ForeignDekSetError) when unusable. */
 export function parseDekSecret(secret: V1Secret, hub: HubRef): DekSet {
   const set = readDekSecret(secret, hub.namespace);

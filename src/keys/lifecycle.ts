@@ -48,6 +48,7 @@ import {
   newDekSet,
   parseDekSecret,
   renderDekSecret,
+  storedKekUid,
   type DekSet,
   type DekVersion,
 } from './dek.js';
@@ -268,13 +269,25 @@ export class KeyLifecycle {
     // Deletion that keeps the keys needs nothing from the provider.
     if (!facts.deleting || shredConfirmed(facts)) {
       kek = await askKek(provider, identity);
-      if (!facts.deleting && kek.state === 'present' && set) {
+      // Live, Ready means proven to unwrap. In a crypto-shred, adopted keys must prove to be
+      // wrapped by the earlier hub's KEK before it is destroyed.
+      if (kek.state === 'present' && set && (!facts.deleting || set.kekUid !== undefined)) {
         [kek, active] = await checkActive(provider, identity, set, kek);
-        wrappedUnder = kekVersionsOf(provider, set);
+        if (!facts.deleting) wrappedUnder = kekVersionsOf(provider, set);
       }
     }
+    const expectedKekRef = set && provider.keyRef ? provider.keyRef(identity) : undefined;
     return {
-      observation: { hub: facts, kek, keys, active, dataEvidence, wrappedUnder, now: this.clock() },
+      observation: {
+        hub: facts,
+        kek,
+        keys,
+        active,
+        dataEvidence,
+        wrappedUnder,
+        expectedKekRef,
+        now: this.clock(),
+      },
       secret,
       identity,
     };
@@ -326,10 +339,12 @@ export class KeyLifecycle {
       }
     } catch (e) {
       if (e instanceof ProviderUnavailableError) return { kind: 'unavailable', message: e.message };
-      if (e instanceof UnwrapError) {
+      if (e instanceof DamagedVersionError) {
         return {
           kind: 'blocked',
-          message: `${e.message}; nothing was changed, and a damaged key is never repaired by guessing: restore Secret ${dekSecretName(identity.hub.name)} from a backup`,
+          message:
+            `${e.message}; nothing was changed, and a damaged key is never repaired by guessing: restore ` +
+            `Secret ${dekSecretName(identity.hub.name)} from a backup (the datastore's pods need every version to start)`,
         };
       }
       // The KEK vanished or changed under us, or a write lost a race: observe again and re-plan.
@@ -403,6 +418,9 @@ export class KeyLifecycle {
     if (keys.state !== 'present' || !seen.secret) throw new Error('rotation without a key set');
     let latest = kek.state === 'present' ? kek.latestVersion : undefined;
     if (plan.rotateKek) {
+      // Every version is rewrapped under the new KEK version: check first that each one can be,
+      // so that a damaged version stops the rotation before anything changes.
+      await verifyEveryVersion(provider, identity, keys.set);
       if (!provider.rotate) throw new Error(`provider ${hub.provider} does not rotate key-encryption keys`);
       const versions = (await provider.rotate(identity)).versions;
       latest = versions?.length ? Math.max(...versions) : undefined;
@@ -479,18 +497,21 @@ export class KeyLifecycle {
     provider: KeyProvider,
   ): Promise<{ versions: DekVersion[]; rewrapped: Set<number> }> {
     const rewrapped = new Set<number>();
-    const { rewrap, kekVersionOf } = provider;
-    if (latest === undefined || !rewrap || !kekVersionOf) return { versions: [...set.versions], rewrapped };
+    const { rewrap } = provider;
+    const under = kekVersionsOf(provider, set);
+    if (latest === undefined || !rewrap || !under) return { versions: [...set.versions], rewrapped };
     const versions: DekVersion[] = [];
     for (const d of set.versions) {
+      const kekVersion = under.get(d.version);
+      // Unreadable values stay as they are (verifyEveryVersion stops a rotation on them).
+      if (kekVersion === undefined || kekVersion >= latest) {
+        versions.push(d);
+        continue;
+      }
       let wrapped: string;
       let before: Buffer | undefined;
       let after: Buffer | undefined;
       try {
-        if (kekVersionOf.call(provider, d.wrapped) >= latest) {
-          versions.push(d);
-          continue;
-        }
         wrapped = await rewrap.call(provider, identity, d.wrapped);
         before = await provider.unwrap(identity, d.wrapped);
         after = await provider.unwrap(identity, wrapped);
@@ -499,7 +520,7 @@ export class KeyLifecycle {
         }
       } catch (e) {
         if (!(e instanceof UnwrapError)) throw e;
-        throw new UnwrapError(`key version ${d.version} cannot be rewrapped: ${e.message}`, e.provider);
+        throw new DamagedVersionError(`key version ${d.version} cannot be rewrapped: ${e.message}`);
       } finally {
         before?.fill(0);
         after?.fill(0);
@@ -745,6 +766,23 @@ class WriteConflict extends Error {
   override name = 'WriteConflict';
 }
 
+/** A stored key version does not unwrap (or rewrap) under its KEK: a person must restore it. */
+class DamagedVersionError extends Error {
+  override name = 'DamagedVersionError';
+}
+
+/** Unwraps every stored version and forgets the results; DamagedVersionError names the first that fails. */
+async function verifyEveryVersion(provider: KeyProvider, identity: KeyIdentity, set: DekSet): Promise<void> {
+  for (const d of set.versions) {
+    try {
+      (await provider.unwrap(identity, d.wrapped)).fill(0);
+    } catch (e) {
+      if (!(e instanceof UnwrapError)) throw e;
+      throw new DamagedVersionError(`key version ${d.version} does not unwrap: ${e.message}`);
+    }
+  }
+}
+
 function classifySecret(secret: V1Secret | undefined, facts: HubKeyFacts): KeysObservation {
   if (!secret) return { state: 'absent' };
   const retainedFrom = secret.metadata?.labels?.[LABEL_RETAINED_FROM];
@@ -754,7 +792,7 @@ function classifySecret(secret: V1Secret | undefined, facts: HubKeyFacts): KeysO
     if (e instanceof ForeignDekSetError) return { state: 'foreign', message: e.message, set: e.set };
     if (e instanceof DekSetError) {
       const ours = secret.metadata?.labels?.[LABEL_HUB_UID] === facts.ref.uid;
-      return { state: 'damaged', message: e.message, ours, retainedFrom };
+      return { state: 'damaged', message: e.message, ours, retainedFrom, kekUid: storedKekUid(secret) };
     }
     throw e;
   }
@@ -781,7 +819,7 @@ function kekVersionsOf(provider: KeyProvider, set: DekSet): Map<number, number> 
     try {
       out.set(d.version, provider.kekVersionOf(d.wrapped));
     } catch (e) {
-      // A damaged value is not rewrapped; unwrapping it reports the damage where it matters.
+      // Left out: not rewrapped; a rotation stops on it (verifyEveryVersion).
       if (!(e instanceof UnwrapError)) throw e;
     }
   }
@@ -879,7 +917,9 @@ function encryptionStatus(
   facts: HubKeyFacts,
   set: DekSet | undefined,
 ): HubEncryptionStatus | undefined {
-  if (!set)
+  // During deletion the record of which KEK the hub used is what a crypto-shred is checked
+  // against (plan.ts): it is kept as it was, never rewritten from the Secret.
+  if (!set || facts.deleting)
     return { ...hub.status?.encryption, provider: hub.status?.encryption?.provider ?? facts.provider };
   return {
     provider: set.provider,

@@ -74,6 +74,7 @@ export function instrumentProvider(provider: KeyProvider, metrics: KeyMetrics): 
   const rotate = provider.rotate?.bind(provider);
   const rewrap = provider.rewrap?.bind(provider);
   const kekVersionOf = provider.kekVersionOf?.bind(provider);
+  const keyRef = provider.keyRef?.bind(provider);
   const close = provider.close?.bind(provider);
   return {
     find: (id) => observe('find', () => provider.find(id)),
@@ -86,6 +87,7 @@ export function instrumentProvider(provider: KeyProvider, metrics: KeyMetrics): 
     ...(rewrap ? { rewrap: (id, wrapped) => observe('rewrap', () => rewrap(id, wrapped)) } : {}),
     // Reads the wrapped value only; not an operation at the provider.
     ...(kekVersionOf ? { kekVersionOf } : {}),
+    ...(keyRef ? { keyRef } : {}),
     ...(close ? { close } : {}),
   };
 }

@@ -64,6 +64,12 @@ export interface HubKeyFacts {
    * refuse to start afresh.
    */
   reportedVersions: number;
+  /**
+   * The KEK status last reported (status.encryption.keyRef). Written only by the operator, it
+   * records which KEK the hub used: a crypto-shred of adopted keys destroys an earlier hub's KEK
+   * only when the hub's own record names it, not on the word of a Secret alone.
+   */
+  reportedKeyRef: string | undefined;
 }
 
 /** The provider's answer about the hub's KEK. */
@@ -83,8 +89,17 @@ export type KeysObservation =
   | { state: 'present'; set: DekSet; retainedFrom: string | undefined }
   /** The Secret belongs to another hub (an earlier one of the same name); `set` as stored. */
   | { state: 'foreign'; message: string; set: DekSet }
-  /** The Secret cannot be read as a key set; `ours` when its labels name this hub's UID. */
-  | { state: 'damaged'; message: string; ours: boolean; retainedFrom: string | undefined };
+  /**
+   * The Secret cannot be read as a key set; `ours` when its labels name this hub's UID;
+   * `kekUid` the raw kek-uid field, if any (adopted keys whose KEK cannot be verified).
+   */
+  | {
+      state: 'damaged';
+      message: string;
+      ours: boolean;
+      retainedFrom: string | undefined;
+      kekUid?: string | undefined;
+    };
 
 /** Whether the active version unwraps under the KEK the provider has. */
 export type ActiveCheck =
@@ -105,6 +120,11 @@ export interface KeyObservation {
    * DEK version. Compared with kek.latestVersion to find versions to rewrap.
    */
   wrappedUnder?: ReadonlyMap<number, number> | undefined;
+  /**
+   * The reference the provider, with the hub's settings, gives the KEK the keys name (see
+   * KeyProvider.keyRef); compared with the set's kek-ref before keys are adopted.
+   */
+  expectedKekRef?: string | undefined;
   now: Date;
 }
 
@@ -171,6 +191,7 @@ export function hubKeyFacts(hub: HealthDataHub): HubKeyFacts {
     adoptFrom: adoptFrom ? adoptFrom : undefined,
     rotationIntervalError,
     reportedVersions: Math.max(status?.versions ?? 0, status?.activeVersion ?? 0),
+    reportedKeyRef: status?.keyRef,
   };
 }
 
@@ -200,6 +221,8 @@ function planDeletion(o: KeyObservation): KeyPlan {
     if (retainedFrom !== hub.ref.uid) return { action: 'retain', note };
     return { action: 'released', outcome: 'retained', note };
   }
+  const adopted = adoptedShredCheck(o);
+  if (adopted) return adopted;
   switch (kek.state) {
     case 'unavailable':
       // Fail closed: a crypto-shred half done is finished when the provider is back.
@@ -219,6 +242,45 @@ function planDeletion(o: KeyObservation): KeyPlan {
       return ours
         ? { action: 'shred', destroyKek: false, deleteKeys: true }
         : { action: 'released', outcome: 'shredded', note: undefined };
+  }
+}
+
+/**
+ * Adopted keys are wrapped by the KEK of the hub that first had them. Before a crypto-shred
+ * destroys that KEK, the hub's own record (status) must name it and the keys must prove to be
+ * wrapped by it: a Secret edited to name another hub's KEK never gets that KEK destroyed.
+ */
+function adoptedShredCheck(o: KeyObservation): KeyPlan | undefined {
+  const { hub, kek, keys } = o;
+  const stop = (why: string): KeyPlan => ({
+    action: 'block',
+    reason: KeyReason.KeyInvalid,
+    message: `crypto-shred stopped, nothing destroyed: ${why}`,
+  });
+  if (keys.state === 'damaged' && keys.ours && keys.kekUid !== undefined) {
+    return stop(
+      `Secret ${secretName(hub)} is damaged (${keys.message}) and names the key-encryption key of hub uid ` +
+        `${keys.kekUid}, which cannot be verified; restore the Secret from a backup, or destroy that key at ` +
+        'the provider yourself and remove the Secret',
+    );
+  }
+  if (keys.state !== 'present' || keys.set.kekUid === undefined || kek.state !== 'present') return undefined;
+  if (hub.reportedKeyRef !== keys.set.kekRef) {
+    return stop(
+      `Secret ${secretName(hub)} names key-encryption key ${keys.set.kekRef} (adopted from hub uid ` +
+        `${keys.set.kekUid}), but the hub's status.encryption.keyRef does not record using it; destroy ` +
+        'that key at the provider yourself once you have checked it',
+    );
+  }
+  switch (o.active.state) {
+    case 'ok':
+      return undefined;
+    case 'unavailable':
+      return { action: 'wait', message: `crypto-shred waits for the key provider: ${o.active.message}` };
+    case 'skipped':
+      return { action: 'wait', message: 'the adopted keys were not checked against the provider' };
+    case 'failed':
+      return stop(`the adopted keys do not prove to be wrapped by ${keys.set.kekRef}: ${o.active.message}`);
   }
 }
 
@@ -302,6 +364,18 @@ function planLive(o: KeyObservation): KeyPlan {
         `key-encryption key is ${hub.provider} key ${kek.ref}; the keys are not used with another key`,
     };
   }
+  if (hub.reportedKeyRef !== undefined && hub.reportedKeyRef !== set.kekRef) {
+    // The hub's own record says it used another KEK: its keys were swapped under it. Keys change
+    // KEK only by an explicit adoption, which starts from a hub that had none.
+    return {
+      action: 'block',
+      reason: KeyReason.KeyInvalid,
+      message:
+        `Secret ${secretName(hub)} holds keys wrapped by ${set.kekRef}, but the hub has been using ` +
+        `${hub.reportedKeyRef} (status.encryption.keyRef); keys are never switched silently: restore the ` +
+        'Secret from a backup',
+    };
+  }
   if (o.active.state === 'unavailable') return { action: 'wait', message: o.active.message };
   if (o.active.state === 'skipped') {
     // Ready means proven to unwrap; an observer that did not try decides nothing.
@@ -368,6 +442,17 @@ function planAdoption(o: KeyObservation, keys: Extract<KeysObservation, { state:
         `set spec.encryption.provider to ${keys.set.provider} (with the same provider settings) to adopt them`,
     );
   }
+  // Other settings (another token, server or mount) would look for the KEK elsewhere and wrongly
+  // report it missing: say what differs before asking.
+  const settingsDiffer = (ref: string) =>
+    block(
+      KeyReason.KeyInvalid,
+      `the keys to adopt are wrapped by ${keys.set.kekRef}, but the hub's provider settings lead to ${ref}; ` +
+        'use the provider settings the keys were made with',
+    );
+  if (o.expectedKekRef !== undefined && o.expectedKekRef !== keys.set.kekRef) {
+    return settingsDiffer(o.expectedKekRef);
+  }
   switch (kek.state) {
     case 'unavailable':
       return { action: 'wait', message: kek.message };
@@ -384,13 +469,7 @@ function planAdoption(o: KeyObservation, keys: Extract<KeysObservation, { state:
     case 'present':
       break;
   }
-  if (kek.ref !== keys.set.kekRef) {
-    return block(
-      KeyReason.KeyInvalid,
-      `the keys to adopt are wrapped by ${keys.set.kekRef}, but the hub's provider settings lead to ${kek.ref}; ` +
-        'use the provider settings the keys were made with',
-    );
-  }
+  if (kek.ref !== keys.set.kekRef) return settingsDiffer(kek.ref);
   switch (o.active.state) {
     case 'ok':
       return { action: 'adopt', from };

@@ -26,6 +26,11 @@ export interface ProviderDescription {
 }
 
 export interface KeyProvider {
+  /**
+   * The reference a KEK of this identity has (or would have) at this provider, as find reports
+   * it; computed from the settings alone, without asking the provider.
+   */
+  keyRef?(identity: KeyIdentity): string;
   /** Asks the provider whether the KEK exists. Undefined means the provider said it does not. */
   find(identity: KeyIdentity): Promise<KeyInfo | undefined>;
   /** Creates the KEK. Refuses (KeyExistsError) if it exists: a KEK is never replaced. */

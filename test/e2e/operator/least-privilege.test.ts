@@ -72,6 +72,8 @@ describe('the operator with the RBAC it ships', () => {
       'ClusterRole',
       'ClusterRoleBinding',
       'Role',
+      'Role',
+      'RoleBinding',
       'RoleBinding',
       'ServiceAccount',
     ]);

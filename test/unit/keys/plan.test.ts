@@ -35,6 +35,7 @@ const facts = (over: Partial<HubKeyFacts> = {}): HubKeyFacts => ({
   adoptFrom: undefined,
   rotationIntervalError: undefined,
   reportedVersions: 0,
+  reportedKeyRef: undefined,
   ...over,
 });
 const set1 = (over: Partial<DekSet> = {}): DekSet => ({
@@ -179,6 +180,14 @@ describe('planKeys for a live hub', () => {
     }
   });
 
+  it('blocks when the keys name another KEK than the one the hub has been using', () => {
+    const swapped = obs({
+      hub: facts({ reportedKeyRef: `secret/hdh-system/hdh-research-oncology-${earlierUid}` }),
+    });
+    expect(planKeys(swapped)).toMatchObject({ action: 'block', reason: KeyReason.KeyInvalid });
+    expect(planKeys(obs({ hub: facts({ reportedKeyRef: kekRef }) }))).toMatchObject({ action: 'none' });
+  });
+
   it('blocks a hub whose Secret holds the retained keys of an earlier hub of the same name', () => {
     for (const kek of [kekPresent, { state: 'absent' } as const]) {
       expect(planKeys(obs({ kek, keys: foreign() }))).toEqual({
@@ -232,6 +241,16 @@ describe('planKeys for a live hub', () => {
         expect(plan).toMatchObject({ action: 'block', reason: 'KeyMissing' });
         expect(plan.action === 'block' && plan.message).toContain('no new keys are made');
       }
+    });
+
+    it('says the settings differ, rather than that the KEK is missing, when they lead elsewhere', () => {
+      const elsewhere = `secret/other-namespace/hdh-research-oncology-${earlierUid}`;
+      for (const kek of [{ state: 'absent' } as const, earlierKek]) {
+        const plan = planKeys(adopting({ kek, expectedKekRef: elsewhere }));
+        expect(plan).toMatchObject({ action: 'block', reason: KeyReason.KeyInvalid });
+        expect(plan.action === 'block' && plan.message).toContain(`settings lead to ${elsewhere}`);
+      }
+      expect(planKeys(adopting({ expectedKekRef: earlierKekRef }))).toMatchObject({ action: 'adopt' });
     });
 
     it('ignores the annotation once the keys are the hub own', () => {
@@ -354,7 +373,8 @@ describe('planKeys rotation', () => {
 
 describe('planKeys during deletion', () => {
   const deleting = (over: Partial<HubKeyFacts> = {}) => facts({ deleting: true, ...over });
-  const confirmed = () => deleting({ onDelete: 'CryptoShred', confirmDestroy: uid });
+  const confirmed = (over: Partial<HubKeyFacts> = {}) =>
+    deleting({ onDelete: 'CryptoShred', confirmDestroy: uid, ...over });
 
   it('keeps the keys by default: marks the Secret retained once, never asks the provider', () => {
     const kek: KekObservation = { state: 'not-asked' };
@@ -442,6 +462,59 @@ describe('planKeys during deletion', () => {
     ).toMatchObject({
       action: 'block',
       reason: KeyReason.KeyInvalid,
+    });
+  });
+
+  describe('of adopted keys', () => {
+    const adopted: DekSet = { ...earlierSet(), hubUid: uid, kekUid: earlierUid };
+    const earlierKek: KekObservation = { state: 'present', ref: earlierKekRef };
+    const shredding = (over: Partial<KeyObservation> = {}, reportedKeyRef = earlierKekRef) =>
+      obs({ hub: confirmed({ reportedKeyRef }), kek: earlierKek, keys: present(adopted), ...over });
+
+    it("destroys the earlier hub's KEK when the hub's status names it and the keys unwrap under it", () => {
+      expect(planKeys(shredding())).toEqual({ action: 'shred', destroyKek: true, deleteKeys: true });
+    });
+
+    it('destroys nothing when the status does not name that KEK, or the keys do not unwrap under it', () => {
+      for (const o of [
+        shredding({}, kekRef),
+        // Status lost: nothing records that the hub used the earlier KEK.
+        obs({ hub: confirmed({ reportedKeyRef: undefined }), kek: earlierKek, keys: present(adopted) }),
+        shredding({ active: { state: 'failed', message: 'tag mismatch' } }),
+      ]) {
+        const plan = planKeys(o);
+        expect(plan).toMatchObject({ action: 'block', reason: KeyReason.KeyInvalid });
+        expect(plan.action === 'block' && plan.message).toMatch(/^crypto-shred stopped, nothing destroyed/);
+      }
+      expect(planKeys(shredding({ active: { state: 'unavailable', message: 'down' } }))).toMatchObject({
+        action: 'wait',
+      });
+    });
+
+    it('deletes the wrapped keys alone when the KEK is already gone', () => {
+      expect(planKeys(shredding({ kek: { state: 'absent' }, active: { state: 'skipped' } }, kekRef))).toEqual(
+        {
+          action: 'shred',
+          destroyKek: false,
+          deleteKeys: true,
+        },
+      );
+    });
+
+    it('never releases a damaged Secret naming an earlier KEK as shredded', () => {
+      const damaged: KeysObservation = {
+        state: 'damaged',
+        message: 'lacks kek-ref',
+        ours: true,
+        retainedFrom: undefined,
+        kekUid: earlierUid,
+      };
+      for (const kek of [{ state: 'absent' } as const, kekPresent]) {
+        expect(planKeys(obs({ hub: confirmed(), kek, keys: damaged }))).toMatchObject({
+          action: 'block',
+          reason: KeyReason.KeyInvalid,
+        });
+      }
     });
   });
 
