@@ -63,6 +63,18 @@ export function keyIdentity(hub: HubRef): KeyIdentity {
   });
 }
 
+/**
+ * The UID in the key identity a KEK reference names for this hub's namespace and name (every
+ * provider's reference contains the identity), or undefined when it names none.
+ */
+export function uidInKeyRef(ref: string, hub: Pick<HubRef, 'namespace' | 'name'>): string | undefined {
+  const prefix = `hdh-${hub.namespace}-${hub.name}-`;
+  const at = ref.indexOf(prefix);
+  if (at < 0) return undefined;
+  const uid = ref.slice(at + prefix.length, at + prefix.length + 36);
+  return isUid(uid) ? uid : undefined;
+}
+
 /** The hub reference of an object read from the API server (a HealthDataHub). */
 export function hubRefOf(obj: { metadata?: { namespace?: string; name?: string; uid?: string } }): HubRef {
   const { namespace, name, uid } = obj.metadata ?? {};

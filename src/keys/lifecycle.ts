@@ -52,7 +52,7 @@ import {
   type DekSet,
   type DekVersion,
 } from './dek.js';
-import { LABEL_HUB_UID, keyIdentity, type KeyIdentity } from './identity.js';
+import { LABEL_HUB_UID, keyIdentity, uidInKeyRef, type KeyIdentity } from './identity.js';
 import type { KeyMetrics } from './metrics.js';
 import {
   KeyReason,
@@ -217,6 +217,10 @@ export class KeyLifecycle {
         continue;
       }
       const outcome = await this.execute(plan, seen, provider, events);
+      if (outcome.kind === 'progress' && (plan.action === 'initialize' || plan.action === 'adopt')) {
+        // The hub now has keys it made or adopted: the KEK they name becomes its record (status).
+        facts = { ...facts, reportedKeyRef: undefined };
+      }
       if (outcome.kind === 'unavailable') {
         return this.result(
           current,
@@ -262,7 +266,11 @@ export class KeyLifecycle {
     // during deletion: a crypto-shred destroys only what the hub itself owns).
     const adopting = !facts.deleting && keys.state === 'foreign' && keys.set.hubUid === facts.adoptFrom;
     const set = keys.state === 'present' || adopting ? keys.set : undefined;
-    const identity = set ? kekIdentityOf(set, facts.ref) : own;
+    const identity = set
+      ? kekIdentityOf(set, facts.ref)
+      : facts.deleting
+        ? recordedIdentity(facts, own, provider)
+        : own;
     let kek: KekObservation = { state: 'not-asked' };
     let active: ActiveCheck = { state: 'skipped' };
     let wrappedUnder: Map<number, number> | undefined;
@@ -277,6 +285,8 @@ export class KeyLifecycle {
       }
     }
     const expectedKekRef = set && provider.keyRef ? provider.keyRef(identity) : undefined;
+    const ownKekRef = provider.keyRef ? provider.keyRef(own) : undefined;
+    const kekIsRecorded = provider.keyRef ? provider.keyRef(identity) === facts.reportedKeyRef : false;
     return {
       observation: {
         hub: facts,
@@ -286,6 +296,8 @@ export class KeyLifecycle {
         dataEvidence,
         wrappedUnder,
         expectedKekRef,
+        ownKekRef,
+        kekIsRecorded,
         now: this.clock(),
       },
       secret,
@@ -811,6 +823,19 @@ async function askKek(provider: KeyProvider, identity: KeyIdentity): Promise<Kek
   }
 }
 
+/**
+ * Deletion without a readable key set: the KEK the hub's record (status.encryption.keyRef) names,
+ * when that is an earlier hub's (adopted keys) and this provider gives it exactly that reference;
+ * otherwise the hub's own.
+ */
+function recordedIdentity(facts: HubKeyFacts, own: KeyIdentity, provider: KeyProvider): KeyIdentity {
+  const recorded = facts.reportedKeyRef;
+  const uid = recorded === undefined ? undefined : uidInKeyRef(recorded, facts.ref);
+  if (!uid || uid === own.hub.uid || !provider.keyRef) return own;
+  const identity = keyIdentity({ ...facts.ref, uid });
+  return provider.keyRef(identity) === recorded ? identity : own;
+}
+
 /** Providers that version KEKs: the KEK version of each stored DEK version (unreadable ones left out). */
 function kekVersionsOf(provider: KeyProvider, set: DekSet): Map<number, number> | undefined {
   if (!provider.kekVersionOf || !provider.rewrap) return undefined;
@@ -923,7 +948,10 @@ function encryptionStatus(
     return { ...hub.status?.encryption, provider: hub.status?.encryption?.provider ?? facts.provider };
   return {
     provider: set.provider,
-    keyRef: set.kekRef,
+    // Once recorded, the KEK a hub uses changes only by creating or adopting keys (see reconcile):
+    // a Secret edited to name another KEK never rewrites the record that would authorise
+    // destroying that KEK.
+    keyRef: facts.reportedKeyRef ?? set.kekRef,
     activeVersion: set.activeVersion,
     versions: set.versions.length,
     lastRotationTime: formatTime(new Date(activeDek(set).createdAt)),

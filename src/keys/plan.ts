@@ -125,6 +125,10 @@ export interface KeyObservation {
    * KeyProvider.keyRef); compared with the set's kek-ref before keys are adopted.
    */
   expectedKekRef?: string | undefined;
+  /** The reference the hub's own KEK (identity with its own UID) has at the provider. */
+  ownKekRef?: string | undefined;
+  /** Whether `kek` is the KEK the hub's record (status.encryption.keyRef) names. */
+  kekIsRecorded?: boolean | undefined;
   now: Date;
 }
 
@@ -255,8 +259,22 @@ function adoptedShredCheck(o: KeyObservation): KeyPlan | undefined {
   const stop = (why: string): KeyPlan => ({
     action: 'block',
     reason: KeyReason.KeyInvalid,
-    message: `crypto-shred stopped, nothing destroyed: ${why}`,
+    message:
+      `crypto-shred stopped, nothing destroyed: ${why}; or remove the ${ANNOTATION_CONFIRM_DESTROY} ` +
+      'annotation to keep the keys',
   });
+  // The hub's record says it used another KEK than its own (adopted keys): the shred must be about
+  // that very KEK, found through a readable key set naming it or through the record itself; a
+  // Secret deleted or edited meanwhile would otherwise let it report success with that KEK alive.
+  const used = hub.reportedKeyRef;
+  if (used !== undefined && o.ownKekRef !== undefined && used !== o.ownKekRef && !o.kekIsRecorded) {
+    if (keys.state !== 'present' || keys.set.kekRef !== used) {
+      return stop(
+        `the hub used key-encryption key ${used} (status.encryption.keyRef), but Secret ${secretName(hub)} ` +
+          'no longer names it; restore the Secret from a backup, or destroy that key at the provider yourself',
+      );
+    }
+  }
   if (keys.state === 'damaged' && keys.ours && keys.kekUid !== undefined) {
     return stop(
       `Secret ${secretName(hub)} is damaged (${keys.message}) and names the key-encryption key of hub uid ` +
@@ -265,7 +283,9 @@ function adoptedShredCheck(o: KeyObservation): KeyPlan | undefined {
     );
   }
   if (keys.state !== 'present' || keys.set.kekUid === undefined || kek.state !== 'present') return undefined;
-  if (hub.reportedKeyRef !== keys.set.kekRef) {
+  // The KEK about to be destroyed (found through kek-uid) must be the one the Secret and the hub's
+  // record name: every reference contains the identity, and so the UID.
+  if (hub.reportedKeyRef !== keys.set.kekRef || kek.ref !== keys.set.kekRef) {
     return stop(
       `Secret ${secretName(hub)} names key-encryption key ${keys.set.kekRef} (adopted from hub uid ` +
         `${keys.set.kekUid}), but the hub's status.encryption.keyRef does not record using it; destroy ` +

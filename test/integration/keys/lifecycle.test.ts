@@ -625,6 +625,55 @@ describe.each(providers)('adoption of retained keys (%s)', (provider, encryption
   });
 });
 
+describe('keys swapped under a hub', () => {
+  it('blocks, keeps the record of the KEK the hub used, and never lets a crypto-shred destroy the other KEK', async () => {
+    const name = 'swapped';
+    // An earlier hub of the same name, deleted with Keep; its kept Secret moved aside.
+    let earlier = (await pass(await newHub(name, builtin(), { finalizer: true }))).hub;
+    await pass(await startDeletion(earlier));
+    await releaseFinalizer(earlier);
+    await waitGone(name);
+    const kept = (await readKeys(earlier))!;
+    await core.deleteNamespacedSecret({ name: dekSecretName(name), namespace: hubNs });
+
+    // The new hub makes its own keys.
+    let hub = (await pass(await newHub(name, builtin({ onDelete: 'CryptoShred' }), { finalizer: true }))).hub;
+    const ownRef = hub.status!.encryption!.keyRef!;
+    expect(ownRef).toContain(hub.metadata.uid!);
+
+    // Someone with write access to Secrets puts the earlier keys in its place, as if adopted.
+    const forged = (await readKeys(hub))!;
+    const earlierData = Object.fromEntries(
+      Object.entries(kept.data!).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]),
+    );
+    await core.replaceNamespacedSecret({
+      name: dekSecretName(name),
+      namespace: hubNs,
+      body: {
+        ...forged,
+        stringData: { ...earlierData, 'hub-uid': hub.metadata.uid!, 'kek-uid': earlier.metadata.uid! },
+        data: {},
+      },
+    });
+    for (let i = 0; i < 2; i++) {
+      const r = await pass(await getHub(kc, hubNs, name));
+      expect(r.result.condition).toMatchObject({ status: 'False', reason: 'KeyInvalid' });
+      expect(r.result.condition.message).toContain(`has been using ${ownRef}`);
+      expect(r.hub.status?.encryption?.keyRef).toBe(ownRef);
+      hub = r.hub;
+    }
+
+    hub = await startDeletion(await annotate(hub, { 'hdh.sovereign.eu/confirm-destroy': hub.metadata.uid! }));
+    const shred = await pass(hub);
+    expect(shred.result.condition).toMatchObject({ status: 'False', reason: 'KeyInvalid' });
+    expect(shred.result.condition.message).toMatch(/^crypto-shred stopped, nothing destroyed/);
+    expect(await kekCount(earlier)).toBe(1);
+    expect(await kekCount(hub)).toBe(1);
+    await releaseFinalizer(hub);
+    earlier = hub;
+  });
+});
+
 describe('transit KEK rotation', () => {
   it('rotates the KEK with each key rotation and rewraps every stored version, keeping the DEKs', async () => {
     let hub = (await pass(await newHub('kek-rotation', transit()))).hub;

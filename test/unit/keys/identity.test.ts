@@ -1,4 +1,4 @@
-import { hubRefOf, keyIdentity } from '../../../src/keys/identity.js';
+import { hubRefOf, keyIdentity, uidInKeyRef } from '../../../src/keys/identity.js';
 
 const hub = { namespace: 'research', name: 'oncology', uid: '0f8b6a52-3c1d-4e7a-9b2f-5d6e7f8a9b0c' };
 
@@ -43,5 +43,22 @@ describe('hubRefOf', () => {
   });
   it('refuses an object not yet stored', () => {
     expect(() => hubRefOf({ metadata: { namespace: 'research', name: 'oncology' } })).toThrow(/uid/);
+  });
+});
+
+describe('uidInKeyRef', () => {
+  const uid = '7c2d9e41-8a5b-4f3c-b6d1-2e9f0a8b7c6d';
+  it('finds the UID in every provider reference of the hub identity', () => {
+    for (const ref of [
+      `secret/hdh-system/hdh-research-oncology-${uid}`,
+      `pkcs11:token=hdh;object=hdh-research-oncology-${uid};type=secret-key`,
+      `https://bao.example:8200/v1/transit/keys/hdh-research-oncology-${uid}`,
+    ]) {
+      expect(uidInKeyRef(ref, hub)).toBe(uid);
+    }
+  });
+  it('finds none for another hub or a malformed UID', () => {
+    expect(uidInKeyRef(`secret/hdh-system/hdh-research-genomics-${uid}`, hub)).toBeUndefined();
+    expect(uidInKeyRef('secret/hdh-system/hdh-research-oncology-not-a-uid', hub)).toBeUndefined();
   });
 });

@@ -491,6 +491,57 @@ describe('planKeys during deletion', () => {
       });
     });
 
+    it('destroys nothing when the KEK found through kek-uid is not the one the Secret and status name', () => {
+      // kek-uid edited to point at a third hub's retained KEK, kek-ref left alone.
+      const third: KekObservation = {
+        state: 'present',
+        ref: 'secret/hdh-system/hdh-research-oncology-2b3c4d5e-6f70-4182-93a4-b5c6d7e8f901',
+      };
+      expect(planKeys(shredding({ kek: third }))).toMatchObject({
+        action: 'block',
+        reason: KeyReason.KeyInvalid,
+      });
+    });
+
+    it('never reports a shred done while the KEK the hub used may still exist', () => {
+      const ownRef = kekRef;
+      for (const keys of [{ state: 'absent' } as const, present(set1())]) {
+        const plan = planKeys(
+          obs({
+            hub: confirmed({ reportedKeyRef: earlierKekRef }),
+            kek: { state: 'absent' },
+            keys,
+            ownKekRef: ownRef,
+          }),
+        );
+        expect(plan).toMatchObject({ action: 'block', reason: KeyReason.KeyInvalid });
+        expect(plan.action === 'block' && plan.message).toContain(`used key-encryption key ${earlierKekRef}`);
+      }
+      // Found through the record itself (the Secret is gone): that KEK is destroyed, then released.
+      const recorded = {
+        hub: confirmed({ reportedKeyRef: earlierKekRef }),
+        ownKekRef: ownRef,
+        kekIsRecorded: true,
+      };
+      expect(
+        planKeys(
+          obs({ ...recorded, kek: { state: 'present', ref: earlierKekRef }, keys: { state: 'absent' } }),
+        ),
+      ).toEqual({ action: 'shred', destroyKek: true, deleteKeys: false });
+      expect(
+        planKeys(obs({ ...recorded, kek: { state: 'absent' }, keys: { state: 'absent' } })),
+      ).toMatchObject({
+        action: 'released',
+        outcome: 'shredded',
+      });
+      // A hub that used its own KEK is shredded as before.
+      expect(
+        planKeys(
+          obs({ hub: confirmed({ reportedKeyRef: ownRef }), keys: present(set1()), ownKekRef: ownRef }),
+        ),
+      ).toMatchObject({ action: 'shred', destroyKek: true });
+    });
+
     it('deletes the wrapped keys alone when the KEK is already gone', () => {
       expect(planKeys(shredding({ kek: { state: 'absent' }, active: { state: 'skipped' } }, kekRef))).toEqual(
         {
