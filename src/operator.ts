@@ -283,39 +283,30 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
       }
     }
   });
-  // The datastore objects: drift (a new generation we did not apply) or deletion re-applies them;
-  // the StatefulSet's status changes (ready replicas) are the hub's DatastoreReady.
-  const enqueueOwner = (obj: KubernetesObject) => {
+  // The objects the hubs own: drift (a version we did not apply, see AppliedCache.observe) or
+  // deletion re-applies them; the StatefulSet's status changes (ready replicas) are DatastoreReady.
+  const enqueueOwner = (obj: KubernetesObject, namespace: string | undefined) => {
     const hub = obj.metadata?.labels?.[LABEL_HUB];
-    if (hub && obj.metadata?.namespace) hubController.enqueue(`${obj.metadata.namespace}/${hub}`);
+    if (hub && namespace) hubController.enqueue(`${namespace}/${hub}`);
   };
-  const watchOwned = (kind: string, everyChange: boolean) => (event: string, obj: KubernetesObject) => {
-    if (event === 'resync') return; // hub resyncs cover missed levels
-    const drifted = applied.observe(
-      appliedKey({ ...obj, kind }),
-      event === 'delete' ? undefined : obj.metadata,
-    );
-    if (drifted || everyChange || event === 'delete') enqueueOwner(obj);
-  };
+  const watchOwned =
+    (kind: string, everyChange: boolean, hubNamespace = (obj: KubernetesObject) => obj.metadata?.namespace) =>
+    (event: string, obj: KubernetesObject) => {
+      if (event === 'resync') return; // hub resyncs cover missed levels
+      const drifted = applied.observe(
+        appliedKey({ ...obj, kind }),
+        event === 'delete' ? undefined : obj.metadata,
+      );
+      if (drifted || everyChange || event === 'delete') enqueueOwner(obj, hubNamespace(obj));
+    };
   statefulSets.on(watchOwned('StatefulSet', true));
   services.on(watchOwned('Service', false));
   podDisruptionBudgets.on(watchOwned('PodDisruptionBudget', false));
-  // Key access objects have no generation to tell our applies from others' changes, so every
-  // update or deletion is treated as drift: the entry is forgotten and the hub re-applies. An
-  // apply that changes nothing makes no event, so this settles after one request.
-  const watchKeyAccess =
-    (kind: string, hubNamespace: (obj: KubernetesObject) => string | undefined) =>
-    (event: string, obj: KubernetesObject) => {
-      if (event !== 'update' && event !== 'delete') return;
-      const hub = obj.metadata?.labels?.[LABEL_HUB];
-      const ns = hubNamespace(obj);
-      if (!hub || !ns || !hubs.get(`${ns}/${hub}`)) return;
-      applied.forget(appliedKey({ ...obj, kind }));
-      hubController.enqueue(`${ns}/${hub}`);
-    };
-  serviceAccounts.on(watchKeyAccess('ServiceAccount', (sa) => sa.metadata?.namespace));
+  // builtin key access, which a datastore pod needs to start. The Roles live in the operator's
+  // namespace and name their hub's namespace in a label.
+  serviceAccounts.on(watchOwned('ServiceAccount', false));
   for (const { kind, informer } of keyAccessRbac) {
-    informer.on(watchKeyAccess(kind, (o) => o.metadata?.labels?.[LABEL_HUB_NAMESPACE]));
+    informer.on(watchOwned(kind, false, (o) => o.metadata?.labels?.[LABEL_HUB_NAMESPACE]));
   }
 
   // A claim belongs to the hub it is named for (data-<hub>-<n>): binding, resizing, retention.

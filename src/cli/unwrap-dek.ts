@@ -144,34 +144,44 @@ export function inClusterKubeConfig(credentials: string, env: NodeJS.ProcessEnv)
   return kc;
 }
 
-/** The token PIN in `<credentials>/pin`; one trailing line break dropped, as the operator does. */
+/** The token PIN in `<credentials>/pin`, used exactly as stored but for one trailing line break. */
 export function readPinFile(credentials: string): string {
-  const file = join(credentials, 'pin');
-  let pin: string;
-  try {
-    pin = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-  } catch {
-    throw new UnwrapDekError(
-      `${file} cannot be read: mount the PIN Secret (spec.encryption.pkcs11.pinSecretRef)`,
-    );
-  }
-  if (!pin) throw new UnwrapDekError(`${file} is empty: the PIN Secret's key holds no PIN`);
-  return pin;
+  return readCredentialFile(credentials, 'pin', {
+    secret: 'the PIN Secret (spec.encryption.pkcs11.pinSecretRef)',
+    holds: 'PIN',
+    exact: true,
+  });
 }
 
-/** The Transit token in `<credentials>/token`; one trailing line break dropped, as the operator does. */
+/** The Transit token in `<credentials>/token`; one trailing line break dropped. */
 export function readTransitToken(credentials: string): string {
-  const file = join(credentials, 'token');
-  let token: string;
+  return readCredentialFile(credentials, 'token', {
+    secret: 'the token Secret (spec.encryption.transit.authSecretRef)',
+    holds: 'token',
+    exact: false,
+  });
+}
+
+/**
+ * A credential mounted from a Secret, read as the operator reads the Secret itself (one trailing
+ * line break dropped; `exact` values refused only when empty, others also when blank).
+ */
+function readCredentialFile(
+  credentials: string,
+  name: string,
+  o: { secret: string; holds: string; exact: boolean },
+): string {
+  const file = join(credentials, name);
+  let value: string;
   try {
-    token = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    value = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
   } catch {
-    throw new UnwrapDekError(
-      `${file} cannot be read: mount the token Secret (spec.encryption.transit.authSecretRef)`,
-    );
+    throw new UnwrapDekError(`${file} cannot be read: mount ${o.secret}`);
   }
-  if (!token.trim()) throw new UnwrapDekError(`${file} is empty: the token Secret's key holds no token`);
-  return token;
+  if ((o.exact ? value : value.trim()).length === 0) {
+    throw new UnwrapDekError(`${file} is empty: the Secret's key holds no ${o.holds}`);
+  }
+  return value;
 }
 
 /** The files to write, active key last: `dek` only appears once every version is in place. */

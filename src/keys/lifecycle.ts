@@ -437,7 +437,7 @@ export class KeyLifecycle {
       const versions = (await provider.rotate(identity)).versions;
       latest = versions?.length ? Math.max(...versions) : undefined;
     }
-    const { versions, rewrapped } = await this.rewrapStale(keys.set, latest, identity, provider);
+    const { versions, rewrapped } = await this.rewrapStale(seen.observation, latest, identity, provider);
     const wrapped = await this.wrapNewDek(provider, identity);
     const added = addDekVersion({ ...keys.set, versions }, wrapped, this.clock());
     const next: DekSet = {
@@ -479,7 +479,7 @@ export class KeyLifecycle {
     const { keys, hub, kek } = seen.observation;
     if (keys.state !== 'present' || !seen.secret) throw new Error('rewrap without a key set');
     const latest = kek.state === 'present' ? kek.latestVersion : undefined;
-    const { versions, rewrapped } = await this.rewrapStale(keys.set, latest, identity, provider);
+    const { versions, rewrapped } = await this.rewrapStale(seen.observation, latest, identity, provider);
     if (rewrapped.size === 0) return;
     const next: DekSet = { ...keys.set, versions };
     assertOnlyAdds(keys.set, next, rewrapped);
@@ -503,14 +503,17 @@ export class KeyLifecycle {
    * it. Each new value is unwrapped and compared with the old one before it may be stored.
    */
   private async rewrapStale(
-    set: DekSet,
+    o: KeyObservation,
     latest: number | undefined,
     identity: KeyIdentity,
     provider: KeyProvider,
   ): Promise<{ versions: DekVersion[]; rewrapped: Set<number> }> {
+    if (o.keys.state !== 'present') throw new Error('rewrap without a key set');
+    const set = o.keys.set;
     const rewrapped = new Set<number>();
     const { rewrap } = provider;
-    const under = kekVersionsOf(provider, set);
+    // The KEK version of each stored version, as observed (the wrapped values have not changed).
+    const under = o.wrappedUnder;
     if (latest === undefined || !rewrap || !under) return { versions: [...set.versions], rewrapped };
     const versions: DekVersion[] = [];
     for (const d of set.versions) {

@@ -44,7 +44,15 @@ async function buildProvider(hub: HealthDataHub, deps: ProviderDeps): Promise<Ke
           'spec.encryption.pkcs11 is missing: set module, tokenLabel and pinSecretRef',
         );
       }
-      const pin = await readPin(deps.core, hub.metadata.namespace!, settings.pinSecretRef);
+      // One trailing line break is dropped (Secrets made from files usually end with one; PINs
+      // never do); otherwise the PIN is used exactly as stored.
+      const pin = await readSecretValue(deps.core, hub.metadata.namespace!, settings.pinSecretRef, {
+        provider: 'pkcs11',
+        what: 'PIN Secret',
+        field: 'spec.encryption.pkcs11.pinSecretRef',
+        missingFix: "create it with the token's user PIN",
+        exact: true,
+      });
       if (pin instanceof ProviderUnavailableError) return unavailableProvider('pkcs11', pin);
       return new Pkcs11KeyProvider({ module: settings.module, tokenLabel: settings.tokenLabel, pin });
     }
@@ -93,7 +101,7 @@ async function buildProvider(hub: HealthDataHub, deps: ProviderDeps): Promise<Ke
 }
 
 /**
- * A value from a Secret in the hub's namespace (a Transit token or CA bundle). Unless asked to
+ * A value from a Secret in the hub's namespace (a PIN, a Transit token or a CA bundle). Unless asked to
  * keep it, one trailing line break is dropped. Errors name the Secret and key, never the value.
  */
 async function readSecretValue(
@@ -106,6 +114,8 @@ async function readSecretValue(
     field: string;
     missingFix: string;
     keepTrailingNewline?: boolean;
+    /** The value is used exactly as stored (a PIN): only an empty one is refused, not a blank one. */
+    exact?: boolean;
   },
 ): Promise<string | ProviderUnavailableError> {
   const where = `${o.what} ${namespace}/${ref.name}`;
@@ -121,37 +131,10 @@ async function readSecretValue(
   if (encoded === undefined) return fail(`${where} has no key ${JSON.stringify(ref.key)}`);
   let value = Buffer.from(encoded, 'base64').toString('utf8');
   if (!o.keepTrailingNewline) value = value.replace(/\r?\n$/, '');
-  if (value.trim().length === 0) return fail(`${where} key ${JSON.stringify(ref.key)} is empty`);
-  return value;
-}
-
-/**
- * The token PIN from the Secret named by pinSecretRef, in the hub's namespace. One trailing line
- * break is dropped (Secrets made from files usually end with one; PINs never do). Errors name the
- * Secret and key, never the value.
- */
-async function readPin(
-  core: CoreV1Api,
-  namespace: string,
-  ref: { name: string; key: string },
-): Promise<string | ProviderUnavailableError> {
-  const where = `PIN Secret ${namespace}/${ref.name}`;
-  const fail = (message: string) =>
-    new ProviderUnavailableError(`${message} (spec.encryption.pkcs11.pinSecretRef)`, 'pkcs11');
-  let data: Record<string, string> | undefined;
-  try {
-    data = (await core.readNamespacedSecret({ name: ref.name, namespace })).data;
-  } catch (e) {
-    if (statusCode(e) === 404) return fail(`${where} does not exist: create it with the token's user PIN`);
-    return fail(`cannot read ${where}: ${describeError(e)}`);
+  if ((o.exact ? value : value.trim()).length === 0) {
+    return fail(`${where} key ${JSON.stringify(ref.key)} is empty`);
   }
-  const encoded = data?.[ref.key];
-  if (encoded === undefined) return fail(`${where} has no key ${JSON.stringify(ref.key)}`);
-  const pin = Buffer.from(encoded, 'base64')
-    .toString('utf8')
-    .replace(/\r?\n$/, '');
-  if (pin.length === 0) return fail(`${where} key ${JSON.stringify(ref.key)} is empty`);
-  return pin;
+  return value;
 }
 
 /** A provider that cannot be used: every operation rejects with the same error. */

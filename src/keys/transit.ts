@@ -267,29 +267,16 @@ export class TransitKeyProvider implements KeyProvider {
   async wrap(identity: KeyIdentity, plaintextDek: Buffer): Promise<string> {
     await this.requireKey(identity);
     const data = await this.call(this.requests(identity).encrypt(plaintextDek), 'wrap a key');
-    const ciphertext = (data as { ciphertext?: unknown } | undefined)?.ciphertext;
-    if (typeof ciphertext !== 'string' || !CIPHERTEXT.test(ciphertext)) {
-      throw new ProviderUnavailableError(
-        `the Transit engine at ${this.base()} answered encrypt without a ciphertext`,
-        'transit',
-      );
-    }
-    return ciphertext;
+    return this.ciphertextIn(data, 'encrypt');
   }
 
   async unwrap(identity: KeyIdentity, wrapped: string): Promise<Buffer> {
-    try {
-      ciphertextVersion(wrapped);
-    } catch (e) {
-      throw new UnwrapError(`cannot unwrap a key of ${identity.name}: ${(e as Error).message}`, 'transit');
-    }
+    this.checkCiphertext(identity, wrapped, 'unwrap');
     await this.requireKey(identity);
     const data = await this.call(
       this.requests(identity).decrypt(wrapped),
       `unwrap a key of ${identity.name}`,
-      {
-        decrypting: true,
-      },
+      { decrypting: true },
     );
     const plaintext = (data as { plaintext?: unknown } | undefined)?.plaintext;
     if (typeof plaintext !== 'string') {
@@ -318,23 +305,31 @@ export class TransitKeyProvider implements KeyProvider {
 
   /** Re-encrypts a wrapped DEK under the KEK's latest version, without revealing the DEK. */
   async rewrap(identity: KeyIdentity, wrapped: string): Promise<string> {
-    try {
-      ciphertextVersion(wrapped);
-    } catch (e) {
-      throw new UnwrapError(`cannot rewrap a key of ${identity.name}: ${(e as Error).message}`, 'transit');
-    }
+    this.checkCiphertext(identity, wrapped, 'rewrap');
     await this.requireKey(identity);
     const data = await this.call(
       this.requests(identity).rewrap(wrapped),
       `rewrap a key of ${identity.name}`,
-      {
-        decrypting: true,
-      },
+      { decrypting: true },
     );
+    return this.ciphertextIn(data, 'rewrap');
+  }
+
+  /** Refuses, before any request, a value that is not a Transit ciphertext. */
+  private checkCiphertext(identity: KeyIdentity, wrapped: string, what: 'unwrap' | 'rewrap'): void {
+    try {
+      this.kekVersionOf(wrapped);
+    } catch (e) {
+      throw new UnwrapError(`cannot ${what} a key of ${identity.name}: ${(e as Error).message}`, 'transit');
+    }
+  }
+
+  /** The ciphertext of an encrypt or rewrap answer; an answer without one is the engine's fault. */
+  private ciphertextIn(data: unknown, answered: 'encrypt' | 'rewrap'): string {
     const ciphertext = (data as { ciphertext?: unknown } | undefined)?.ciphertext;
     if (typeof ciphertext !== 'string' || !CIPHERTEXT.test(ciphertext)) {
       throw new ProviderUnavailableError(
-        `the Transit engine at ${this.base()} answered rewrap without a ciphertext`,
+        `the Transit engine at ${this.base()} answered ${answered} without a ciphertext`,
         'transit',
       );
     }

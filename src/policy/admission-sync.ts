@@ -49,7 +49,7 @@ export class AdmissionSync {
       const key = admissionKey(obj);
       if (!this.cache.needsApply(key, obj)) continue;
       const live = await this.writer.apply(obj);
-      this.cache.remember(key, obj, live.metadata?.generation);
+      this.cache.remember(key, obj, live.metadata);
       written++;
     }
     return written;

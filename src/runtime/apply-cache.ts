@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
  * (an operator at rest makes no writes). Forget an entry when the live object may have drifted.
  */
 export class AppliedCache {
-  private readonly applied = new Map<string, { hash: string; generation?: number }>();
+  private readonly applied = new Map<string, { hash: string; live?: AppliedVersion }>();
 
   static hash(obj: unknown): string {
     return createHash('sha256').update(JSON.stringify(obj)).digest('hex');
@@ -16,15 +16,27 @@ export class AppliedCache {
     return this.applied.get(key)?.hash !== AppliedCache.hash(desired);
   }
 
-  remember(key: string, desired: unknown, generation?: number): void {
-    this.applied.set(key, { hash: AppliedCache.hash(desired), generation });
+  /** Records `desired` as applied; `live` is the metadata the apply answered with. */
+  remember(key: string, desired: unknown, live?: AppliedVersion): void {
+    this.applied.set(key, {
+      hash: AppliedCache.hash(desired),
+      ...(live ? { live: { generation: live.generation, resourceVersion: live.resourceVersion } } : {}),
+    });
   }
 
-  /** Drops the entry when the live object is gone or changed by someone else (a new generation). */
-  observe(key: string, live: { generation?: number } | undefined): boolean {
+  /**
+   * Drops the entry when the live object is gone or was changed by someone else: a new
+   * generation, or for kinds without one (RBAC objects, service accounts) a new resourceVersion.
+   */
+  observe(key: string, live: AppliedVersion | undefined): boolean {
     const entry = this.applied.get(key);
     if (!entry) return false;
-    if (!live || (live.generation !== undefined && live.generation !== entry.generation)) {
+    const was = entry.live;
+    const changed =
+      was?.generation !== undefined
+        ? live?.generation !== undefined && live.generation !== was.generation
+        : was?.resourceVersion !== undefined && live?.resourceVersion !== was.resourceVersion;
+    if (!live || changed) {
       this.applied.delete(key);
       return true;
     }
@@ -34,4 +46,10 @@ export class AppliedCache {
   forget(key: string): void {
     this.applied.delete(key);
   }
+}
+
+/** What identifies the version of a live object that was applied. */
+export interface AppliedVersion {
+  generation?: number | undefined;
+  resourceVersion?: string | undefined;
 }

@@ -1,7 +1,20 @@
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+} from '@kubernetes/client-node';
 import { join } from 'node:path';
-import { HEALTH_DATA_HUB, SOVEREIGNTY_POLICY, type HealthDataHub } from '../../src/api/index.js';
+import {
+  HEALTH_DATA_HUB,
+  SOVEREIGNTY_POLICY,
+  getCondition,
+  type Condition,
+  type HealthDataHub,
+} from '../../src/api/index.js';
 import { installCrds } from '../../src/api/install-crds.js';
+import { eventually } from './wait.js';
 
 /** CRDs installed, the sample policy present and a fresh namespace: the start of most cluster tests. */
 export async function prepareHubNamespace(kc: KubeConfig, prefix: string): Promise<string> {
@@ -115,4 +128,44 @@ export async function deleteHubAndWait(kc: KubeConfig, namespace: string, name: 
     if (!exists) return;
     await new Promise((r) => setTimeout(r, 300));
   }
+}
+
+/** A condition of a hub as stored; undefined for a hub that is gone or does not report it. */
+export function hubCondition(hub: HealthDataHub | undefined, type: string): Condition | undefined {
+  return getCondition(hub?.status?.conditions, type);
+}
+
+/** Waits until the hub reports condition `type` with the status and reason given; returns the hub. */
+export async function waitForHubCondition(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+  type: string,
+  want: { status?: string; reason?: string },
+  timeoutMs = 60_000,
+): Promise<HealthDataHub> {
+  return eventually(
+    `${namespace}/${name} ${type} ${want.status ?? ''} ${want.reason ?? ''}`,
+    async () => {
+      const hub = await getHub(kc, namespace, name);
+      const c = hubCondition(hub, type);
+      const ok =
+        c &&
+        (want.status === undefined || c.status === want.status) &&
+        (want.reason === undefined || c.reason === want.reason);
+      return ok ? hub : undefined;
+    },
+    timeoutMs,
+    300,
+  );
+}
+
+/** Merge-patches a hub (its metadata or spec), as `kubectl patch --type=merge` does. */
+export async function patchHub(kc: KubeConfig, namespace: string, name: string, body: object): Promise<void> {
+  await kc
+    .makeApiClient(CustomObjectsApi)
+    .patchNamespacedCustomObject(
+      { ...HEALTH_DATA_HUB, namespace, name, body },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
 }

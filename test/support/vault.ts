@@ -8,6 +8,8 @@ import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { CoreV1Api } from '@kubernetes/client-node';
+import type { HubEncryption } from '../../src/api/index.js';
 import { parseEnvFile } from '../../src/devcluster/versions.js';
 
 /** The parts of the server's JSON answers the tests read. */
@@ -167,4 +169,31 @@ export async function startVaultDevServer(): Promise<VaultDevServer> {
     await stop();
     throw e;
   }
+}
+
+/**
+ * The Secrets a transit hub in `namespace` names (the server's root token and CA), created there;
+ * resolves with the hub's spec.encryption for that server.
+ */
+export async function transitEncryption(
+  core: CoreV1Api,
+  namespace: string,
+  vault: VaultDevServer,
+): Promise<HubEncryption> {
+  await core.createNamespacedSecret({
+    namespace,
+    body: { metadata: { name: 'transit-token' }, stringData: { token: vault.rootToken } },
+  });
+  await core.createNamespacedSecret({
+    namespace,
+    body: { metadata: { name: 'transit-ca' }, stringData: { 'ca.crt': vault.ca } },
+  });
+  return {
+    provider: 'transit',
+    transit: {
+      address: vault.address,
+      authSecretRef: { name: 'transit-token', key: 'token' },
+      caSecretRef: { name: 'transit-ca', key: 'ca.crt' },
+    },
+  };
 }

@@ -105,7 +105,7 @@ export class DatastoreStep {
     const key = appliedKey(obj);
     if (!this.d.applied.needsApply(key, obj)) return;
     const result = await this.d.writer.apply(obj);
-    this.d.applied.remember(key, obj, result.metadata?.generation);
+    this.d.applied.remember(key, obj, result.metadata);
   }
 }
 

@@ -34,8 +34,8 @@ export class KekAccessStep {
     for (const obj of kekAccessList(renderKekAccess(hubRefOf(hub), access))) {
       const key = appliedKey(obj);
       if (!this.d.applied.needsApply(key, obj)) continue;
-      await this.d.writer.apply(obj);
-      this.d.applied.remember(key, obj);
+      const result = await this.d.writer.apply(obj);
+      this.d.applied.remember(key, obj, result.metadata);
     }
   }
 

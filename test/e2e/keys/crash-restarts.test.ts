@@ -1,8 +1,8 @@
 // Crash safety end to end: the operator is SIGKILLed ten times at random moments while a hub's
 // keys are created and rotated. No stored version may ever change, none may be lost, and the hub
 // never gets a second key-encryption key.
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { ANNOTATION_ROTATE_KEY, HEALTH_DATA_HUB, type HealthDataHub } from '../../../src/api/index.js';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { ANNOTATION_ROTATE_KEY, type HealthDataHub } from '../../../src/api/index.js';
 import { BuiltinKeyProvider } from '../../../src/keys/builtin.js';
 import { dekFingerprint, dekSecretName, parseDekSecret } from '../../../src/keys/dek.js';
 import { hubRefOf, keyIdentity, LABEL_HUB_UID } from '../../../src/keys/identity.js';
@@ -13,6 +13,7 @@ import {
   deleteNamespaceAndWait,
   getHub,
   hubManifest,
+  patchHub,
   prepareHubNamespace,
 } from '../../support/hubs.js';
 import { startOperatorProcess, type OperatorProcess } from '../../support/operator.js';
@@ -25,7 +26,6 @@ const OPERATOR_NS = 'hdh-system';
 describe('keys survive an operator killed at random moments', () => {
   const kc = testKubeConfig();
   const core = kc.makeApiClient(CoreV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
   const builtin = new BuiltinKeyProvider({ core, namespace: OPERATOR_NS });
   let ns: string;
   let fixtures: StorageFixtures;
@@ -87,15 +87,7 @@ describe('keys survive an operator killed at random moments', () => {
     for (let i = 0; i < RESTARTS; i++) {
       op = await startOperatorProcess([`--namespace=${ns}`, '--leader-elect=false']);
       if (i > 0) {
-        await custom.patchNamespacedCustomObject(
-          {
-            ...HEALTH_DATA_HUB,
-            namespace: ns,
-            name: 'ledger',
-            body: { metadata: { annotations: { [ANNOTATION_ROTATE_KEY]: `r${i}` } } },
-          },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-        );
+        await patchHub(kc, ns, 'ledger', { metadata: { annotations: { [ANNOTATION_ROTATE_KEY]: `r${i}` } } });
       }
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 1500)));
       await op.stop('SIGKILL');

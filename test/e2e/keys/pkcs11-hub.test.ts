@@ -1,8 +1,8 @@
 // A hub whose key-encryption key lives in an HSM token (SoftHSM2), driven the way users drive it:
 // the operator as its own process, the hub applied through the API, the PIN in a Secret.
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
-import { ANNOTATION_ROTATE_KEY, HEALTH_DATA_HUB, type HealthDataHub } from '../../../src/api/index.js';
+import { ANNOTATION_ROTATE_KEY, type HealthDataHub } from '../../../src/api/index.js';
 import { keyIdentity } from '../../../src/keys/identity.js';
 import { finalizePkcs11Modules } from '../../../src/keys/pkcs11.js';
 import { testKubeConfig } from '../../support/cluster.js';
@@ -11,8 +11,11 @@ import {
   deleteHubAndWait,
   deleteNamespaceAndWait,
   getHub,
+  hubCondition,
   hubManifest,
+  patchHub,
   prepareHubNamespace,
+  waitForHubCondition,
 } from '../../support/hubs.js';
 import { startOperatorProcess, type OperatorProcess } from '../../support/operator.js';
 import {
@@ -24,12 +27,9 @@ import {
 import { createStorageFixtures, type StorageFixtures } from '../../support/storage.js';
 import { eventually } from '../../support/wait.js';
 
-const condition = (h: HealthDataHub, type: string) => h.status?.conditions?.find((c) => c.type === type);
-
 describe('a hub with its key-encryption key in a PKCS#11 token', () => {
   const kc = testKubeConfig();
   const core = kc.makeApiClient(CoreV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
   const pin = randomBytes(12).toString('hex');
   let ns: string;
   let token: SoftHsmToken;
@@ -38,15 +38,7 @@ describe('a hub with its key-encryption key in a PKCS#11 token', () => {
   let kekLabel: string;
 
   const annotate = (value: string) =>
-    custom.patchNamespacedCustomObject(
-      {
-        ...HEALTH_DATA_HUB,
-        namespace: ns,
-        name: 'vault',
-        body: { metadata: { annotations: { [ANNOTATION_ROTATE_KEY]: value } } },
-      },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
+    patchHub(kc, ns, 'vault', { metadata: { annotations: { [ANNOTATION_ROTATE_KEY]: value } } });
   const keyObjects = () => withTokenSession(token, (t) => findKeyObjects(t, kekLabel).length);
 
   beforeAll(async () => {
@@ -84,15 +76,7 @@ describe('a hub with its key-encryption key in a PKCS#11 token', () => {
     } as HealthDataHub['spec']['encryption'];
     await createHub(kc, hub);
 
-    const ready = await eventually(
-      'KeysReady',
-      async () => {
-        const h = await getHub(kc, ns, 'vault');
-        return condition(h, 'KeysReady')?.status === 'True' ? h : undefined;
-      },
-      60_000,
-      300,
-    );
+    const ready = await waitForHubCondition(kc, ns, 'vault', 'KeysReady', { status: 'True' }, 60_000);
     expect(ready.status?.encryption).toMatchObject({ provider: 'pkcs11', activeVersion: 1 });
     kekLabel = keyIdentity({ namespace: ns, name: 'vault', uid: ready.metadata.uid! }).name;
     expect(ready.status?.encryption?.keyRef).toContain(ready.metadata.uid);
@@ -119,15 +103,7 @@ describe('a hub with its key-encryption key in a PKCS#11 token', () => {
       async () => (await getHub(kc, ns, 'vault')).status?.encryption?.activeVersion === 2,
     );
     await annotate('rotation-1');
-    await custom.patchNamespacedCustomObject(
-      {
-        ...HEALTH_DATA_HUB,
-        namespace: ns,
-        name: 'vault',
-        body: { metadata: { labels: { touched: 'yes' } } },
-      },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
+    await patchHub(kc, ns, 'vault', { metadata: { labels: { touched: 'yes' } } });
     await new Promise((r) => setTimeout(r, 2000));
     expect((await getHub(kc, ns, 'vault')).status?.encryption?.activeVersion).toBe(2);
     expect(keyObjects()).toBe(1);
@@ -137,17 +113,9 @@ describe('a hub with its key-encryption key in a PKCS#11 token', () => {
       for (const h of findKeyObjects({ lib, pk, session }, kekLabel)) lib.C_DestroyObject(session, h);
     });
     await annotate('rotation-2'); // wake the hub
-    const blocked = await eventually(
-      'KeyMissing',
-      async () => {
-        const h = await getHub(kc, ns, 'vault');
-        return condition(h, 'KeysReady')?.reason === 'KeyMissing' ? h : undefined;
-      },
-      60_000,
-      300,
-    );
-    expect(condition(blocked, 'KeysReady')!.status).toBe('False');
-    expect(condition(blocked, 'Ready')!.status).toBe('False');
+    const blocked = await waitForHubCondition(kc, ns, 'vault', 'KeysReady', { reason: 'KeyMissing' }, 60_000);
+    expect(hubCondition(blocked, 'KeysReady')!.status).toBe('False');
+    expect(hubCondition(blocked, 'Ready')!.status).toBe('False');
     await new Promise((r) => setTimeout(r, 2000));
     expect(keyObjects()).toBe(0);
     const secret = await core.readNamespacedSecret({ name: 'vault-keys', namespace: ns });

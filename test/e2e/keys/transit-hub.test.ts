@@ -2,20 +2,13 @@
 // too), driven the way users drive it: the operator as its own process, the hub applied through
 // the API, the token in a Secret. Rotation rotates the KEK and rewraps; a hub recreated under the
 // same name adopts the kept keys only when asked to.
-import {
-  AppsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  EventsV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, EventsV1Api } from '@kubernetes/client-node';
 import {
   ANNOTATION_ADOPT_KEYS,
   ANNOTATION_ROTATE_KEY,
-  HEALTH_DATA_HUB,
   LABEL_RETAINED_FROM,
   type HealthDataHub,
+  type HubEncryption,
 } from '../../../src/api/index.js';
 import { dekSecretName, parseDekSecret } from '../../../src/keys/dek.js';
 import { hubRefOf, keyIdentity } from '../../../src/keys/identity.js';
@@ -25,41 +18,29 @@ import {
   deleteHubAndWait,
   deleteNamespaceAndWait,
   getHub,
+  hubCondition,
   hubManifest,
+  patchHub,
   prepareHubNamespace,
+  waitForHubCondition,
 } from '../../support/hubs.js';
 import { startOperatorProcess, type OperatorProcess } from '../../support/operator.js';
 import { createStorageFixtures, type StorageFixtures } from '../../support/storage.js';
-import { startVaultDevServer, type VaultDevServer } from '../../support/vault.js';
+import { startVaultDevServer, transitEncryption, type VaultDevServer } from '../../support/vault.js';
 import { eventually } from '../../support/wait.js';
 
 const NAME = 'registry';
-const condition = (h: HealthDataHub, type: string) => h.status?.conditions?.find((c) => c.type === type);
 
 describe('a hub with its key-encryption key in a Transit engine', () => {
   const kc = testKubeConfig();
   const core = kc.makeApiClient(CoreV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
   let ns: string;
   let vault: VaultDevServer;
+  let encryption: HubEncryption;
   let fixtures: StorageFixtures;
   let op: OperatorProcess;
 
-  const patchMetadata = (metadata: object) =>
-    custom.patchNamespacedCustomObject(
-      { ...HEALTH_DATA_HUB, namespace: ns, name: NAME, body: { metadata } },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
-  const keysReason = async (reason: string): Promise<HealthDataHub> =>
-    eventually(
-      `KeysReady ${reason}`,
-      async () => {
-        const h = await getHub(kc, ns, NAME);
-        return condition(h, 'KeysReady')?.reason === reason ? h : undefined;
-      },
-      60_000,
-      300,
-    );
+  const patchMetadata = (metadata: object) => patchHub(kc, ns, NAME, { metadata });
   const storedKeys = async (hub: HealthDataHub) =>
     parseDekSecret(
       await core.readNamespacedSecret({ name: dekSecretName(NAME), namespace: ns }),
@@ -73,14 +54,7 @@ describe('a hub with its key-encryption key in a Transit engine', () => {
   const manifest = (annotations?: Record<string, string>): HealthDataHub => {
     const hub = hubManifest(NAME, ns);
     hub.spec.storage.storageClassName = fixtures.encryptedClass;
-    hub.spec.encryption = {
-      provider: 'transit',
-      transit: {
-        address: vault.address,
-        authSecretRef: { name: 'transit-token', key: 'token' },
-        caSecretRef: { name: 'transit-ca', key: 'ca.crt' },
-      },
-    };
+    hub.spec.encryption = encryption;
     if (annotations) hub.metadata.annotations = annotations;
     return hub;
   };
@@ -89,14 +63,7 @@ describe('a hub with its key-encryption key in a Transit engine', () => {
     vault = await startVaultDevServer();
     fixtures = await createStorageFixtures(kc, { perNode: 1 });
     ns = await prepareHubNamespace(kc, 'e2e-transit');
-    await core.createNamespacedSecret({
-      namespace: ns,
-      body: { metadata: { name: 'transit-token' }, stringData: { token: vault.rootToken } },
-    });
-    await core.createNamespacedSecret({
-      namespace: ns,
-      body: { metadata: { name: 'transit-ca' }, stringData: { 'ca.crt': vault.ca } },
-    });
+    encryption = await transitEncryption(core, ns, vault);
     op = await startOperatorProcess([`--namespace=${ns}`, '--leader-elect=false', '--log-level=debug']);
   });
   afterAll(async () => {
@@ -109,7 +76,7 @@ describe('a hub with its key-encryption key in a Transit engine', () => {
 
   it('creates a non-exportable KEK, rotates it with the keys and rewraps, and adopts kept keys only when asked', async () => {
     await createHub(kc, manifest());
-    const ready = await keysReason('KeyAvailable');
+    const ready = await waitForHubCondition(kc, ns, NAME, 'KeysReady', { reason: 'KeyAvailable' });
     const uid = ready.metadata.uid!;
     expect(ready.status?.encryption).toMatchObject({ provider: 'transit', activeVersion: 1, versions: 1 });
     expect(ready.status?.encryption?.keyRef).toBe(`${vault.address}${kekPath(uid)}`);
@@ -164,14 +131,14 @@ describe('a hub with its key-encryption key in a Transit engine', () => {
     const kept = await core.readNamespacedSecret({ name: dekSecretName(NAME), namespace: ns });
     expect(kept.metadata?.labels?.[LABEL_RETAINED_FROM]).toBe(uid);
     await createHub(kc, manifest());
-    const blocked = await keysReason('RetainedKeysFound');
-    expect(condition(blocked, 'KeysReady')!.message).toContain(`${ANNOTATION_ADOPT_KEYS}=${uid}`);
-    expect(condition(blocked, 'Ready')!.status).toBe('False');
+    const blocked = await waitForHubCondition(kc, ns, NAME, 'KeysReady', { reason: 'RetainedKeysFound' });
+    expect(hubCondition(blocked, 'KeysReady')!.message).toContain(`${ANNOTATION_ADOPT_KEYS}=${uid}`);
+    expect(hubCondition(blocked, 'Ready')!.status).toBe('False');
     expect((await vault.api('GET', kekPath(blocked.metadata.uid!))).status).toBe(404);
 
     // ...until the annotation names the earlier hub: then it adopts them, KEK and versions unchanged.
     await patchMetadata({ annotations: { [ANNOTATION_ADOPT_KEYS]: uid } });
-    const adopted = await keysReason('KeyAvailable');
+    const adopted = await waitForHubCondition(kc, ns, NAME, 'KeysReady', { reason: 'KeyAvailable' });
     expect(adopted.status?.encryption).toMatchObject({ activeVersion: 2, versions: 2 });
     expect(adopted.status?.encryption?.keyRef).toBe(`${vault.address}${kekPath(uid)}`);
     expect((await vault.api('GET', kekPath(adopted.metadata.uid!))).status).toBe(404);

@@ -12,15 +12,16 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import type { HealthDataHub } from '../../../src/api/index.js';
 import { testKubeConfig } from '../../support/cluster.js';
 import {
   createHub,
   deleteHubAndWait,
   deleteNamespaceAndWait,
   getHub,
+  hubCondition,
   hubManifest,
   prepareHubNamespace,
+  waitForHubCondition,
 } from '../../support/hubs.js';
 import { startOperatorProcess, type OperatorProcess } from '../../support/operator.js';
 import { createStorageFixtures, type StorageFixtures } from '../../support/storage.js';
@@ -29,7 +30,6 @@ import { eventually } from '../../support/wait.js';
 const suffix = Date.now().toString(36);
 const operatorNs = `e2e-rbac-op-${suffix}`;
 const clusterRole = `hdh-operator-${suffix}`;
-const condition = (h: HealthDataHub, type: string) => h.status?.conditions?.find((c) => c.type === type);
 const REFUSED = /forbidden|cannot (get|list|watch|create|update|patch|delete)/i;
 /** The operator's log lines about refused requests: what the shipped RBAC lacks. */
 const refusals = (output: string) =>
@@ -126,18 +126,12 @@ describe('the operator with the RBAC it ships', () => {
     const hub = hubManifest('ward', ns);
     hub.spec.storage.storageClassName = fixtures.encryptedClass;
     await createHub(kc, hub);
-    const ready = await eventually(
-      'Ready',
-      async () => {
-        const h = await getHub(kc, ns, 'ward');
-        return condition(h, 'Ready')?.status === 'True' ? h : undefined;
+    const ready = await waitForHubCondition(kc, ns, 'ward', 'Ready', { status: 'True' }, 90_000).catch(
+      (e: Error) => {
+        throw new Error(`${e.message}; refused requests:\n${refusals(op!.output()).join('\n')}`);
       },
-      90_000,
-      500,
-    ).catch((e: Error) => {
-      throw new Error(`${e.message}; refused requests:\n${refusals(op!.output()).join('\n')}`);
-    });
-    expect(condition(ready, 'KeysReady')?.reason).toBe('KeyAvailable');
+    );
+    expect(hubCondition(ready, 'KeysReady')?.reason).toBe('KeyAvailable');
     expect(ready.status?.encryption?.keyRef).toContain(`secret/${operatorNs}/`);
 
     await deleteHubAndWait(kc, ns, 'ward');

@@ -1,14 +1,18 @@
 // Audit mode end to end: a pod that Enforce would refuse is admitted (with a warning) and then
 // reported on the hub by the continuous audit — never evicted, never refused.
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import { SOVEREIGNTY_POLICY, type HealthDataHub } from '../../../src/api/index.js';
+import { SOVEREIGNTY_POLICY } from '../../../src/api/index.js';
 import { policyNamespaceLabelKey } from '../../../src/placement/admission.js';
 import { testKubeConfig } from '../../support/cluster.js';
-import { createHub, getHub, hubManifest, prepareHubNamespace } from '../../support/hubs.js';
+import {
+  createHub,
+  hubCondition,
+  hubManifest,
+  prepareHubNamespace,
+  waitForHubCondition,
+} from '../../support/hubs.js';
 import { startOperatorProcess, type OperatorProcess } from '../../support/operator.js';
 import { eventually } from '../../support/wait.js';
-
-const condition = (hub: HealthDataHub, type: string) => hub.status?.conditions?.find((c) => c.type === type);
 
 describe('a hub under an Audit policy', () => {
   const kc = testKubeConfig();
@@ -66,15 +70,15 @@ describe('a hub under an Audit policy', () => {
         spec: { nodeName: 'us-east-1a', containers: [{ name: 'c', image: 'registry.example.eu/app:1' }] },
       },
     });
-    const hub = await eventually(
-      'violation reported',
-      async () => {
-        const h = await getHub(kc, ns, 'audited');
-        return condition(h, 'PlacementCompliant')?.status === 'False' ? h : undefined;
-      },
+    const hub = await waitForHubCondition(
+      kc,
+      ns,
+      'audited',
+      'PlacementCompliant',
+      { status: 'False' },
       30_000,
     );
-    const c = condition(hub, 'PlacementCompliant')!;
+    const c = hubCondition(hub, 'PlacementCompliant')!;
     expect(c.reason).toBe('PodsOutsidePolicy');
     expect(c.message).toContain('pinned-us');
     expect(c.message).toContain('us-east-1a');

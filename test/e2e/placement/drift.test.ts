@@ -16,7 +16,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { HEALTH_DATA_HUB, SOVEREIGNTY_POLICY, type HealthDataHub } from '../../../src/api/index.js';
 import { policyNamespaceLabelKey } from '../../../src/placement/admission.js';
 import { testKubeConfig } from '../../support/cluster.js';
-import { createHub, getHub, hubManifest, prepareHubNamespace } from '../../support/hubs.js';
+import {
+  createHub,
+  hubCondition,
+  hubManifest,
+  prepareHubNamespace,
+  waitForHubCondition,
+} from '../../support/hubs.js';
 import { metricValue } from '../../support/metrics.js';
 import { startOperatorProcess, type OperatorProcess } from '../../support/operator.js';
 import { eventually } from '../../support/wait.js';
@@ -49,9 +55,6 @@ async function restoreNodes(): Promise<void> {
     await core.patchNode({ name: node, body: { metadata: { labels: { [REGION]: region } } } }, mergePatch);
   }
 }
-
-const condition = (hub: HealthDataHub | undefined, type: string) =>
-  hub?.status?.conditions?.find((c) => c.type === type);
 
 async function createDeployment(namespace: string, name: string, replicas: number): Promise<void> {
   // The admission objects may take a moment to be enforced after the namespace is labelled.
@@ -96,15 +99,7 @@ async function runningOnCompliantNodes(namespace: string, app: string, replicas:
 }
 
 async function waitCompliant(namespace: string, hub: string): Promise<HealthDataHub> {
-  return eventually(
-    `hub ${hub} PlacementCompliant=True`,
-    async () => {
-      const h = await getHub(kc, namespace, hub);
-      return condition(h, 'PlacementCompliant')?.status === 'True' ? h : undefined;
-    },
-    30_000,
-    100,
-  );
+  return waitForHubCondition(kc, namespace, hub, 'PlacementCompliant', { status: 'True' }, 30_000);
 }
 
 async function hubEvents(namespace: string, hub: string) {
@@ -229,7 +224,7 @@ describe('a pod whose node leaves the policy (onViolation: Evict)', () => {
       const t0 = Date.now();
       await setRegion(node, 'us-east-1');
       const detected = await hubWatch.first(t0, (h) => {
-        const c = condition(h, 'PlacementCompliant');
+        const c = hubCondition(h, 'PlacementCompliant');
         return c?.status === 'False' && c.message.includes(name) && c.message.includes(node);
       });
       const evicted = await podWatch.first(
@@ -239,7 +234,7 @@ describe('a pod whose node leaves the policy (onViolation: Evict)', () => {
       detection.push(detected.at - t0);
       eviction.push(evicted.at - t0);
 
-      const c = condition(detected.obj, 'PlacementCompliant')!;
+      const c = hubCondition(detected.obj, 'PlacementCompliant')!;
       expect(c.reason).toBe('PodsOutsidePolicy');
       expect(detected.obj.status?.placement?.violations).toEqual(
         expect.arrayContaining([{ pod: name, node, reason: expect.stringContaining('region us-east-1') }]),
@@ -273,7 +268,7 @@ describe('a pod whose node leaves the policy (onViolation: Evict)', () => {
     // The replacements run on compliant nodes and the hub is compliant again.
     await runningOnCompliantNodes(ns, app, 2);
     const hub = await waitCompliant(ns, hubName);
-    expect(condition(hub, 'PlacementCompliant')!.reason).toBe('Compliant');
+    expect(hubCondition(hub, 'PlacementCompliant')!.reason).toBe('Compliant');
     expect(hub.status?.placement?.violations ?? []).toEqual([]);
     expect(metricValue(await op.metrics(), 'hdh_placement_violations', { namespace: ns, hub: hubName })).toBe(
       0,
@@ -317,7 +312,7 @@ describe('a pod whose node leaves the policy (onViolation: Evict)', () => {
     const node = victim.spec!.nodeName!;
     const t0 = Date.now();
     await setRegion(node, 'us-east-1');
-    await hubWatch.first(t0, (h) => condition(h, 'PlacementCompliant')?.status === 'False');
+    await hubWatch.first(t0, (h) => hubCondition(h, 'PlacementCompliant')?.status === 'False');
     await eventually(
       'EvictionBlocked Event',
       async () => (await hubEvents(ns, hubName)).some((e) => e.reason === 'EvictionBlocked'),
@@ -391,16 +386,15 @@ describe('report-only policies and policies without eligible nodes', () => {
     const node = victim!.spec!.nodeName!;
     const name = victim!.metadata!.name!;
     await setRegion(node, 'us-east-1');
-    const hub = await eventually(
-      'PodsOutsidePolicy',
-      async () => {
-        const h = await getHub(kc, ns, hubName);
-        return condition(h, 'PlacementCompliant')?.reason === 'PodsOutsidePolicy' ? h : undefined;
-      },
+    const hub = await waitForHubCondition(
+      kc,
+      ns,
+      hubName,
+      'PlacementCompliant',
+      { reason: 'PodsOutsidePolicy' },
       15_000,
-      50,
     );
-    expect(condition(hub, 'PlacementCompliant')!.message).toContain(`pod ${name} on node ${node}`);
+    expect(hubCondition(hub, 'PlacementCompliant')!.message).toContain(`pod ${name} on node ${node}`);
     expect(hub.status?.placement?.violations).toEqual(
       expect.arrayContaining([expect.objectContaining({ pod: name, node })]),
     );
@@ -436,16 +430,15 @@ describe('report-only policies and policies without eligible nodes', () => {
     const before = await runningOnCompliantNodes(ns, app, 2);
     // Evict is what the policy asks for, but no pod may be evicted towards nowhere.
     await patchPolicy(policy, { regions: ['eu-west-3'], onViolation: 'Evict' });
-    const hub = await eventually(
-      'NoEligibleNodes',
-      async () => {
-        const h = await getHub(kc, ns, hubName);
-        return condition(h, 'PlacementCompliant')?.reason === 'NoEligibleNodes' ? h : undefined;
-      },
+    const hub = await waitForHubCondition(
+      kc,
+      ns,
+      hubName,
+      'PlacementCompliant',
+      { reason: 'NoEligibleNodes' },
       15_000,
-      100,
     );
-    expect(condition(hub, 'PlacementCompliant')!.status).toBe('False');
+    expect(hubCondition(hub, 'PlacementCompliant')!.status).toBe('False');
     expect(hub.status?.placement?.eligibleNodes).toBe(0);
     // The running pods are outside the narrowed policy, reported, and left alone.
     expect(hub.status?.placement?.violations?.map((v) => v.pod).sort()).toEqual(

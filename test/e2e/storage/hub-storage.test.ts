@@ -29,7 +29,14 @@ import { parseDekSecret } from '../../../src/keys/dek.js';
 import { hubRefOf, keyIdentity } from '../../../src/keys/identity.js';
 import { ANNOTATION_ADOPTED_FROM } from '../../../src/storage/reasons.js';
 import { testKubeConfig } from '../../support/cluster.js';
-import { createHub, getHub, hubManifest, prepareHubNamespace } from '../../support/hubs.js';
+import {
+  createHub,
+  getHub,
+  hubCondition,
+  hubManifest,
+  patchHub,
+  prepareHubNamespace,
+} from '../../support/hubs.js';
 import { metricValue } from '../../support/metrics.js';
 import { startOperatorProcess, type OperatorProcess } from '../../support/operator.js';
 import {
@@ -48,15 +55,11 @@ const custom = kc.makeApiClient(CustomObjectsApi);
 const eventsApi = kc.makeApiClient(EventsV1Api);
 const policyApi = kc.makeApiClient(PolicyV1Api);
 const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const hubRef = {
   group: HEALTH_DATA_HUB.group,
   version: HEALTH_DATA_HUB.version,
   plural: HEALTH_DATA_HUB.plural,
 };
-
-const condition = (hub: HealthDataHub | undefined, type: string) =>
-  hub?.status?.conditions?.find((c) => c.type === type);
 
 describe('hub storage through the operator', () => {
   let fixtures: StorageFixtures;
@@ -129,8 +132,8 @@ describe('hub storage through the operator', () => {
       'ledger StorageReady and DatastoreReady True',
       async () => {
         const h = await hubNow('ledger');
-        return condition(h, 'StorageReady')?.status === 'True' &&
-          condition(h, 'DatastoreReady')?.status === 'True'
+        return hubCondition(h, 'StorageReady')?.status === 'True' &&
+          hubCondition(h, 'DatastoreReady')?.status === 'True'
           ? h
           : undefined;
       },
@@ -138,18 +141,18 @@ describe('hub storage through the operator', () => {
       500,
     );
     expect(hub.metadata.finalizers).toContain('hdh.sovereign.eu/finalizer');
-    expect(condition(hub, 'StorageReady')!.reason).toBe('ClaimsBound');
-    expect(condition(hub, 'DatastoreReady')!.reason).toBe('ReplicasReady');
+    expect(hubCondition(hub, 'StorageReady')!.reason).toBe('ClaimsBound');
+    expect(hubCondition(hub, 'DatastoreReady')!.reason).toBe('ReplicasReady');
     expect(hub.status?.datastore).toEqual({ replicas: 2, readyReplicas: 2 });
     // The builtin key lifecycle gave the hub its own KEK and a first data key before the datastore.
-    expect(condition(hub, 'KeysReady')).toMatchObject({ status: 'True' });
+    expect(hubCondition(hub, 'KeysReady')).toMatchObject({ status: 'True' });
     expect(hub.status?.encryption).toMatchObject({ provider: 'builtin', activeVersion: 1 });
     expect(hub.status?.encryption?.keyRef).toContain(hub.metadata.uid);
     const ready = await eventually('ledger Ready', async () => {
       const h = await hubNow('ledger');
-      return condition(h, 'Ready')?.status === 'True' ? h : undefined;
+      return hubCondition(h, 'Ready')?.status === 'True' ? h : undefined;
     });
-    expect(condition(ready, 'Ready')!.reason).toBe('AllReady');
+    expect(hubCondition(ready, 'Ready')!.reason).toBe('AllReady');
 
     const claims = await claimsOf('ledger');
     expect(claims.map((c) => c.metadata!.name)).toEqual(['data-ledger-0', 'data-ledger-1']);
@@ -258,10 +261,7 @@ describe('hub storage through the operator', () => {
     const before = await claimsOf('ledger');
     const podsBefore = (await core.listNamespacedPod({ namespace: ns, labelSelector: `${LABEL_HUB}=ledger` }))
       .items;
-    await custom.patchNamespacedCustomObject(
-      { ...hubRef, namespace: ns, name: 'ledger', body: { spec: { storage: { size: '2Gi' } } } },
-      mergePatch,
-    );
+    await patchHub(kc, ns, 'ledger', { spec: { storage: { size: '2Gi' } } });
     const grown = await eventually(
       'claims requesting 2Gi',
       async () => {
@@ -292,7 +292,7 @@ describe('hub storage through the operator', () => {
     expect(events[0]!.note).toContain('data-ledger-0');
     await eventually(
       'ledger DatastoreReady True again',
-      async () => condition(await hubNow('ledger'), 'DatastoreReady')?.status === 'True',
+      async () => hubCondition(await hubNow('ledger'), 'DatastoreReady')?.status === 'True',
       60_000,
       500,
     );
@@ -361,14 +361,14 @@ describe('hub storage through the operator', () => {
         `${name}: StorageReady False ${reason}`,
         async () => {
           const h = await hubNow(name);
-          return condition(h, 'StorageReady')?.reason === reason ? h : undefined;
+          return hubCondition(h, 'StorageReady')?.reason === reason ? h : undefined;
         },
         60_000,
         300,
       );
-      expect(condition(got, 'StorageReady')!.status).toBe('False');
-      expect(condition(got, 'Ready')).toMatchObject({ status: 'False', reason });
-      expect(condition(got, 'DatastoreReady')).toMatchObject({ status: 'False' });
+      expect(hubCondition(got, 'StorageReady')!.status).toBe('False');
+      expect(hubCondition(got, 'Ready')).toMatchObject({ status: 'False', reason });
+      expect(hubCondition(got, 'DatastoreReady')).toMatchObject({ status: 'False' });
     }
     // Give the operator time to (wrongly) create something, then look.
     await new Promise((r) => setTimeout(r, 2000));
@@ -403,16 +403,16 @@ describe('hub storage through the operator', () => {
       'remote: StorageReady False VolumeOutsideJurisdiction',
       async () => {
         const h = await hubNow('remote');
-        return condition(h, 'StorageReady')?.reason === 'VolumeOutsideJurisdiction' ? h : undefined;
+        return hubCondition(h, 'StorageReady')?.reason === 'VolumeOutsideJurisdiction' ? h : undefined;
       },
       60_000,
       300,
     );
-    expect(condition(hub, 'StorageReady')!.message).toContain(fixtures.usVolume);
+    expect(hubCondition(hub, 'StorageReady')!.message).toContain(fixtures.usVolume);
     // The pre-bound claim is evidence of existing data, so no key is created for it either:
     // KeysReady is KeyMissing, reported before storage in Ready.
-    expect(condition(hub, 'KeysReady')).toMatchObject({ status: 'False', reason: 'KeyMissing' });
-    expect(condition(hub, 'Ready')).toMatchObject({ status: 'False', reason: 'KeyMissing' });
+    expect(hubCondition(hub, 'KeysReady')).toMatchObject({ status: 'False', reason: 'KeyMissing' });
+    expect(hubCondition(hub, 'Ready')).toMatchObject({ status: 'False', reason: 'KeyMissing' });
     expect(hub.status?.storage?.claims?.[0]).toMatchObject({
       name: 'data-remote-0',
       volumeName: fixtures.usVolume,
@@ -485,10 +485,7 @@ describe('hub storage through the operator', () => {
 
     it('retention Delete without confirmation keeps the claims and says why in a Warning Event', async () => {
       const hub = await getHub(kc, ns, NAME);
-      await custom.patchNamespacedCustomObject(
-        { ...hubRef, namespace: ns, name: NAME, body: { spec: { storage: { retention: 'Delete' } } } },
-        mergePatch,
-      );
+      await patchHub(kc, ns, NAME, { spec: { storage: { retention: 'Delete' } } });
       await eventually('retention Delete observed', async () => {
         const h = await hubNow(NAME);
         return h?.spec.storage.retention === 'Delete';
@@ -503,19 +500,11 @@ describe('hub storage through the operator', () => {
       const { hub } = await createAndSettle(
         archive({ storage: { size: '1Gi', storageClassName: fixtures.encryptedClass, retention: 'Delete' } }),
       );
-      await custom.patchNamespacedCustomObject(
-        {
-          ...hubRef,
-          namespace: ns,
-          name: NAME,
-          body: {
-            metadata: {
-              annotations: { [ANNOTATION_CONFIRM_DESTROY]: '00000000-0000-0000-0000-000000000000' },
-            },
-          },
+      await patchHub(kc, ns, NAME, {
+        metadata: {
+          annotations: { [ANNOTATION_CONFIRM_DESTROY]: '00000000-0000-0000-0000-000000000000' },
         },
-        mergePatch,
-      );
+      });
       await deleteHub(NAME);
       await expectRetained(hub);
       const warnings = await hubEvents(NAME, 'DeletionNotConfirmed');
@@ -526,15 +515,9 @@ describe('hub storage through the operator', () => {
       const { hub } = await createAndSettle(
         archive({ storage: { size: '1Gi', storageClassName: fixtures.encryptedClass, retention: 'Delete' } }),
       );
-      await custom.patchNamespacedCustomObject(
-        {
-          ...hubRef,
-          namespace: ns,
-          name: NAME,
-          body: { metadata: { annotations: { [ANNOTATION_CONFIRM_DESTROY]: hub.metadata.uid } } },
-        },
-        mergePatch,
-      );
+      await patchHub(kc, ns, NAME, {
+        metadata: { annotations: { [ANNOTATION_CONFIRM_DESTROY]: hub.metadata.uid } },
+      });
       await deleteHub(NAME);
       await eventually(
         `claims of ${NAME} deleted`,

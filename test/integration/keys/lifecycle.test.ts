@@ -5,15 +5,7 @@
 // logs, Events, status, metrics) for key material and the PIN.
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  EventsV1Api,
-  KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-  type V1Secret,
-} from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import winston from 'winston';
 import {
@@ -38,7 +30,14 @@ import { ApiClients } from '../../../src/runtime/client.js';
 import { statusCode } from '../../../src/runtime/errors.js';
 import { EventRecorder } from '../../../src/runtime/events.js';
 import { testKubeConfig } from '../../support/cluster.js';
-import { createHub, getHub, hubManifest, listHubs, prepareHubNamespace } from '../../support/hubs.js';
+import {
+  createHub,
+  getHub,
+  hubManifest,
+  listHubs,
+  patchHub,
+  prepareHubNamespace,
+} from '../../support/hubs.js';
 import { metricValue } from '../../support/metrics.js';
 import {
   createSoftHsmToken,
@@ -46,7 +45,8 @@ import {
   withTokenSession,
   type SoftHsmToken,
 } from '../../support/softhsm.js';
-import { startVaultDevServer, type VaultDevServer } from '../../support/vault.js';
+import { startVaultDevServer, transitEncryption, type VaultDevServer } from '../../support/vault.js';
+import { eventually } from '../../support/wait.js';
 
 const suffix = Date.now().toString(36);
 const operatorNs = `it-lc-op-${suffix}`;
@@ -93,15 +93,9 @@ const pkcs11 = (over: Partial<HubEncryption> = {}): HubEncryption => ({
   pkcs11: { module: token.module, tokenLabel: token.label, pinSecretRef: { name: 'hsm-pin', key: 'pin' } },
   ...over,
 });
-const transit = (over: Partial<HubEncryption> = {}): HubEncryption => ({
-  provider: 'transit',
-  transit: {
-    address: vault.address,
-    authSecretRef: { name: 'transit-token', key: 'token' },
-    caSecretRef: { name: 'transit-ca', key: 'ca.crt' },
-  },
-  ...over,
-});
+// Set once the Vault server runs (beforeAll).
+let transitSettings: HubEncryption;
+const transit = (over: Partial<HubEncryption> = {}): HubEncryption => ({ ...transitSettings, ...over });
 const transitKeyPath = (name: string) => `/v1/transit/keys/${name}`;
 
 const readHub = async (namespace: string, name: string): Promise<HealthDataHub | undefined> => {
@@ -132,10 +126,7 @@ async function annotate(
   hub: HealthDataHub,
   annotations: Record<string, string | null>,
 ): Promise<HealthDataHub> {
-  await custom.patchNamespacedCustomObject(
-    { ...HEALTH_DATA_HUB, namespace: hubNs, name: hub.metadata.name!, body: { metadata: { annotations } } },
-    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-  );
+  await patchHub(kc, hubNs, hub.metadata.name!, { metadata: { annotations } });
   return getHub(kc, hubNs, hub.metadata.name!);
 }
 
@@ -318,14 +309,7 @@ beforeAll(async () => {
     body: { metadata: { name: 'hsm-pin' }, stringData: { pin: `${PIN}\n` } },
   });
   vault = await startVaultDevServer();
-  await core.createNamespacedSecret({
-    namespace: hubNs,
-    body: { metadata: { name: 'transit-token' }, stringData: { token: vault.rootToken } },
-  });
-  await core.createNamespacedSecret({
-    namespace: hubNs,
-    body: { metadata: { name: 'transit-ca' }, stringData: { 'ca.crt': vault.ca } },
-  });
+  transitSettings = await transitEncryption(core, hubNs, vault);
   registry = new Registry();
   metrics = new KeyMetrics(registry);
   deps = { core, operatorNamespace: operatorNs, metrics };
@@ -574,15 +558,7 @@ describe.each(providers)('adoption of retained keys (%s)', (provider, encryption
     let doomed = await annotate(rotated.hub, {
       'hdh.sovereign.eu/confirm-destroy': successor.metadata.uid!,
     });
-    await custom.patchNamespacedCustomObject(
-      {
-        ...HEALTH_DATA_HUB,
-        namespace: hubNs,
-        name,
-        body: { spec: { encryption: { onDelete: 'CryptoShred' } } },
-      },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
+    await patchHub(kc, hubNs, name, { spec: { encryption: { onDelete: 'CryptoShred' } } });
     doomed = await startDeletion(await getHub(kc, hubNs, name));
     // The earlier hub's KEK is destroyed only when the hub's own record names it: with the status
     // lost, nothing is destroyed, however often the hub is looked at.
@@ -1009,14 +985,10 @@ async function transitLatest(hub: HealthDataHub): Promise<number> {
 }
 
 async function waitGone(name: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      await getHub(kc, hubNs, name);
-    } catch (e) {
-      if (statusCode(e) === 404) return;
-      throw e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`hub ${name} was not deleted`);
+  await eventually(
+    `hub ${name} deleted`,
+    async () => (await readHub(hubNs, name)) === undefined,
+    10_000,
+    100,
+  );
 }

@@ -7,19 +7,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
-} from '@kubernetes/client-node';
-import {
-  FIELD_MANAGER,
-  HEALTH_DATA_HUB,
-  type HealthDataHub,
-  type HubEncryption,
-} from '../../../src/api/index.js';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { FIELD_MANAGER, type HealthDataHub, type HubEncryption } from '../../../src/api/index.js';
 import { dekFingerprint, dekSecretName, kekIdentityOf, parseDekSecret } from '../../../src/keys/dek.js';
 import { dekDelivery } from '../../../src/keys/delivery.js';
 import { hubRefOf } from '../../../src/keys/identity.js';
@@ -30,9 +19,16 @@ import { providerFor, type ProviderDeps } from '../../../src/keys/providers.js';
 import { Writer } from '../../../src/runtime/apply.js';
 import { ApiClients } from '../../../src/runtime/client.js';
 import { testCluster, testKubeConfig } from '../../support/cluster.js';
-import { createHub, deleteHubAndWait, getHub, hubManifest, prepareHubNamespace } from '../../support/hubs.js';
+import {
+  createHub,
+  deleteHubAndWait,
+  getHub,
+  hubManifest,
+  patchHub,
+  prepareHubNamespace,
+} from '../../support/hubs.js';
 import { createSoftHsmToken, type SoftHsmToken } from '../../support/softhsm.js';
-import { startVaultDevServer, type VaultDevServer } from '../../support/vault.js';
+import { startVaultDevServer, transitEncryption, type VaultDevServer } from '../../support/vault.js';
 
 const cli = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
 const suffix = Date.now().toString(36);
@@ -43,6 +39,7 @@ let core: CoreV1Api;
 let hubNs: string;
 let token: SoftHsmToken;
 let vault: VaultDevServer;
+let transit: HubEncryption;
 let deps: ProviderDeps;
 let lifecycle: KeyLifecycle;
 let work: string;
@@ -59,14 +56,7 @@ beforeAll(async () => {
     body: { metadata: { name: 'hsm-pin' }, stringData: { pin: `${token.pin}\n` } },
   });
   vault = await startVaultDevServer();
-  await core.createNamespacedSecret({
-    namespace: hubNs,
-    body: { metadata: { name: 'transit-token' }, stringData: { token: vault.rootToken } },
-  });
-  await core.createNamespacedSecret({
-    namespace: hubNs,
-    body: { metadata: { name: 'transit-ca' }, stringData: { 'ca.crt': vault.ca } },
-  });
+  transit = await transitEncryption(core, hubNs, vault);
   deps = { core, operatorNamespace: operatorNs };
   lifecycle = new KeyLifecycle({ secrets: core, providers: deps });
   work = mkdtempSync(join(tmpdir(), 'it-unwrap-'));
@@ -268,23 +258,10 @@ describe('unwrap-dek', () => {
   });
 
   it('transit: unwraps every version through the engine after a KEK rotation, token and CA from files', async () => {
-    const hub = await hubWithKeys('vaulted', {
-      provider: 'transit',
-      transit: {
-        address: vault.address,
-        authSecretRef: { name: 'transit-token', key: 'token' },
-        caSecretRef: { name: 'transit-ca', key: 'ca.crt' },
-      },
+    const hub = await hubWithKeys('vaulted', transit);
+    await patchHub(kc, hubNs, 'vaulted', {
+      metadata: { annotations: { 'hdh.sovereign.eu/rotate-key': 'once' } },
     });
-    await kc.makeApiClient(CustomObjectsApi).patchNamespacedCustomObject(
-      {
-        ...HEALTH_DATA_HUB,
-        namespace: hubNs,
-        name: 'vaulted',
-        body: { metadata: { annotations: { 'hdh.sovereign.eu/rotate-key': 'once' } } },
-      },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
     expect((await lifecycle.reconcileHub(await getHub(kc, hubNs, 'vaulted'))).encryption).toMatchObject({
       activeVersion: 2,
     });

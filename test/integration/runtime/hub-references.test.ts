@@ -1,12 +1,10 @@
 import { CustomObjectsApi, EventsV1Api } from '@kubernetes/client-node';
-import { SOVEREIGNTY_POLICY, type HealthDataHub } from '../../../src/api/index.js';
+import { SOVEREIGNTY_POLICY } from '../../../src/api/index.js';
 import { startOperator, type OperatorHandle } from '../../../src/cli/run.js';
 import { testCluster, testKubeConfig } from '../../support/cluster.js';
-import { createHub, getHub, hubManifest, prepareHubNamespace } from '../../support/hubs.js';
+import { createHub, getHub, hubCondition, hubManifest, prepareHubNamespace } from '../../support/hubs.js';
 import { kubectl } from '../../support/kubectl.js';
 import { eventually } from '../../support/wait.js';
-
-const cond = (h: HealthDataHub, type: string) => h.status?.conditions?.find((c) => c.type === type);
 
 describe('rules that depend on other objects are reported as conditions and events', () => {
   const kc = testKubeConfig();
@@ -43,9 +41,9 @@ describe('rules that depend on other objects are reported as conditions and even
     // kubectl wait understands the conditions (kstatus).
     await kubectl(['wait', '-n', ns, `hdh/orphan`, '--for=condition=Stalled', '--timeout=30s']);
     const hub = await getHub(kc, ns, 'orphan');
-    expect(cond(hub, 'Ready')).toMatchObject({ status: 'False', reason: 'PolicyNotFound' });
-    expect(cond(hub, 'Ready')!.message).toContain(`SovereigntyPolicy "${policyName}" does not exist`);
-    expect(cond(hub, 'Ready')!.observedGeneration).toBe(hub.metadata.generation);
+    expect(hubCondition(hub, 'Ready')).toMatchObject({ status: 'False', reason: 'PolicyNotFound' });
+    expect(hubCondition(hub, 'Ready')!.message).toContain(`SovereigntyPolicy "${policyName}" does not exist`);
+    expect(hubCondition(hub, 'Ready')!.observedGeneration).toBe(hub.metadata.generation);
 
     const events = kc.makeApiClient(EventsV1Api);
     const ev = await eventually('PolicyNotFound event', async () => {
@@ -66,12 +64,18 @@ describe('rules that depend on other objects are reported as conditions and even
     });
     const recovered = await eventually('hub no longer stalled on the policy', async () => {
       const h = await getHub(kc, ns, 'orphan');
-      return cond(h, 'Ready')?.reason !== 'PolicyNotFound' ? h : undefined;
+      return hubCondition(h, 'Ready')?.reason !== 'PolicyNotFound' ? h : undefined;
     });
     // builtin (the default) is not among this policy's providers.
-    expect(cond(recovered, 'KeysReady')).toMatchObject({ status: 'False', reason: 'KeyProviderNotAllowed' });
+    expect(hubCondition(recovered, 'KeysReady')).toMatchObject({
+      status: 'False',
+      reason: 'KeyProviderNotAllowed',
+    });
     // The placement verdict does not wait for the keys: the namespace has no pod outside the policy.
-    expect(cond(recovered, 'PlacementCompliant')).toMatchObject({ status: 'True', reason: 'Compliant' });
+    expect(hubCondition(recovered, 'PlacementCompliant')).toMatchObject({
+      status: 'True',
+      reason: 'Compliant',
+    });
   });
 
   it('a hub region outside its policy is RegionNotAllowed', async () => {
@@ -80,10 +84,10 @@ describe('rules that depend on other objects are reported as conditions and even
     await createHub(kc, hub);
     const got = await eventually('RegionNotAllowed', async () => {
       const h = await getHub(kc, ns, 'wide');
-      return cond(h, 'PlacementCompliant')?.reason === 'RegionNotAllowed' ? h : undefined;
+      return hubCondition(h, 'PlacementCompliant')?.reason === 'RegionNotAllowed' ? h : undefined;
     });
-    expect(cond(got, 'PlacementCompliant')!.message).toContain('[us-east-1]');
-    expect(cond(got, 'Ready')).toMatchObject({ status: 'False', reason: 'RegionNotAllowed' });
+    expect(hubCondition(got, 'PlacementCompliant')!.message).toContain('[us-east-1]');
+    expect(hubCondition(got, 'Ready')).toMatchObject({ status: 'False', reason: 'RegionNotAllowed' });
     const table = await kubectl(['get', 'hdh', '-n', ns, 'wide']);
     expect(table).toMatch(/wide\s+False\s+RegionNotAllowed\s+eu-hds\s+False/);
   });
