@@ -21,3 +21,12 @@ export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
 build_log_name="$1"
 build_start=$(date +%s)
 log() { printf '[%s +%4ss] %s\n' "$build_log_name" "$(( $(date +%s) - build_start ))" "$*" >&2; }
+
+# One build per output folder at a time: test runs started together (each one's set-up builds
+# what is missing) wait for the first build and then find its binaries, instead of compiling the
+# same thing side by side into the same files.
+exec {build_lock_fd}>"$out_dir/.build.lock"
+if ! flock -n "$build_lock_fd"; then
+  log "another build of $out_dir is running: waiting for it"
+  flock "$build_lock_fd"
+fi
