@@ -121,6 +121,7 @@ const TYPE_NAMES: Record<string, string> = {
   'SovereigntyPolicy:spec.nodeSelectorRequirements[]': 'NodeSelectorRequirement',
   'SovereigntyPolicy:spec.tolerations[]': 'Toleration',
   'SovereigntyPolicy:spec.storage': 'PolicyStorage',
+  'SovereigntyPolicy:spec.remediation': 'PolicyRemediation',
   'SovereigntyPolicy:status': 'SovereigntyPolicyStatus',
   'SovereigntyPolicy:status.conditions[]': 'Condition',
 };

@@ -1,6 +1,7 @@
 import {
   CoreV1Api,
   type KubernetesObject,
+  type V1Namespace,
   type V1Node,
   type V1PersistentVolume,
   type V1PersistentVolumeClaim,
@@ -10,16 +11,20 @@ import {
   type V1StorageClass,
 } from '@kubernetes/client-node';
 import {
+  ConditionType,
   FIELD_MANAGER,
+  getCondition,
+  Reason,
   HEALTH_DATA_HUB,
   LABEL_HUB,
   LABEL_MANAGED_BY,
+  LABEL_RETAINED_FROM,
   MANAGED_BY_VALUE,
   SOVEREIGNTY_POLICY,
   type HealthDataHub,
   type SovereigntyPolicy,
 } from './api/index.js';
-import { NamespaceLabeler } from './hub/namespace-labels.js';
+import { NamespaceLabeler, namespaceLabelsChanged, namespaceView } from './hub/namespace-labels.js';
 import { HubReconciler } from './hub/reconciler.js';
 import { ClaimWriter } from './hub/steps/claim-writes.js';
 import { appliedKey, DatastoreStep } from './hub/steps/datastore.js';
@@ -56,6 +61,8 @@ export interface OperatorOptions {
   image: string;
   /** Replaces the key lifecycle (tests). */
   keys?: KeyGate;
+  /** PKCS#11 modules hubs may name (--pkcs11-allowed-modules); none when absent. */
+  pkcs11AllowedModules?: readonly string[];
 }
 
 /** Wires the domain controllers into a manager: which events enqueue which keys. */
@@ -77,6 +84,12 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
     plural: 'persistentvolumeclaims',
     namespace: opts.namespace,
   });
+  // Namespaces, reduced to their labels: the operator's policy labels are kept, and the policies'
+  // namespaceSelectors read them. Few objects, watched cluster-wide even with --namespace.
+  const namespaceCache = mgr.informer<V1Namespace>(
+    { group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces' },
+    { transform: namespaceView },
+  );
   const volumes = mgr.informer<V1PersistentVolume>({
     group: '',
     version: 'v1',
@@ -139,18 +152,33 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
   const events = new EventRecorder(mgr.clients, 'hdh.sovereign.eu/hdh-operator', opts.identity, mgr.log);
 
   const admission = new AdmissionSync(mgr.clients, writer);
-  const namespaces = new NamespaceLabeler(writer);
   const applied = new AppliedCache();
   const storageMetrics = new StorageMetrics(mgr.metrics.registry);
   const claimWrites = new ClaimWriter(mgr.clients);
   const keyMetrics = new KeyMetrics(mgr.metrics.registry);
   const core = mgr.clients.make(CoreV1Api);
+  const namespaces = new NamespaceLabeler({
+    writer,
+    core,
+    namespaces: namespaceCache,
+    hubs,
+    claims,
+    events,
+    log: mgr.log,
+    operatorNamespace: opts.operatorNamespace,
+  });
+  const platform = { pkcs11AllowedModules: opts.pkcs11AllowedModules ?? [] };
   const keys =
     opts.keys ??
     new LifecycleKeyGate(
       new KeyLifecycle({
         secrets: core,
-        providers: { core, operatorNamespace: opts.operatorNamespace, metrics: keyMetrics },
+        providers: {
+          core,
+          operatorNamespace: opts.operatorNamespace,
+          metrics: keyMetrics,
+          pkcs11AllowedModules: platform.pkcs11AllowedModules,
+        },
         metrics: keyMetrics,
         log: mgr.log,
         readHub: hubReader(mgr.clients),
@@ -186,7 +214,7 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
       writer,
       events,
       namespaces,
-      evictor: new Evictor(mgr.clients, placementMetrics),
+      evictor: new Evictor(mgr.clients, placementMetrics, { operatorNamespace: opts.operatorNamespace }),
       metrics: placementMetrics,
       storage: new StorageStep({
         claims,
@@ -207,12 +235,21 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
       keys,
       deletion: { writer, writes: claimWrites, events, metrics: storageMetrics, keys },
       log: mgr.log,
+      platform,
+      operatorNamespace: opts.operatorNamespace,
     }),
   );
   const policyController = mgr.controller(
     'sovereigntypolicy',
-    new PolicyReconciler({ hubs, policies, nodes, writer, admission }),
+    new PolicyReconciler({ hubs, policies, nodes, writer, admission, events }),
   );
+  // A namespace's policy labels, restored as soon as the watch shows them removed or changed (the
+  // hubs also apply them before anything else, see HubReconciler).
+  const namespaceController = mgr.controller('namespace', {
+    reconcile: async (namespace: string) => {
+      await namespaces.sync(namespace);
+    },
+  });
 
   // The admission objects are the operator's: changed or deleted by someone else, they are
   // restored. MutatingAdmissionPolicy is optional (served from Kubernetes 1.36 on).
@@ -259,7 +296,10 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
     }
   });
   policies.on((event, policy, old) => {
-    if (event !== 'update' || !old || specOrMetadataChanged(old, policy)) {
+    // A policy whose admission objects the API server refused (or accepts again) changes the
+    // verdict of its hubs (AdmissionFailed).
+    const admissionChanged = event === 'update' && admissionFailed(old) !== admissionFailed(policy);
+    if (event !== 'update' || !old || admissionChanged || specOrMetadataChanged(old, policy)) {
       policyController.enqueue(objectKey(policy));
       const held = new Set(hubsUsing(policy.metadata!.name!).map((h) => h.metadata.namespace));
       for (const ns of held) enqueueNamespace(ns);
@@ -315,8 +355,22 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
       if (claimOrdinal(h.metadata.name!, claim) !== undefined) hubController.enqueue(objectKey(h));
     }
   };
-  claims.on((event, claim) => {
-    if (event !== 'resync') enqueueClaimHubs(claim.metadata?.namespace, claim.metadata?.name);
+  claims.on((event, claim, old) => {
+    if (event === 'resync') return;
+    enqueueClaimHubs(claim.metadata?.namespace, claim.metadata?.name);
+    // A retained claim holds its namespace to its hub's policy until it is gone.
+    if (claim.metadata?.labels?.[LABEL_RETAINED_FROM] || old?.metadata?.labels?.[LABEL_RETAINED_FROM]) {
+      namespaceController.enqueue(claim.metadata!.namespace!);
+    }
+  });
+  namespaceCache.on((event, ns, old) => {
+    const name = ns.metadata!.name!;
+    if (event === 'delete' || (opts.namespace && name !== opts.namespace)) return;
+    if (event === 'update' && !namespaceLabelsChanged(old, ns)) return;
+    // The operator's labels first: a removed one is restored before anything else is looked at.
+    namespaceController.enqueue(name);
+    // Labels decide which policies the namespace's hubs may use (namespaceSelector).
+    if (event !== 'resync') enqueueNamespace(name);
   });
   volumes.on((event, pv, old) => {
     if (event === 'resync') return;
@@ -336,6 +390,10 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
     if (event === 'update' && !podAuditChanged(old, pod)) return;
     enqueueNamespace(pod.metadata?.namespace);
   });
+}
+
+function admissionFailed(policy: SovereigntyPolicy | undefined): boolean {
+  return getCondition(policy?.status?.conditions, ConditionType.Ready)?.reason === Reason.AdmissionFailed;
 }
 
 /** A change other than status: spec (generation), labels, annotations or deletion. */

@@ -38,6 +38,12 @@ export const Reason = {
   Reconciling: 'Reconciling',
   Suspended: 'Suspended',
   PolicyNotFound: 'PolicyNotFound',
+  /** The policy's namespaceSelector does not select the hub's namespace. */
+  PolicyNotAllowed: 'PolicyNotAllowed',
+  /** The hub lies in kube-system, kube-public, kube-node-lease or the operator's own namespace. */
+  SystemNamespace: 'SystemNamespace',
+  /** The API server refused the policy's admission objects (policy Ready, hub PlacementCompliant). */
+  AdmissionFailed: 'AdmissionFailed',
   DeletionBlocked: 'DeletionBlocked',
   // PlacementCompliant
   Compliant: 'Compliant',
@@ -58,6 +64,8 @@ export const Reason = {
   KeyAvailable: 'KeyAvailable',
   KeyMissing: 'KeyMissing',
   KeyProviderNotAllowed: 'KeyProviderNotAllowed',
+  /** The hub names a PKCS#11 module the platform did not allow (--pkcs11-allowed-modules). */
+  Pkcs11ModuleNotAllowed: 'Pkcs11ModuleNotAllowed',
   KeyProviderUnavailable: 'KeyProviderUnavailable',
   // DatastoreReady
   ReplicasReady: 'ReplicasReady',

@@ -291,8 +291,8 @@ export interface ResourceRequirements {
  */
 export interface HubStorage {
   /**
-   * Requested capacity of each volume, as a quantity such as 20Gi. May grow (when the storage
-   * class allows expansion), never shrink.
+   * Requested capacity of each volume, as a quantity such as 20Gi: at least 1Mi, at most 64Ti. May
+   * grow (when the storage class allows expansion), never shrink.
    */
   size: string;
   /**
@@ -326,8 +326,9 @@ export interface HubEncryption {
    */
   provider?: 'builtin' | 'pkcs11' | 'transit';
   /**
-   * How often a new key version is added, as a duration such as 2160h (90 days). At least 1h. Old
-   * versions stay usable for decryption. Omit to rotate only on request (annotation
+   * How often a new key version is added, as a duration such as 2160h (90 days) or 1h30m: units h,
+   * m, s, ms, us, ns, each at most once and in that order. At least 1h, at most 87600h (10 years).
+   * Old versions stay usable for decryption. Omit to rotate only on request (annotation
    * hdh.sovereign.eu/rotate-key).
    */
   rotationInterval?: string;
@@ -360,7 +361,8 @@ export interface HubEncryption {
 export interface Pkcs11Settings {
   /**
    * Absolute path of the PKCS#11 module (shared library) in the operator's container, such as
-   * /usr/lib/softhsm/libsofthsm2.so.
+   * /usr/lib/softhsm/libsofthsm2.so. It must be one the platform allows with the operator flag
+   * --pkcs11-allowed-modules; any other is refused unopened (Pkcs11ModuleNotAllowed).
    */
   module: string;
   /**
@@ -670,6 +672,21 @@ export interface SovereigntyPolicySpec {
    * @defaultValue `"Evict"`
    */
   onViolation?: 'Evict' | 'Report';
+  /**
+   * The namespaces whose hubs may name this policy, as a label selector on namespaces (the
+   * platform team decides; tenants cannot label their own namespace). A hub in a namespace it does
+   * not select is Stalled with reason PolicyNotAllowed and nothing of it is created. Omitted or
+   * empty: every namespace.
+   */
+  namespaceSelector?: SovereigntyPolicySpecNamespaceSelector;
+  /**
+   * How a pod found on a node outside the policy is removed when onViolation is Evict: how long
+   * PodDisruptionBudgets may hold it there, and how long it may take to terminate. Together they
+   * bound how long such a pod runs.
+   *
+   * @defaultValue `{}`
+   */
+  remediation?: PolicyRemediation;
 }
 
 /**
@@ -709,6 +726,66 @@ export interface PolicyStorage {
    * StorageClasses hubs may use. Empty or omitted allows any class meeting the other requirements.
    */
   allowedStorageClasses?: string[];
+}
+
+/**
+ * The namespaces whose hubs may name this policy, as a label selector on namespaces (the platform
+ * team decides; tenants cannot label their own namespace). A hub in a namespace it does not select
+ * is Stalled with reason PolicyNotAllowed and nothing of it is created. Omitted or empty: every
+ * namespace.
+ */
+export interface SovereigntyPolicySpecNamespaceSelector {
+  /**
+   * Namespace labels that must all be present with these values.
+   */
+  matchLabels?: Record<string, string>;
+  /**
+   * Namespace label requirements, ANDed with each other and matchLabels.
+   */
+  matchExpressions?: SovereigntyPolicySpecNamespaceSelectorMatchExpressionsItem[];
+}
+
+/**
+ * A namespace label requirement, shaped like a Kubernetes LabelSelectorRequirement.
+ */
+export interface SovereigntyPolicySpecNamespaceSelectorMatchExpressionsItem {
+  /**
+   * Namespace label key.
+   */
+  key: string;
+  /**
+   * In, NotIn, Exists or DoesNotExist.
+   */
+  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  /**
+   * Label values; at least one for In and NotIn, none otherwise.
+   */
+  values?: string[];
+}
+
+/**
+ * How a pod found on a node outside the policy is removed when onViolation is Evict: how long
+ * PodDisruptionBudgets may hold it there, and how long it may take to terminate. Together they
+ * bound how long such a pod runs.
+ */
+export interface PolicyRemediation {
+  /**
+   * How long evictions refused by a PodDisruptionBudget are retried (with backoff) before the pod
+   * is deleted, which budgets do not stop. A duration such as 2m or 90s, from 0s (delete at once)
+   * to 1h. Defaults to 2m.
+   *
+   * @defaultValue `"2m"`
+   */
+  evictionTimeout?: string;
+  /**
+   * The longest grace period a removed pod gets to terminate, in seconds: evictions and deletions
+   * use the pod's terminationGracePeriodSeconds or this, whichever is shorter, and a pod already
+   * terminating with a longer grace period is deleted again with this one, which shortens it. From
+   * 1 to 3600. Defaults to 30.
+   *
+   * @defaultValue `30`
+   */
+  maxGracePeriodSeconds?: number;
 }
 
 /**

@@ -9,6 +9,7 @@ import { loadNodeSet } from '../devcluster/nodes.js';
 import { packageRoot } from '../devcluster/paths.js';
 import { DEV_STORAGE_CLASS, renderDevStorage } from '../devcluster/storage.js';
 import { renderHubTable } from '../hub/table.js';
+import { modulesAsNamed } from '../keys/pkcs11-modules.js';
 import { Writer } from '../runtime/apply.js';
 import { ApiClients } from '../runtime/client.js';
 import { statusCode } from '../runtime/errors.js';
@@ -40,6 +41,15 @@ export function loadSamples(dir: string, ns: string): KubernetesObject[] {
         o.kind === HEALTH_DATA_HUB.kind ? { ...o, metadata: { ...o.metadata, namespace: ns } } : o,
       )
   );
+}
+
+/** The PKCS#11 modules the sample hubs name, and the files they resolve to. */
+export function samplePkcs11Modules(samples: readonly KubernetesObject[]): string[] {
+  const named = samples
+    .filter((o) => o.kind === HEALTH_DATA_HUB.kind)
+    .map((o) => (o as HealthDataHub).spec.encryption?.pkcs11?.module)
+    .filter((m): m is string => !!m);
+  return [...new Set(named.flatMap(modulesAsNamed))];
 }
 
 export async function devCommand(opts: DevOptions): Promise<number> {
@@ -78,7 +88,8 @@ export async function devCommand(opts: DevOptions): Promise<number> {
     // certified EU nodes (no CSI driver runs here).
     for (const obj of renderDevStorage(loadNodeSet())) await writer.apply(obj);
     say(`storage class ${DEV_STORAGE_CLASS} with local volumes on the certified EU nodes`);
-    for (const obj of loadSamples(join(root, 'config', 'samples'), SAMPLE_NAMESPACE)) {
+    const samples = loadSamples(join(root, 'config', 'samples'), SAMPLE_NAMESPACE);
+    for (const obj of samples) {
       await writer.apply(obj);
       say(
         `applied ${obj.kind} ${obj.metadata?.namespace ? obj.metadata.namespace + '/' : ''}${obj.metadata?.name}`,
@@ -94,6 +105,8 @@ export async function devCommand(opts: DevOptions): Promise<number> {
         logLevel: opts.logLevel,
         logFormat: 'text',
         concurrency: 2,
+        // Here the user is the platform team: the PKCS#11 modules the samples name are allowed.
+        pkcs11AllowedModules: samplePkcs11Modules(samples),
       },
       (reason) => {
         say(reason);

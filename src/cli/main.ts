@@ -63,6 +63,11 @@ program
     "the operator's image, run by each datastore pod's unwrap-dek init container",
     DEFAULT_IMAGE,
   )
+  .option(
+    '--pkcs11-allowed-modules <paths>',
+    'PKCS#11 modules hubs may name in spec.encryption.pkcs11.module: comma-separated absolute paths of library files (default: none)',
+    '',
+  )
   .action(async (opts) => {
     process.exitCode = await runCommand(opts);
   });
@@ -83,6 +88,10 @@ program
   .option('--kek-namespace <ns>', "builtin: the operator's namespace, holding the KEK Secret")
   .option('--kubeconfig <path>', 'builtin: use this kubeconfig instead of --credentials (tests)')
   .option('--pkcs11-module <path>', 'pkcs11: the PKCS#11 module')
+  .option(
+    '--pkcs11-allowed-modules <paths>',
+    'pkcs11: modules that may be loaded, comma-separated (default: the one --pkcs11-module names, as the operator checked it)',
+  )
   .option('--pkcs11-token-label <label>', 'pkcs11: the token holding the KEK')
   .option('--transit-address <url>', 'transit: base URL of the Vault or OpenBao server')
   .option('--transit-mount <path>', 'transit: where the Transit engine is mounted', 'transit')

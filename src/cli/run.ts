@@ -1,6 +1,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { parseAllowedModules, stopModuleProbes } from '../keys/pkcs11-modules.js';
 import { registerOperator } from '../operator.js';
 import type { InformerOptions } from '../runtime/informer.js';
 import { createLogger, type LogFormat } from '../runtime/logging.js';
@@ -22,6 +23,8 @@ export interface RunOptions {
   operatorNamespace?: string;
   /** The operator's image, for the datastore's unwrap-dek init container (default DEFAULT_IMAGE). */
   image?: string;
+  /** PKCS#11 modules hubs may name: comma-separated absolute paths (--pkcs11-allowed-modules). */
+  pkcs11AllowedModules?: string | readonly string[];
   /** Informer tuning; tests shorten the unhealthy threshold. */
   informer?: Omit<InformerOptions, 'transform'>;
 }
@@ -67,6 +70,8 @@ export interface OperatorHandle {
  */
 export function createOperator(opts: RunOptions, onFatal: (reason: string) => void): OperatorHandle {
   const log = createLogger(opts.logLevel, opts.logFormat);
+  // Checked before anything starts: a wrong list stops the operator with the flag's message.
+  const pkcs11AllowedModules = parseAllowedModules(opts.pkcs11AllowedModules);
   const kc = loadKubeConfig(opts.kubeconfig);
   const inCluster = !!process.env.KUBERNETES_SERVICE_HOST;
   const identity = `${hostname()}_${process.pid}`;
@@ -90,15 +95,22 @@ export function createOperator(opts: RunOptions, onFatal: (reason: string) => vo
     identity,
     operatorNamespace: operatorNamespace(opts.operatorNamespace),
     image: opts.image ?? DEFAULT_IMAGE,
+    pkcs11AllowedModules,
   });
   log.info('starting hdh-operator', {
     server: kc.getCurrentCluster()?.server,
     namespace: opts.namespace ?? '(all)',
     leaderElect,
     concurrency: opts.concurrency,
+    pkcs11AllowedModules,
   });
   const started = manager.start(onFatal);
-  return { manager, stop: () => manager.stop(), started };
+  // A module probe still running would hold the process up to its timeout.
+  const stop = () => {
+    stopModuleProbes();
+    return manager.stop();
+  };
+  return { manager, stop, started };
 }
 
 /** createOperator, resolved once started. */

@@ -27,6 +27,7 @@ import {
 import { ACTIVE_DEK_FILE, kekServiceAccountName } from '../keys/delivery.js';
 import { keyIdentity, type HubRef, type KeyIdentity } from '../keys/identity.js';
 import { finalizePkcs11Modules, Pkcs11KeyProvider } from '../keys/pkcs11.js';
+import { modulesAsNamed, parseAllowedModules } from '../keys/pkcs11-modules.js';
 import type { KeyProvider, ProviderName } from '../keys/provider.js';
 import { TransitKeyProvider } from '../keys/transit.js';
 
@@ -40,6 +41,8 @@ export interface UnwrapDekOptions {
   kekNamespace?: string;
   kubeconfig?: string;
   pkcs11Module?: string;
+  /** Default: the module named by --pkcs11-module (the operator checked it against its list). */
+  pkcs11AllowedModules?: string;
   pkcs11TokenLabel?: string;
   transitAddress?: string;
   transitMount?: string;
@@ -235,8 +238,22 @@ async function buildProvider(o: UnwrapDekOptions): Promise<KeyProvider> {
       }
       if (!o.credentials)
         throw new UnwrapDekError('--credentials (holding the file pin) is required with pkcs11');
+      let allowedModules: string[];
+      try {
+        allowedModules =
+          o.pkcs11AllowedModules === undefined
+            ? modulesAsNamed(o.pkcs11Module)
+            : parseAllowedModules(o.pkcs11AllowedModules);
+      } catch (e) {
+        throw new UnwrapDekError((e as Error).message);
+      }
       const pin = readPinFile(o.credentials);
-      return new Pkcs11KeyProvider({ module: o.pkcs11Module, tokenLabel: o.pkcs11TokenLabel, pin });
+      return new Pkcs11KeyProvider({
+        module: o.pkcs11Module,
+        allowedModules,
+        tokenLabel: o.pkcs11TokenLabel,
+        pin,
+      });
     }
     case 'transit': {
       if (!o.transitAddress) throw new UnwrapDekError('--transit-address is required with transit');
@@ -315,9 +332,17 @@ export async function unwrapDekCommand(o: UnwrapDekOptions): Promise<number> {
     if (!existsSync(o.out))
       throw new UnwrapDekError(`--out ${o.out} does not exist: mount the keys volume there`);
     provider = await buildProvider(o);
+    // Adopted keys stay wrapped by the KEK of the hub that first had them; the identity is always
+    // that of the hub's own namespace and name.
+    const kek = kekIdentityOf(set, hub);
+    if (!kek) {
+      throw new UnwrapDekError(
+        `the wrapped keys name key-encryption key ${set.kekRef}, which is not a key of hub ` +
+          `${hub.namespace}/${hub.name}: they are not unwrapped`,
+      );
+    }
     try {
-      // Adopted keys stay wrapped by the KEK of the hub that first had them.
-      plaintext = await unwrapAll(provider, kekIdentityOf(set, hub), set);
+      plaintext = await unwrapAll(provider, kek, set);
     } catch (e) {
       if (e instanceof UnwrapDekError) throw e;
       throw new UnwrapDekError(`${(e as Error).message}${accessHint(o, hub)}`);

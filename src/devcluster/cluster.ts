@@ -7,6 +7,7 @@ import { ensureBinaries, type ControlPlaneBinaries } from './binaries.js';
 import { generatePki } from './certs.js';
 import { renderKubeconfig } from './kubeconfig.js';
 import { KWOK_NODE_ANNOTATION, loadNodeSet, renderNode, type SimulatedNode } from './nodes.js';
+import { packageRoot } from './paths.js';
 import {
   freeLoopbackPort,
   isOurProcess,
@@ -239,10 +240,15 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterState> {
       `--cert-dir=${join(dir, 'pki', 'scheduler')}`,
       '--v=1',
     ]);
-    const stages = readdirSync(bins.kwokStagesDir)
-      .filter((n) => n.endsWith('.yaml'))
-      .sort()
-      .map((n) => `--config=${join(bins.kwokStagesDir, n)}`);
+    // kwok's own stages, then the project's (hack/devcluster/kwok-stages: grace periods honoured
+    // for pods that ask for it).
+    const stages = [bins.kwokStagesDir, join(packageRoot(), 'hack', 'devcluster', 'kwok-stages')].flatMap(
+      (d) =>
+        readdirSync(d)
+          .filter((n) => n.endsWith('.yaml'))
+          .sort()
+          .map((n) => `--config=${join(d, n)}`),
+    );
     start('kwok', bins.paths.kwok, [
       `--kubeconfig=${kubeconfig}`,
       ...stages,

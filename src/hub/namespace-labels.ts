@@ -1,28 +1,180 @@
-import type { HealthDataHub } from '../api/index.js';
-import { hubNamespaceLabels } from '../placement/admission.js';
+import type { CoreV1Api, V1Namespace, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { LABEL_RETAINED_FROM, type HealthDataHub } from '../api/index.js';
+import { hubNamespaceLabels, LABEL_POLICY, POLICY_NAMESPACE_LABEL_PREFIX } from '../placement/admission.js';
+import type { Labels } from '../policy/eligibility.js';
 import type { Writer } from '../runtime/apply.js';
-import { AppliedCache } from '../runtime/apply-cache.js';
+import { statusCode } from '../runtime/errors.js';
+import type { EventRecorder } from '../runtime/events.js';
+import type { Informer } from '../runtime/informer.js';
+import type { Logger } from '../runtime/logging.js';
+import { systemNamespaceRefusal } from './system-namespaces.js';
+
+/** Warning Event on a namespace (and its hubs) whose policy label someone else removed or changed. */
+export const NAMESPACE_LABEL_RESTORED = 'NamespaceLabelRestored';
+
+const isPolicyLabel = (key: string) => key.startsWith(`${POLICY_NAMESPACE_LABEL_PREFIX}/`);
 
 /**
  * The labels that make a namespace sovereign territory: one per policy of the hubs it holds, so
- * every pod in it — not only the operator's — is checked against each of those policies.
+ * every pod in it — not only the operator's — is checked against each of those policies. A hub
+ * deleted with its data kept leaves claims marked retained-from, labelled with its policy: the
+ * namespace stays held to that policy until they are gone (a pod mounting one is still checked).
+ * A retained claim without that record (kept by an older version) keeps every policy label the
+ * namespace carries.
  */
-export function sovereignNamespaceLabels(hubsInNamespace: readonly HealthDataHub[]): Record<string, string> {
+export function sovereignNamespaceLabels(
+  hubsInNamespace: readonly HealthDataHub[],
+  claimsInNamespace: readonly V1PersistentVolumeClaim[] = [],
+  liveLabels: Labels = {},
+): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const hub of hubsInNamespace) Object.assign(labels, hubNamespaceLabels(hub.spec.policyName));
+  for (const claim of claimsInNamespace) {
+    const claimLabels = claim.metadata?.labels ?? {};
+    if (claimLabels[LABEL_RETAINED_FROM] === undefined) continue;
+    const policy = claimLabels[LABEL_POLICY];
+    if (policy) {
+      // LABEL_POLICY holds the policy name bounded as the namespace label key bounds it.
+      labels[`${POLICY_NAMESPACE_LABEL_PREFIX}/${policy}`] = 'true';
+    } else {
+      for (const [k, v] of Object.entries(liveLabels)) if (isPolicyLabel(k)) labels[k] = v;
+    }
+  }
   return labels;
 }
 
-/** Applies those labels (server-side apply: only the operator's own labels are touched). */
+export interface NamespaceLabelerDeps {
+  writer: Writer;
+  core: CoreV1Api;
+  /** Namespaces, reduced to their labels (namespaceView). */
+  namespaces: Informer<V1Namespace>;
+  hubs: Informer<HealthDataHub>;
+  claims: Informer<V1PersistentVolumeClaim>;
+  events: EventRecorder;
+  log: Logger;
+  /** The operator's own namespace: like Kubernetes' namespaces, never labelled. */
+  operatorNamespace?: string;
+}
+
+/** What the namespace cache keeps: name, version, labels and deletion. */
+export function namespaceView(ns: V1Namespace): V1Namespace {
+  const md = ns.metadata ?? {};
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name: md.name,
+      uid: md.uid,
+      resourceVersion: md.resourceVersion,
+      ...(md.labels ? { labels: md.labels } : {}),
+      ...(md.deletionTimestamp ? { deletionTimestamp: md.deletionTimestamp } : {}),
+    },
+  };
+}
+
+/** Whether a Namespace update can change what the operator decides (labels, deletion). */
+export function namespaceLabelsChanged(a: V1Namespace | undefined, b: V1Namespace): boolean {
+  return (
+    !a ||
+    JSON.stringify(a.metadata?.labels ?? {}) !== JSON.stringify(b.metadata?.labels ?? {}) ||
+    !!a.metadata?.deletionTimestamp !== !!b.metadata?.deletionTimestamp
+  );
+}
+
+/**
+ * Keeps each namespace's policy labels as sovereignNamespaceLabels says, by server-side apply (only
+ * the operator's own labels are touched). Compared with the namespace as watched, so a label
+ * someone else removes or changes is restored as soon as the watch reports it, with an Event.
+ */
 export class NamespaceLabeler {
-  private readonly cache = new AppliedCache();
+  /** Per namespace, the labels this process last applied. */
+  private readonly applied = new Map<string, Record<string, string>>();
 
-  constructor(private readonly writer: Writer) {}
+  constructor(private readonly d: NamespaceLabelerDeps) {}
 
-  async sync(namespace: string, labels: Record<string, string>): Promise<void> {
-    const desired = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels } };
-    if (!this.cache.needsApply(namespace, desired)) return;
-    await this.writer.apply(desired);
-    this.cache.remember(namespace, desired);
+  /** The namespace's labels as watched (empty when unknown). */
+  labelsOf(namespace: string): Labels {
+    return this.d.namespaces.get(namespace)?.metadata?.labels ?? {};
+  }
+
+  async sync(namespace: string): Promise<void> {
+    const live = this.d.namespaces.get(namespace) ?? (await this.read(namespace));
+    // Gone or going: an apply would create it again, and a terminating namespace takes no pods.
+    if (!live || live.metadata?.deletionTimestamp) return;
+    const liveLabels = live.metadata?.labels ?? {};
+    // Hubs there are refused (src/hub/system-namespaces.ts): their policies hold no pod there.
+    if (systemNamespaceRefusal(namespace, this.d.operatorNamespace))
+      return this.release(namespace, liveLabels);
+    const hubs = this.d.hubs.list((h) => h.metadata.namespace === namespace);
+    const last = this.applied.get(namespace);
+    let desired = sovereignNamespaceLabels(
+      hubs,
+      this.d.claims.list((c) => c.metadata?.namespace === namespace),
+      liveLabels,
+    );
+    const dropping = Object.keys(last ?? liveLabels).filter((k) => isPolicyLabel(k) && !(k in desired));
+    if (dropping.length > 0) {
+      // A label is about to go: decide on the claims the API server has, not on a cache that may
+      // not show yet the claims a deleted hub has just retained.
+      const { items } = await this.d.core.listNamespacedPersistentVolumeClaim({
+        namespace,
+        labelSelector: LABEL_RETAINED_FROM,
+      });
+      desired = sovereignNamespaceLabels(hubs, items, liveLabels);
+    }
+    const same = (a: Record<string, string> | undefined) =>
+      !!a && JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(desired).sort());
+    const changed = Object.keys(desired).filter((k) => liveLabels[k] !== desired[k]);
+    if (changed.length === 0 && same(last)) return;
+    // Labels this process applied and the watch shows changed: someone else's doing, unless the
+    // watch is behind our own write (then the API server already has them).
+    let restored: string[] = [];
+    if (changed.length > 0 && same(last)) {
+      const fresh = (await this.read(namespace))?.metadata?.labels ?? {};
+      restored = changed.filter((k) => fresh[k] !== desired[k]);
+      if (restored.length === 0) return;
+    }
+    await this.d.writer.apply({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: namespace, labels: desired },
+    });
+    this.applied.set(namespace, desired);
+    if (restored.length > 0) await this.reportRestored(live, restored, hubs);
+  }
+
+  /**
+   * A system namespace is never labelled. Policy labels an earlier version applied there (it
+   * served hubs in any namespace) are taken back: an apply without labels drops this manager's.
+   */
+  private async release(namespace: string, liveLabels: Labels): Promise<void> {
+    if (!Object.keys(liveLabels).some(isPolicyLabel)) return;
+    if (this.applied.get(namespace) && Object.keys(this.applied.get(namespace)!).length === 0) return;
+    await this.d.writer.apply({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: namespace, labels: {} },
+    });
+    this.applied.set(namespace, {});
+  }
+
+  private async reportRestored(ns: V1Namespace, keys: string[], hubs: readonly HealthDataHub[]) {
+    const name = ns.metadata?.name ?? '';
+    const note =
+      `restored label(s) ${keys.join(', ')} of namespace ${name}, removed or changed by someone else: ` +
+      'they hold every pod of the namespace to its SovereigntyPolicies and are managed by the operator ' +
+      'alone. To release the namespace, delete its hubs (and any claims retained from them)';
+    this.d.log.warn('namespace policy label restored', { namespace: name, labels: keys.join(',') });
+    await this.d.events.record(namespaceView(ns), 'Warning', NAMESPACE_LABEL_RESTORED, note);
+    for (const hub of hubs) await this.d.events.record(hub, 'Warning', NAMESPACE_LABEL_RESTORED, note);
+  }
+
+  private async read(namespace: string): Promise<V1Namespace | undefined> {
+    try {
+      return await this.d.core.readNamespace({ name: namespace });
+    } catch (e) {
+      if (statusCode(e) === 404) return undefined;
+      throw e;
+    }
   }
 }

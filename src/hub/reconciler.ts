@@ -16,7 +16,6 @@ import {
   auditPods,
   describeViolations,
   evictionCandidates,
-  isTrustedNode,
   nodeFacts,
   sameViolations,
   type HeldPolicy,
@@ -25,9 +24,15 @@ import {
 } from '../placement/audit.js';
 import type { PlacementMetrics } from '../placement/metrics.js';
 import type { PodNodeIndex } from '../placement/pod-index.js';
-import type { Evictor } from '../placement/remediation.js';
-import { isNodeEligible, type Labels } from '../policy/eligibility.js';
-import { schedulableNodeLabels } from '../policy/nodes.js';
+import {
+  DEFAULT_EVICTION_TIMEOUT,
+  RECURRENCE_BACKOFF_BASE_MS,
+  RECURRENCE_BACKOFF_CAP_MS,
+  remediationSettings,
+  type Evictor,
+} from '../placement/remediation.js';
+import { countEligibleNodes } from '../placement/compliance.js';
+import { schedulableNodes } from '../policy/nodes.js';
 import type { Writer } from '../runtime/apply.js';
 import type { ApiClients } from '../runtime/client.js';
 import type { ReconcileResult, Reconciler } from '../runtime/controller.js';
@@ -36,10 +41,16 @@ import type { EventRecorder } from '../runtime/events.js';
 import type { Informer } from '../runtime/informer.js';
 import type { Logger } from '../runtime/logging.js';
 import { statusUnchanged } from '../runtime/status.js';
-import { NamespaceLabeler, sovereignNamespaceLabels } from './namespace-labels.js';
-import { checkReferences } from './references.js';
+import type { NamespaceLabeler } from './namespace-labels.js';
+import { checkReferences, type PlatformSettings } from './references.js';
 import { datastoreReport, storageReport } from '../storage/index.js';
-import { desiredHubStatus, suspendedHubStatus, type HubComponents } from './status.js';
+import {
+  desiredHubStatus,
+  suspendedHubStatus,
+  systemNamespaceHubStatus,
+  type HubComponents,
+} from './status.js';
+import { systemNamespaceRefusal } from './system-namespaces.js';
 import { DatastoreStep } from './steps/datastore.js';
 import { finalizeHub, type DeletionDeps } from './steps/deletion.js';
 import type { KeyGate } from './steps/keys.js';
@@ -63,12 +74,22 @@ export interface HubReconcilerDeps {
   keys: KeyGate;
   deletion: DeletionDeps;
   log: Logger;
+  /** The operator's flags that hubs are checked against (default: DEFAULT_PLATFORM_SETTINGS). */
+  platform?: PlatformSettings;
+  /** The operator's own namespace: no hub is served there (systemNamespaceRefusal). */
+  operatorNamespace?: string;
 }
 
 /** After a cached verdict the API server did not confirm, look again this soon. */
 const RECHECK_MS = 1000;
 /** A blocked deletion is tried again this often (the controller's backoff covers errors). */
 const DELETION_RETRY_MS = 10_000;
+
+/** `20s`, `2m5s`: how long, for a message. */
+function seconds(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s >= 60 ? `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ''}` : `${s}s`;
+}
 
 function soonest(a: number | undefined, b: number | undefined): number | undefined {
   return a === undefined ? b : b === undefined ? a : Math.min(a, b);
@@ -85,11 +106,10 @@ export class HubReconciler implements Reconciler {
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const [namespace, name] = key.split('/') as [string, string];
     // First of all, before any pod of a hub exists: the namespace becomes (or stops being)
-    // sovereign territory for the policies of the hubs it holds.
-    await this.d.namespaces.sync(
-      namespace,
-      sovereignNamespaceLabels(this.d.hubs.list((h) => h.metadata.namespace === namespace)),
-    );
+    // sovereign territory for the policies of the hubs it holds (never a system namespace).
+    await this.d.namespaces.sync(namespace);
+    const refusal = systemNamespaceRefusal(namespace, this.d.operatorNamespace);
+    if (refusal) return this.refuse(key, refusal);
     const hub = this.d.hubs.get(key);
     if (!hub) {
       // deleted: nothing else of ours to report on
@@ -107,20 +127,41 @@ export class HubReconciler implements Reconciler {
     const violations = self
       ? auditPods(held, this.placedPods(namespace), await this.nodesOf(namespace))
       : undefined;
-    // Nodes whose providerID contradicts their region label do not count as eligible.
-    const nodeLabels = schedulableNodeLabels(this.d.nodes.list(isTrustedNode));
+    // Counted with the one node verdict: nodes whose providerID contradicts their region label
+    // do not count, exactly as in the policy's eligibleNodes.
+    const nodes = schedulableNodes(this.d.nodes.list());
     // Storage, keys and datastore: only for a hub that is not suspended and whose input holds.
     let components: HubComponents | undefined;
     let dataRequeue: number | undefined;
-    if (!hub.spec.suspend && policy && checkReferences(hub, policy).length === 0) {
+    const namespaceLabels = this.d.namespaces.labelsOf(namespace);
+    if (
+      !hub.spec.suspend &&
+      policy &&
+      checkReferences(hub, policy, this.d.platform, namespaceLabels).length === 0
+    ) {
       ({ components, requeueAfterMs: dataRequeue } = await this.reconcileData(hub, policy));
     }
-    const observation = { hub, policy, nodeLabels, violations, components };
+    const observation = {
+      hub,
+      policy,
+      nodes,
+      violations,
+      components,
+      platform: this.d.platform,
+      namespaceLabels,
+    };
     // A suspended hub changes nothing, but stays held to its policy: the audit goes on.
     const status = hub.spec.suspend
       ? suspendedHubStatus(observation, new Date())
       : desiredHubStatus(observation, new Date());
-    if (violations) this.d.metrics.violations.set({ namespace, hub: name }, violations.length);
+    if (violations) {
+      this.d.metrics.violations.set({ namespace, hub: name }, violations.length);
+      // A pod back inside every policy starts afresh if it ever leaves again.
+      this.d.evictor.forgetExcept(
+        namespace,
+        violations.map((v) => v.uid),
+      );
+    }
 
     if (!statusUnchanged(hub.status, status)) {
       await this.d.writer.applyStatus(HEALTH_DATA_HUB, name, namespace, status);
@@ -128,13 +169,7 @@ export class HubReconciler implements Reconciler {
     const [, result] = await Promise.all([
       this.reportChanges(hub, status, violations).then(() => this.reportStorage(hub, status)),
       self && violations?.length
-        ? this.remediate(
-            hub,
-            self,
-            held,
-            violations,
-            nodeLabels.filter((l) => isNodeEligible(l, self.spec, self.hubRegions)).length,
-          )
+        ? this.remediate(hub, self, held, violations, countEligibleNodes(nodes, self.spec, self.hubRegions))
         : undefined,
     ]);
     const requeue = soonest((result || undefined)?.requeueAfterMs, dataRequeue);
@@ -153,10 +188,10 @@ export class HubReconciler implements Reconciler {
     if (!hub.metadata.finalizers?.includes(FINALIZER)) {
       await this.d.writer.addFinalizer(HEALTH_DATA_HUB, hub, FINALIZER);
     }
-    const nodeLabels = this.allNodeLabels();
-    const storageClass = this.d.storage.checkClass(hub, policy, nodeLabels);
+    const nodes = this.allNodes();
+    const storageClass = this.d.storage.checkClass(hub, policy, nodes);
     // The audit only reads: it reports volumes outside the regions whatever else is wrong.
-    const audit = this.d.storage.audit(hub, policy, nodeLabels);
+    const audit = this.d.storage.audit(hub, policy, nodes);
     const conditions: ConditionUpdate[] = [];
     let live = this.d.datastore.live(hub);
     let requeueAfterMs: number | undefined;
@@ -203,6 +238,20 @@ export class HubReconciler implements Reconciler {
     return result;
   }
 
+  /**
+   * A hub in a system namespace: Stalled, nothing else (no namespace label, storage, keys, audit or
+   * eviction). Its deletion still runs, so a finalizer an earlier version added never holds it.
+   */
+  private async refuse(key: string, refusal: string): Promise<ReconcileResult | void> {
+    const hub = this.d.hubs.get(key);
+    if (!hub) return;
+    if (hub.metadata.deletionTimestamp) return this.finalize(hub);
+    const status = systemNamespaceHubStatus(hub, refusal, new Date());
+    if (statusUnchanged(hub.status, status)) return;
+    await this.d.writer.applyStatus(HEALTH_DATA_HUB, hub.metadata.name!, hub.metadata.namespace, status);
+    await this.d.events.record(hub, 'Warning', Reason.SystemNamespace, refusal);
+  }
+
   /** The finalizer's work; a cleanup that cannot finish says why (DeletionBlocked) and retries. */
   private async finalize(hub: HealthDataHub): Promise<ReconcileResult | void> {
     let message: string;
@@ -236,9 +285,9 @@ export class HubReconciler implements Reconciler {
     return { requeueAfterMs: requeueAfterMs ?? DELETION_RETRY_MS };
   }
 
-  /** Labels of every node by name: where `local` volumes and zones are. */
-  private allNodeLabels(): Map<string, Labels> {
-    return new Map(this.d.nodes.list().map((n) => [n.metadata!.name!, n.metadata!.labels ?? {}]));
+  /** Every node by name, as the node verdict reads it: where `local` volumes and zones are. */
+  private allNodes(): Map<string, NodeFacts> {
+    return new Map(this.d.nodes.list().map((n) => [n.metadata!.name!, nodeFacts(n)]));
   }
 
   /**
@@ -344,9 +393,11 @@ export class HubReconciler implements Reconciler {
   }
 
   /**
-   * Evicts the pods the hub's policy asks to evict. Nothing is evicted while no node could take
+   * Removes the pods the hub's policy asks to evict. Nothing is removed while no node could take
    * them back (NoEligibleNodes), nor on a verdict the API server's current Node does not confirm.
-   * A PodDisruptionBudget that refuses is waited out with a growing delay.
+   * A PodDisruptionBudget that refuses is waited out with a growing delay, for at most the
+   * policy's evictionTimeout; then the pod is deleted. Steps not due yet make no request, however
+   * often the hub is reconciled.
    */
   private async remediate(
     hub: HealthDataHub,
@@ -358,43 +409,121 @@ export class HubReconciler implements Reconciler {
     const candidates = evictionCandidates(violations, self);
     if (candidates.length === 0 || eligibleNodes === 0) return;
     const namespace = hub.metadata.namespace!;
+    const settings = remediationSettings(self.spec);
+    const policy = `SovereigntyPolicy ${self.policyName}`;
+    const timeout = `evictionTimeout ${self.spec.remediation?.evictionTimeout ?? DEFAULT_EVICTION_TIMEOUT} of ${policy}`;
     let retry: number | undefined;
-    const later = (ms: number) => (retry = Math.min(retry ?? ms, ms));
+    const later = (ms: number | undefined) => {
+      if (ms !== undefined) retry = Math.min(retry ?? ms, ms);
+    };
     const live = new Map<string, Promise<V1Node | undefined>>();
     for (const v of candidates) {
       const pod = this.d.pods.get(`${namespace}/${v.pod}`);
+      // Gone pod: nothing to do.
+      if (!pod) continue;
+      const subject = `pod ${v.pod} on node ${v.node}`;
+      const step = this.d.evictor.plan(pod, settings);
+      if (step.action === 'spare') {
+        await this.d.events.record(
+          hub,
+          'Warning',
+          'PodNotEvicted',
+          `${subject} is outside the policy but is never evicted or deleted: ${step.why}; move it yourself`,
+        );
+        continue;
+      }
+      if (step.action === 'wait') {
+        later(step.afterMs);
+        if (step.repeated && this.d.evictor.noteRepeated(pod)) {
+          this.d.log.warn('pod back on a node outside its policy, removal deferred', {
+            pod: `${namespace}/${v.pod}`,
+            node: v.node,
+            removals: step.repeated.removals,
+          });
+          await this.d.events.record(
+            hub,
+            'Warning',
+            'RepeatedViolation',
+            `${subject} is outside the policy again (${v.reason}) after ${step.repeated.removals} removal(s) of a pod ` +
+              `of that name from that node: the scheduler keeps placing it there, most likely because the node's ` +
+              `labels satisfy the policy while its spec.providerID contradicts them, or a local volume pins the pod ` +
+              `to it. Removals now wait ${seconds(RECURRENCE_BACKOFF_BASE_MS)}, doubling up to ` +
+              `${seconds(RECURRENCE_BACKOFF_CAP_MS)}; PlacementCompliant stays False meanwhile. Fix or cordon the ` +
+              `node, or move the volume`,
+          );
+        }
+        continue;
+      }
       if (!live.has(v.node)) live.set(v.node, this.readNode(v.node));
       const node = await live.get(v.node)!;
-      // Gone pod: nothing to do. Gone node: the pod garbage collector deletes its pods.
-      if (!pod || !node) continue;
+      // Gone node: the pod garbage collector deletes its pods.
+      if (!node) continue;
       // Decide on what the API server says now, not on a cache that may lag behind.
       if (auditPods(held, [pod], new Map([[v.node, nodeFacts(node)]])).length === 0) {
         later(RECHECK_MS);
         continue;
       }
-      const outcome = await this.d.evictor.evict(namespace, v.pod, v.uid);
-      const subject = `pod ${v.pod} on node ${v.node}`;
+      const outcome = await this.d.evictor.carryOut(pod, step);
+      const grace = `grace period ${step.gracePeriodSeconds}s`;
       if (outcome.result === 'evicted') {
         this.d.log.info('evicted pod outside its policy', {
           hub: `${namespace}/${hub.metadata.name}`,
           pod: v.pod,
           node: v.node,
         });
-        await this.d.events.record(hub, 'Warning', 'PodEvicted', `evicted ${subject} (${v.reason})`);
-      } else if (outcome.result === 'blocked' || outcome.result === 'error') {
-        later(outcome.retryAfterMs ?? RECHECK_MS);
-        this.d.log.warn('eviction refused, will retry', {
-          pod: `${namespace}/${v.pod}`,
-          error: outcome.message,
-          retryInMs: outcome.retryAfterMs,
+        await this.d.events.record(
+          hub,
+          'Warning',
+          'PodEvicted',
+          `evicted ${subject} (${v.reason}); ${grace}`,
+        );
+      } else if (outcome.result === 'deleted' && step.action === 'delete') {
+        const note =
+          step.reason === 'EvictionTimeout'
+            ? `deleted ${subject} (${v.reason}): its eviction was refused for ${seconds(Date.now() - (outcome.since ?? Date.now()))}, ` +
+              `beyond the ${timeout}; ` +
+              `PodDisruptionBudgets do not stop a deletion; ${grace}`
+            : `${subject} was terminating with a grace period of ${pod.metadata?.deletionGracePeriodSeconds}s; deleted again ` +
+              `with ${step.gracePeriodSeconds}s, the maxGracePeriodSeconds of ${policy}, which shortens it`;
+        this.d.log.info('deleted pod outside its policy', {
+          hub: `${namespace}/${hub.metadata.name}`,
+          pod: v.pod,
+          node: v.node,
+          reason: step.reason,
         });
         await this.d.events.record(
           hub,
           'Warning',
-          'EvictionBlocked',
-          `could not evict ${subject}: ${outcome.message ?? 'refused'}; retrying with backoff (the pod is never deleted directly)`,
+          step.reason === 'EvictionTimeout' ? 'PodDeleted' : 'GracePeriodShortened',
+          note,
         );
+      } else if (outcome.result === 'blocked' || outcome.result === 'error') {
+        // A refusal is counted (hdh_placement_evictions_total) and said once per pod, not once per
+        // attempt; other errors are logged at each attempt, which the backoff spaces out.
+        if (outcome.firstFailure || outcome.result === 'error') {
+          this.d.log.warn(
+            outcome.result === 'blocked' ? 'eviction refused, will retry' : 'removal failed, will retry',
+            {
+              pod: `${namespace}/${v.pod}`,
+              error: outcome.message,
+              retryInMs: outcome.retryAfterMs,
+            },
+          );
+        }
+        if (outcome.firstFailure) {
+          await this.d.events.record(
+            hub,
+            'Warning',
+            'EvictionBlocked',
+            step.action === 'evict'
+              ? `could not evict ${subject}: ${outcome.message ?? 'refused'}; retrying with backoff, and deleting it if ` +
+                  `still refused after the ${timeout}`
+              : `could not delete ${subject}: ${outcome.message ?? 'refused'}; retrying with backoff`,
+          );
+        }
       }
+      const next = this.d.evictor.plan(pod, settings);
+      if (next.action === 'wait') later(next.afterMs);
     }
     return retry === undefined ? undefined : { requeueAfterMs: retry };
   }

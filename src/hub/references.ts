@@ -1,12 +1,24 @@
 import {
   ConditionStatus,
   ConditionType,
+  getCondition,
   Reason,
   type ConditionUpdate,
   type HealthDataHub,
   type SovereigntyPolicy,
 } from '../api/index.js';
-import { regionsOutsidePolicy } from '../policy/eligibility.js';
+import { moduleRefusal } from '../keys/pkcs11-modules.js';
+import { regionsOutsidePolicy, type Labels } from '../policy/eligibility.js';
+import { describeNamespaceSelector, policySelectsNamespace } from '../policy/namespaces.js';
+
+/** What the platform set on the operator (its flags) that hubs are checked against. */
+export interface PlatformSettings {
+  /** PKCS#11 modules a hub may name (--pkcs11-allowed-modules). */
+  pkcs11AllowedModules: readonly string[];
+}
+
+/** The operator's defaults: no PKCS#11 module is allowed unless the platform lists it. */
+export const DEFAULT_PLATFORM_SETTINGS: PlatformSettings = { pkcs11AllowedModules: [] };
 
 /**
  * Checks what admission cannot: rules that depend on other objects (the policy exists, the hub's
@@ -16,6 +28,9 @@ import { regionsOutsidePolicy } from '../policy/eligibility.js';
 export function checkReferences(
   hub: HealthDataHub,
   policy: SovereigntyPolicy | undefined,
+  platform: PlatformSettings = DEFAULT_PLATFORM_SETTINGS,
+  /** The labels of the hub's namespace, for the policy's namespaceSelector. */
+  namespaceLabels: Labels = {},
 ): ConditionUpdate[] {
   const generation = hub.metadata.generation ?? 0;
   const fail = (type: string, reason: string, message: string): ConditionUpdate => ({
@@ -36,6 +51,25 @@ export function checkReferences(
     ];
   }
   const failures: ConditionUpdate[] = [];
+  if (!policySelectsNamespace(policy, namespaceLabels)) {
+    failures.push(
+      fail(
+        ConditionType.PlacementCompliant,
+        Reason.PolicyNotAllowed,
+        `SovereigntyPolicy "${name}" does not allow namespace ${hub.metadata.namespace} (its namespaceSelector requires ${describeNamespaceSelector(policy)}): the platform team decides which policies a namespace may use — ask it to label the namespace or widen the policy's namespaceSelector, or recreate the hub with a policy that selects this namespace`,
+      ),
+    );
+  }
+  const policyReady = getCondition(policy.status?.conditions, ConditionType.Ready);
+  if (policyReady?.status === ConditionStatus.False && policyReady.reason === Reason.AdmissionFailed) {
+    failures.push(
+      fail(
+        ConditionType.PlacementCompliant,
+        Reason.AdmissionFailed,
+        `SovereigntyPolicy "${name}" is not enforced at admission: ${policyReady.message}`,
+      ),
+    );
+  }
   const outside = regionsOutsidePolicy(policy.spec.regions, hub.spec.placement?.regions);
   if (outside.length > 0) {
     failures.push(
@@ -54,6 +88,18 @@ export function checkReferences(
         ConditionType.KeysReady,
         Reason.KeyProviderNotAllowed,
         `key provider "${provider}" is not allowed by SovereigntyPolicy "${name}" (allowed: [${allowed.join(', ')}]): add it to the policy's spec.keyProviders, or recreate the hub with an allowed provider`,
+      ),
+    );
+  }
+  // Refused here, from the path alone, so the keys step never opens it (src/keys/pkcs11-modules.ts).
+  const module = provider === 'pkcs11' ? hub.spec.encryption?.pkcs11?.module : undefined;
+  const refused = module === undefined ? undefined : moduleRefusal(module, platform.pkcs11AllowedModules);
+  if (refused) {
+    failures.push(
+      fail(
+        ConditionType.KeysReady,
+        Reason.Pkcs11ModuleNotAllowed,
+        `${refused}: set spec.encryption.pkcs11.module to an allowed module, or ask the platform team to allow this one`,
       ),
     );
   }

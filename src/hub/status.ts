@@ -18,14 +18,16 @@ import {
   type SovereigntyPolicy,
 } from '../api/index.js';
 import { describeViolations, sameViolations, statusViolations } from '../placement/audit.js';
-import { isNodeEligible, type Labels } from '../policy/eligibility.js';
-import { checkReferences } from './references.js';
+import { countEligibleNodes, type NodeFacts } from '../placement/compliance.js';
+import { DEFAULT_EVICTION_TIMEOUT, DEFAULT_MAX_GRACE_PERIOD_SECONDS } from '../placement/remediation.js';
+import type { Labels } from '../policy/eligibility.js';
+import { checkReferences, type PlatformSettings } from './references.js';
 
 export interface HubObservation {
   hub: HealthDataHub;
   policy: SovereigntyPolicy | undefined;
-  /** Labels of the nodes that can take pods (Ready, schedulable, labels not contradicted). */
-  nodeLabels: Labels[];
+  /** The nodes that can take pods (Ready, schedulable): counted with the one node verdict. */
+  nodes: readonly NodeFacts[];
   /**
    * The placement audit of the hub's namespace (src/placement/audit.ts), every violation in pod
    * order; the status lists the first 64. Undefined when no audit ran.
@@ -36,6 +38,10 @@ export interface HubObservation {
    * their status sections). Undefined when they did not run (the hub's input must be fixed first).
    */
   components?: HubComponents;
+  /** The operator's flags that hubs are checked against (default: DEFAULT_PLATFORM_SETTINGS). */
+  platform?: PlatformSettings | undefined;
+  /** The labels of the hub's namespace, for the policy's namespaceSelector. */
+  namespaceLabels?: Labels | undefined;
 }
 
 export interface HubComponents {
@@ -68,10 +74,8 @@ export function desiredHubStatus(obs: HubObservation, now: Date): HealthDataHubS
     updates.push({ type, status, reason, message, observedGeneration: generation });
 
   const violations = obs.violations ?? [];
-  const failures = checkReferences(hub, policy);
-  const eligible = policy
-    ? obs.nodeLabels.filter((l) => isNodeEligible(l, policy.spec, hub.spec.placement?.regions)).length
-    : 0;
+  const failures = checkReferences(hub, policy, obs.platform, obs.namespaceLabels);
+  const eligible = policy ? countEligibleNodes(obs.nodes, policy.spec, hub.spec.placement?.regions) : 0;
 
   updates.push(...failures);
   // Components are reported only for input that holds (the caller runs them only then).
@@ -129,12 +133,47 @@ export function desiredHubStatus(obs: HubObservation, now: Date): HealthDataHubS
 }
 
 /**
+ * The status of a hub the operator refuses to act for (systemNamespaceRefusal): Stalled, and Ready
+ * False with the same reason; every other condition of an earlier version is dropped, since
+ * nothing is reconciled.
+ */
+export function systemNamespaceHubStatus(
+  hub: HealthDataHub,
+  message: string,
+  now: Date,
+): HealthDataHubStatus {
+  const generation = hub.metadata.generation ?? 0;
+  const c = (type: string, status: ConditionStatus): ConditionUpdate => ({
+    type,
+    status,
+    reason: Reason.SystemNamespace,
+    message,
+    observedGeneration: generation,
+  });
+  const conditions = mergeConditions(
+    hub.status?.conditions,
+    [
+      c(ConditionType.Ready, ConditionStatus.False),
+      c(ConditionType.Stalled, ConditionStatus.True),
+      c(ConditionType.Reconciling, ConditionStatus.False),
+    ],
+    now,
+  );
+  return { observedGeneration: generation, conditions };
+}
+
+/**
  * The status of a suspended hub: nothing changes but the placement audit, which goes on so the
  * hub stays held to its policy (spec.suspend). Without a policy there is no verdict to report.
  */
 export function suspendedHubStatus(obs: HubObservation, now: Date): HealthDataHubStatus {
   const { hub, policy } = obs;
-  if (!policy || !obs.violations || checkReferences(hub, policy).length > 0) return hub.status ?? {};
+  if (
+    !policy ||
+    !obs.violations ||
+    checkReferences(hub, policy, obs.platform, obs.namespaceLabels).length > 0
+  )
+    return hub.status ?? {};
   const generation = hub.metadata.generation ?? 0;
   const update = placementCompliance(obs.violations, policy, generation);
   const others = (hub.status?.conditions ?? []).filter(
@@ -177,7 +216,9 @@ function placementCompliance(
       ? `reported only (SovereigntyPolicy "${policy.metadata.name}" has enforcement: Audit)`
       : (policy.spec.onViolation ?? 'Evict') === 'Report'
         ? `reported only (SovereigntyPolicy "${policy.metadata.name}" has onViolation: Report): move or delete them`
-        : 'evicting them through the Eviction API so that their controllers recreate them on eligible nodes';
+        : `evicting them through the Eviction API so that their controllers recreate them on eligible nodes ` +
+          `(deleted if PodDisruptionBudgets still refuse after ${policy.spec.remediation?.evictionTimeout ?? DEFAULT_EVICTION_TIMEOUT}; ` +
+          `grace periods capped at ${policy.spec.remediation?.maxGracePeriodSeconds ?? DEFAULT_MAX_GRACE_PERIOD_SECONDS}s)`;
   return {
     ...base,
     status: ConditionStatus.False,

@@ -12,6 +12,7 @@ import {
   KeyExistsError,
   KeyInvalidError,
   KeyMissingError,
+  KeyOwnerError,
   ProviderUnavailableError,
   UnwrapError,
   type KeyInfo,
@@ -60,8 +61,21 @@ export function kekFromSecret(secret: V1Secret, identity: KeyIdentity): Buffer {
       'builtin',
     );
   }
-  if (secret.metadata?.labels?.[LABEL_HUB_UID] !== identity.hub.uid) {
-    throw new KeyInvalidError(`${where} is not labelled ${LABEL_HUB_UID}=${identity.hub.uid}`, 'builtin');
+  // The labels are the operator's record of the owner (only the operator writes in its
+  // namespace): the whole of it must be this hub's, since a legacy name is ambiguous at hyphens
+  // and names another hub's key as readily as this one's. The other hub is not named.
+  const labels = secret.metadata?.labels ?? {};
+  const { namespace, name, uid } = identity.hub;
+  if (
+    labels[LABEL_HUB_UID] !== uid ||
+    labels[LABEL_HUB_NAMESPACE] !== namespace ||
+    labels[LABEL_HUB] !== name
+  ) {
+    throw new KeyOwnerError(
+      `${where} is not the key-encryption key of hub ${namespace}/${name} (uid ${uid}): its labels ` +
+        `${LABEL_HUB_NAMESPACE}, ${LABEL_HUB} and ${LABEL_HUB_UID} name another hub`,
+      'builtin',
+    );
   }
   const encoded = secret.data?.[KEK_DATA_KEY];
   const kek = encoded === undefined ? undefined : Buffer.from(encoded, 'base64');

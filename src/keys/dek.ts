@@ -8,7 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
 import { ANNOTATION_ADOPT_KEYS, LABEL_HUB, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../api/index.js';
-import { LABEL_HUB_UID, isUid, keyIdentity, type HubRef, type KeyIdentity } from './identity.js';
+import { LABEL_HUB_UID, identityNamedBy, isUid, type HubRef, type KeyIdentity } from './identity.js';
 import type { ProviderName } from './provider.js';
 
 export const DEK_BYTES = 32;
@@ -68,10 +68,16 @@ export class ForeignDekSetError extends DekSetError {
 
 /**
  * The identity of the KEK that wraps `set`: the hub's own, or for adopted keys the identity of
- * the hub that first had them. `hub` names the namespace and name (those of the Secret).
+ * the hub that first had them, in the scheme its kek-ref names (current or legacy). `hub` names
+ * the namespace and name (the hub's own, never read from the Secret). Undefined when kek-ref names
+ * no key of that namespace and name: such keys are never used.
  */
-export function kekIdentityOf(set: DekSet, hub: Pick<HubRef, 'namespace' | 'name'>): KeyIdentity {
-  return keyIdentity({ namespace: hub.namespace, name: hub.name, uid: set.kekUid ?? set.hubUid });
+export function kekIdentityOf(set: DekSet, hub: Pick<HubRef, 'namespace' | 'name'>): KeyIdentity | undefined {
+  return identityNamedBy(set.kekRef, {
+    namespace: hub.namespace,
+    name: hub.name,
+    uid: set.kekUid ?? set.hubUid,
+  });
 }
 
 /**

@@ -15,7 +15,7 @@
 import type { V1Container, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { HealthDataHub } from '../api/index.js';
 import { dekSecretName } from './dek.js';
-import { hubRefOf, keyIdentity } from './identity.js';
+import { hubRefOf, keyIdentity, type KeyIdentity } from './identity.js';
 
 /** Where the datastore container finds its keys (apart from the datastore's own /run, /tmp). */
 export const DEK_MOUNT_PATH = '/etc/hdh/keys';
@@ -43,10 +43,11 @@ export interface DekDeliveryOptions {
   /** The active key version (status.encryption.activeVersion), to roll pods on rotation. */
   activeVersion?: number | undefined;
   /**
-   * The UID in the identity of the KEK that wraps the hub's keys, when it is not the hub's own
-   * (keys adopted from an earlier hub; see KeyLifecycleResult.kekUid).
+   * The identity of the KEK that wraps the hub's keys, as the key lifecycle verified it (see
+   * KeyLifecycleResult.kek): an earlier hub's for adopted keys, a legacy one for keys made before
+   * the current scheme. Default: the hub's own, current scheme.
    */
-  kekUid?: string | undefined;
+  kek?: KeyIdentity | undefined;
 }
 
 export interface DekDelivery {
@@ -88,7 +89,7 @@ export interface DekDelivery {
 export function dekDelivery(hub: HealthDataHub, o: DekDeliveryOptions): DekDelivery {
   const ref = hubRefOf(hub);
   const own = keyIdentity(ref);
-  const kek = o.kekUid && o.kekUid !== ref.uid ? keyIdentity({ ...ref, uid: o.kekUid }) : own;
+  const kek = o.kek ?? own;
   const enc = hub.spec.encryption ?? {};
   const provider = enc.provider ?? 'builtin';
 

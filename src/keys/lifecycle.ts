@@ -18,6 +18,13 @@
 //    without rotating the KEK twice.
 //  - Adoption rewrites only the owner of the keys, in one conditional update, after the active
 //    version was proven to unwrap under the KEK the keys name.
+//
+// Ownership: the KEK's identity is always computed from the hub's own namespace and name (as the
+// API server has them) and a UID; the `<hub>-keys` Secret, which tenants can write, only chooses
+// which UID and naming scheme, among the identities of this namespace and name. A current-scheme
+// identity is owned by construction; a legacy one of another UID needs the operator's record
+// (builtin: the KEK Secret's labels; PKCS#11, Transit: owner-record.ts). Until ownership is
+// verified the provider is not even asked about the KEK.
 import { timingSafeEqual } from 'node:crypto';
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import {
@@ -44,7 +51,6 @@ import {
   assertOnlyAdds,
   dekSecretName,
   generateDek,
-  kekIdentityOf,
   newDekSet,
   parseDekSecret,
   renderDekSecret,
@@ -52,7 +58,14 @@ import {
   type DekSet,
   type DekVersion,
 } from './dek.js';
-import { LABEL_HUB_UID, keyIdentity, uidInKeyRef, type KeyIdentity } from './identity.js';
+import {
+  LABEL_HUB_UID,
+  identityNamedBy,
+  keyIdentity,
+  legacyKeyIdentity,
+  uidInKeyRef,
+  type KeyIdentity,
+} from './identity.js';
 import type { KeyMetrics } from './metrics.js';
 import {
   KeyReason,
@@ -62,15 +75,18 @@ import {
   type ActiveCheck,
   type HubKeyFacts,
   type KekObservation,
+  type KekOwnership,
   type KeyObservation,
   type KeyPlan,
   type KeysObservation,
 } from './plan.js';
+import { isOwnerRecord, ownerRecordName, renderOwnerRecord } from './owner-record.js';
 import { providerFor, type ProviderDeps } from './providers.js';
 import {
   KeyExistsError,
   KeyInvalidError,
   KeyMissingError,
+  KeyOwnerError,
   ProviderUnavailableError,
   UnwrapError,
   type KeyProvider,
@@ -103,6 +119,11 @@ export interface KeyLifecycleOptions {
   blockedRecheckMs?: number;
   /** Longest requeue for the next interval rotation (resyncs cover the rest). Default 6 h. */
   maxRequeueMs?: number;
+  /**
+   * The operator's namespace, where owner records of legacy keys live (owner-record.ts); default
+   * providers.operatorNamespace. Without either, legacy keys of earlier hubs are never adopted.
+   */
+  operatorNamespace?: string | undefined;
 }
 
 export interface KeyEvent {
@@ -125,6 +146,11 @@ export interface KeyLifecycleResult {
    * keys the earlier hub's. Undefined while the hub has no readable key set.
    */
   kekUid: string | undefined;
+  /**
+   * The identity of the KEK that wraps the hub's keys, once they are ready (and so its ownership
+   * verified): the one the datastore's pods may be granted. Undefined otherwise.
+   */
+  kek: KeyIdentity | undefined;
   /** The KeysReady condition. */
   condition: ConditionUpdate;
   /** Events for the hub, in order. Notes hold names and numbers, never key material. */
@@ -155,8 +181,12 @@ interface Observed {
   identity: KeyIdentity;
 }
 
+const VERIFIED: KekOwnership = { state: 'verified' };
+
 export class KeyLifecycle {
   private readonly clock: () => Date;
+  /** Owner records this process wrote or found: each is written once. */
+  private readonly recorded = new Set<string>();
 
   constructor(private readonly o: KeyLifecycleOptions) {
     this.clock = o.clock ?? (() => new Date());
@@ -201,13 +231,14 @@ export class KeyLifecycle {
           : {}),
       });
       lastPlan = plan;
+      if (plan.action === 'none') await this.recordOwner(facts, seen, provider);
       if (
         plan.action === 'none' ||
         plan.action === 'block' ||
         plan.action === 'wait' ||
         plan.action === 'released'
       ) {
-        return this.result(current, facts, seen.observation, plan, events);
+        return this.result(current, facts, seen.observation, plan, events, seen.identity);
       }
       if (plan.action === 'initialize' && !fresh) {
         // Creation is the one step that rests on the absence of evidence: confirm on a fresh read.
@@ -228,11 +259,12 @@ export class KeyLifecycle {
           seen.observation,
           { action: 'wait', message: outcome.message },
           events,
+          seen.identity,
         );
       }
       if (outcome.kind === 'blocked') {
         const blocked: KeyPlan = { action: 'block', reason: KeyReason.KeyInvalid, message: outcome.message };
-        return this.result(current, facts, seen.observation, blocked, events);
+        return this.result(current, facts, seen.observation, blocked, events, seen.identity);
       }
     }
     throw new Error(
@@ -266,17 +298,35 @@ export class KeyLifecycle {
     // during deletion: a crypto-shred destroys only what the hub itself owns).
     const adopting = !facts.deleting && keys.state === 'foreign' && keys.set.hubUid === facts.adoptFrom;
     const set = keys.state === 'present' || adopting ? keys.set : undefined;
-    const identity = set
-      ? kekIdentityOf(set, facts.ref)
-      : facts.deleting
-        ? recordedIdentity(facts, own, provider)
-        : own;
+    let identity = own;
+    let owner = VERIFIED;
+    if (set) {
+      // The Secret chooses only the UID and the scheme; namespace and name are the hub's own.
+      const uid = set.kekUid ?? set.hubUid;
+      const named = identityNamedBy(set.kekRef, { ...facts.ref, uid });
+      identity = named ?? keyIdentity({ ...facts.ref, uid });
+      owner = named
+        ? await this.ownership(facts, named, provider)
+        : {
+            state: 'another-hub',
+            message:
+              `Secret ${dekSecretName(facts.ref.name)} of namespace ${facts.ref.namespace} names key-encryption ` +
+              `key ${set.kekRef}, which is not a key of hub ${facts.ref.namespace}/${facts.ref.name}: keys are ` +
+              "only used with the hub's own key-encryption key or, adopted, with that of an earlier hub of the " +
+              'same namespace and name; restore the Secret from a backup, or remove it',
+          };
+    } else if (facts.deleting) {
+      identity = recordedIdentity(facts, own, provider);
+      owner = await this.ownership(facts, identity, provider);
+    }
     let kek: KekObservation = { state: 'not-asked' };
     let active: ActiveCheck = { state: 'skipped' };
     let wrappedUnder: Map<number, number> | undefined;
-    // Deletion that keeps the keys needs nothing from the provider.
-    if (!facts.deleting || shredConfirmed(facts)) {
+    // Deletion that keeps the keys needs nothing from the provider; a KEK whose owner is not
+    // verified is not even asked about.
+    if (owner.state === 'verified' && (!facts.deleting || shredConfirmed(facts))) {
       kek = await askKek(provider, identity);
+      if (kek.state === 'invalid' && kek.notOwned) owner = { state: 'another-hub', message: kek.message };
       // Live, Ready means proven to unwrap. In a crypto-shred, adopted keys must prove to be
       // wrapped by the earlier hub's KEK before it is destroyed.
       if (kek.state === 'present' && set && (!facts.deleting || set.kekUid !== undefined)) {
@@ -284,9 +334,10 @@ export class KeyLifecycle {
         if (!facts.deleting) wrappedUnder = kekVersionsOf(provider, set);
       }
     }
-    const expectedKekRef = set && provider.keyRef ? provider.keyRef(identity) : undefined;
-    const ownKekRef = provider.keyRef ? provider.keyRef(own) : undefined;
-    const kekIsRecorded = provider.keyRef ? provider.keyRef(identity) === facts.reportedKeyRef : false;
+    const keyRef = provider.keyRef?.bind(provider);
+    const expectedKekRef = set && keyRef ? keyRef(identity) : undefined;
+    const ownKekRefs = keyRef ? [keyRef(own), keyRef(legacyKeyIdentity(facts.ref))] : undefined;
+    const kekIsRecorded = keyRef ? keyRef(identity) === facts.reportedKeyRef : false;
     return {
       observation: {
         hub: facts,
@@ -296,13 +347,81 @@ export class KeyLifecycle {
         dataEvidence,
         wrappedUnder,
         expectedKekRef,
-        ownKekRef,
+        ownKekRefs,
         kekIsRecorded,
+        owner,
         now: this.clock(),
       },
       secret,
       identity,
     };
+  }
+
+  /**
+   * Whether `kek` (of this hub's namespace and name) may be used by the hub. Its own UID or the
+   * current scheme: yes, the name itself says so. A legacy key of an earlier hub: builtin checks
+   * its KEK Secret's labels on every use (KeyOwnerError); PKCS#11 and Transit need an owner record.
+   */
+  private async ownership(
+    facts: HubKeyFacts,
+    kek: KeyIdentity,
+    provider: KeyProvider,
+  ): Promise<KekOwnership> {
+    if (kek.hub.uid === facts.ref.uid || kek.scheme === 'current') return VERIFIED;
+    if (provider.describe().provider === 'builtin') return VERIFIED;
+    const { namespace, name } = facts.ref;
+    const ns = this.recordNamespace();
+    const record = ownerRecordName(kek.hub);
+    const unknown: KekOwnership = {
+      state: 'unknown',
+      message:
+        `key-encryption key ${kek.name} was made under the earlier naming scheme, whose names do not say ` +
+        `which namespace and hub they belong to, and no owner record ${ns ?? "(the operator's namespace)"}/${record} ` +
+        `says it was hub ${namespace}/${name} (uid ${kek.hub.uid}): a platform administrator must check whose ` +
+        'key it is and, only if it was that hub, create the record (docs/keys.md, keys made under the earlier scheme)',
+    };
+    if (!ns) return unknown;
+    try {
+      const found = await this.o.secrets.readNamespacedSecret({ name: record, namespace: ns });
+      return isOwnerRecord(found) ? VERIFIED : unknown;
+    } catch (e) {
+      if (statusCode(e) === 404) return unknown;
+      throw e;
+    }
+  }
+
+  /**
+   * A hub using its own legacy PKCS#11 or Transit KEK (so known to be its own): records that, so
+   * that a later hub of the same namespace and name may adopt the keys. Best effort: a failure
+   * only leaves adoption to a platform administrator, and is tried again next time.
+   */
+  private async recordOwner(facts: HubKeyFacts, seen: Observed, provider: KeyProvider): Promise<void> {
+    const kek = seen.identity;
+    const keys = seen.observation.keys;
+    if (kek.scheme !== 'legacy' || kek.hub.uid !== facts.ref.uid || keys.state !== 'present') return;
+    if (provider.describe().provider === 'builtin') return;
+    const ns = this.recordNamespace();
+    if (!ns) return;
+    const body = renderOwnerRecord(kek, ns, keys.set.kekRef);
+    const key = `${ns}/${body.metadata!.name!}`;
+    if (this.recorded.has(key)) return;
+    try {
+      await this.o.secrets.createNamespacedSecret({ namespace: ns, body, fieldManager: FIELD_MANAGER });
+    } catch (e) {
+      if (statusCode(e) !== 409) {
+        this.o.log?.warn('cannot record the owner of a legacy key-encryption key', {
+          hub: `${facts.ref.namespace}/${facts.ref.name}`,
+          record: key,
+          error: (e as Error).message,
+        });
+        return;
+      }
+    }
+    this.recorded.add(key);
+  }
+
+  private recordNamespace(): string | undefined {
+    return this.o.operatorNamespace ?? this.o.providers?.operatorNamespace;
   }
 
   private async readSecret(facts: HubKeyFacts): Promise<V1Secret | undefined> {
@@ -380,6 +499,12 @@ export class KeyLifecycle {
     provider: KeyProvider,
     events: KeyEvent[],
   ): Promise<void> {
+    // New keys are only ever the hub's own, under the current (injective) identity.
+    if (identity.scheme !== 'current' || identity.hub.uid !== facts.ref.uid) {
+      throw new Error(
+        `keys of hub ${facts.ref.namespace}/${facts.ref.name} are only made under its own identity`,
+      );
+    }
     let created = false;
     let kekRef: string;
     if (plan.createKek) {
@@ -718,8 +843,12 @@ export class KeyLifecycle {
     o: KeyObservation,
     plan: KeyPlan,
     events: KeyEvent[],
+    kek: KeyIdentity,
   ): KeyLifecycleResult {
-    const set = o.keys.state === 'present' ? o.keys.set : undefined;
+    // Keys naming a KEK the hub may not use are reported by nothing but the condition: their
+    // kek-ref never reaches the hub's status (the record a crypto-shred is checked against).
+    const owned = (o.owner?.state ?? 'verified') === 'verified';
+    const set = o.keys.state === 'present' && owned ? o.keys.set : undefined;
     const condition = keysCondition(facts, plan, set);
     const previous = getCondition(hub.status?.conditions, ConditionType.KeysReady);
     const changed = previous?.status !== condition.status || previous?.reason !== condition.reason;
@@ -754,6 +883,7 @@ export class KeyLifecycle {
       released: plan.action === 'released',
       encryption: encryptionStatus(hub, facts, set),
       kekUid: set ? (set.kekUid ?? set.hubUid) : undefined,
+      kek: plan.action === 'none' ? kek : undefined,
       condition,
       events,
       requeueAfterMs: this.requeue(plan),
@@ -821,22 +951,24 @@ async function askKek(provider: KeyProvider, identity: KeyIdentity): Promise<Kek
     return { state: 'present', ref: info.ref, latestVersion: latest };
   } catch (e) {
     if (e instanceof ProviderUnavailableError) return { state: 'unavailable', message: e.message };
-    if (e instanceof KeyInvalidError) return { state: 'invalid', message: e.message };
+    if (e instanceof KeyInvalidError) {
+      return { state: 'invalid', message: e.message, notOwned: e instanceof KeyOwnerError };
+    }
     throw e;
   }
 }
 
 /**
- * Deletion without a readable key set: the KEK the hub's record (status.encryption.keyRef) names,
- * when that is an earlier hub's (adopted keys) and this provider gives it exactly that reference;
- * otherwise the hub's own.
+ * Deletion without a readable key set: the KEK the hub's record (status.encryption.keyRef) names
+ * (its own under either scheme, or an earlier hub's of the same namespace and name, for adopted
+ * keys) when this provider gives it exactly that reference; otherwise the hub's own.
  */
 function recordedIdentity(facts: HubKeyFacts, own: KeyIdentity, provider: KeyProvider): KeyIdentity {
   const recorded = facts.reportedKeyRef;
   const uid = recorded === undefined ? undefined : uidInKeyRef(recorded, facts.ref);
-  if (!uid || uid === own.hub.uid || !provider.keyRef) return own;
-  const identity = keyIdentity({ ...facts.ref, uid });
-  return provider.keyRef(identity) === recorded ? identity : own;
+  if (!uid || !provider.keyRef || recorded === undefined) return own;
+  const identity = identityNamedBy(recorded, { ...facts.ref, uid });
+  return identity && provider.keyRef(identity) === recorded ? identity : own;
 }
 
 /** Providers that version KEKs: the KEK version of each stored DEK version (unreadable ones left out). */
@@ -878,7 +1010,12 @@ async function checkActive(
   } catch (e) {
     if (e instanceof ProviderUnavailableError) return [kek, { state: 'unavailable', message: e.message }];
     if (e instanceof KeyMissingError) return [{ state: 'absent' }, { state: 'skipped' }];
-    if (e instanceof KeyInvalidError) return [{ state: 'invalid', message: e.message }, { state: 'skipped' }];
+    if (e instanceof KeyInvalidError) {
+      return [
+        { state: 'invalid', message: e.message, notOwned: e instanceof KeyOwnerError },
+        { state: 'skipped' },
+      ];
+    }
     if (e instanceof UnwrapError) {
       return [
         kek,

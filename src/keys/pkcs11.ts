@@ -14,6 +14,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { isAbsolute } from 'node:path';
 import type * as Pkcs11 from 'pkcs11js';
+import { moduleFileProblem, moduleRefusal, probeModule } from './pkcs11-modules.js';
 import { IV_BYTES, KEK_BYTES, TAG_BYTES, decodeWrapped, encodeWrapped, wrapAad } from './envelope.js';
 import type { KeyIdentity } from './identity.js';
 import {
@@ -34,6 +35,8 @@ type Handle = Pkcs11.Handle;
 export interface Pkcs11ProviderOptions {
   /** Absolute path of the PKCS#11 module (shared library). */
   module: string;
+  /** The modules the platform allows (--pkcs11-allowed-modules); any other is refused unopened. */
+  allowedModules: readonly string[];
   /** Label of the token holding the KEKs. */
   tokenLabel: string;
   /** The token's user PIN. Kept in a private field; never logged or put in a message. */
@@ -74,7 +77,10 @@ function loadBinding(): Binding {
 // once per process, and a second caller would get CKR_CRYPTOKI_ALREADY_INITIALIZED.
 const modules = new Map<string, Pkcs11.PKCS11>();
 
-/** The process-wide, initialised handle of a PKCS#11 module. */
+/**
+ * The process-wide, initialised handle of a PKCS#11 module, loaded without any check of the path:
+ * providers go through openPkcs11Module.
+ */
 export function pkcs11Module(path: string): { lib: Pkcs11.PKCS11; pk: Binding } {
   const pk = loadBinding();
   const known = modules.get(path);
@@ -110,6 +116,42 @@ export function pkcs11Module(path: string): { lib: Pkcs11.PKCS11; pk: Binding } 
   return { lib, pk };
 }
 
+// Probes in flight, passed or recently failed, per path: concurrent first uses share one probe.
+const probes = new Map<string, Promise<string | undefined>>();
+const FAILED_PROBE_KEPT_MS = 60_000;
+
+/**
+ * The process-wide handle of an allowed module. A path the platform did not allow is refused from
+ * the path alone; an allowed one is checked as a file (no pipe, device or symbolic link out of the
+ * allowed list) and tried in a separate process with a timeout before this process loads it, so a
+ * module that hangs or crashes does not take the operator with it.
+ */
+export async function openPkcs11Module(
+  path: string,
+  allowed: readonly string[],
+): Promise<{ lib: Pkcs11.PKCS11; pk: Binding }> {
+  const refused = moduleRefusal(path, allowed);
+  if (refused) throw new ProviderUnavailableError(refused, 'pkcs11');
+  if (modules.has(path)) return pkcs11Module(path);
+  loadBinding();
+  const problem = moduleFileProblem(path, allowed);
+  if (problem) throw new ProviderUnavailableError(problem, 'pkcs11');
+  let probe = probes.get(path);
+  if (!probe) {
+    probe = probeModule(path, require.resolve('pkcs11js'));
+    probes.set(path, probe);
+  }
+  const failed = await probe;
+  if (failed) {
+    // Remembered for a minute, so that reconciles of hubs naming it do not each wait for a probe
+    // (and hold a worker); then tried again, as the platform may have fixed the module.
+    const forget = () => probes.get(path) === probe && probes.delete(path);
+    setTimeout(forget, FAILED_PROBE_KEPT_MS).unref();
+    throw new ProviderUnavailableError(`${failed}: check the module's installation`, 'pkcs11');
+  }
+  return pkcs11Module(path);
+}
+
 /** Finalises every module this process initialised (at shutdown; providers stop working). */
 export function finalizePkcs11Modules(): void {
   for (const [path, lib] of modules) {
@@ -135,10 +177,12 @@ export class Pkcs11KeyProvider implements KeyProvider {
   readonly #pin: string;
   readonly #pinEntry: string;
   private readonly module: string;
+  private readonly allowedModules: readonly string[];
   private readonly tokenLabel: string;
 
   constructor(options: Pkcs11ProviderOptions) {
     this.module = options.module;
+    this.allowedModules = options.allowedModules;
     this.tokenLabel = options.tokenLabel;
     this.#pin = options.pin;
     this.#pinEntry = createHmac('sha256', refusedPinKey)
@@ -294,7 +338,7 @@ export class Pkcs11KeyProvider implements KeyProvider {
       !a.aes || a.valueLength !== KEK_BYTES ? 'not an AES-256 key' : '',
       a.extractable ? 'extractable' : '',
       !a.sensitive ? 'not sensitive' : '',
-      !a.id.equals(identity.id) ? `CKA_ID does not match the hub's UID` : '',
+      !a.id.equals(identity.id) ? `of a CKA_ID other than the key identity's` : '',
     ].filter(Boolean);
     if (problems.length > 0) {
       throw new KeyInvalidError(
@@ -311,10 +355,27 @@ export class Pkcs11KeyProvider implements KeyProvider {
     return key;
   }
 
-  /** Runs fn in a fresh, logged-in read-write session, synchronously (see the file comment). */
-  private session<T>(what: string, fn: (lib: Pkcs11.PKCS11, pk: Binding, session: Handle) => T): Promise<T> {
+  /** Runs fn in a fresh, logged-in read-write session once the module is loaded (see the file comment). */
+  private async session<T>(
+    what: string,
+    fn: (lib: Pkcs11.PKCS11, pk: Binding, session: Handle) => T,
+  ): Promise<T> {
+    let loaded: { lib: Pkcs11.PKCS11; pk: Binding };
     try {
-      const { lib, pk } = pkcs11Module(this.module);
+      loaded = await openPkcs11Module(this.module, this.allowedModules);
+    } catch (e) {
+      throw e instanceof KeyError ? this.scrubbed(e) : e;
+    }
+    return this.loggedIn(loaded, what, fn);
+  }
+
+  /** fn in a session, start to finish without yielding to the event loop (see the file comment). */
+  private loggedIn<T>(
+    { lib, pk }: { lib: Pkcs11.PKCS11; pk: Binding },
+    what: string,
+    fn: (lib: Pkcs11.PKCS11, pk: Binding, session: Handle) => T,
+  ): Promise<T> {
+    try {
       const slot = this.slot(lib);
       let s: Handle;
       try {

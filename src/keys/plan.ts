@@ -12,6 +12,9 @@
 //    to the hub's UID; otherwise they are kept and marked as retained.
 //  - Keys of an earlier hub of the same name are used only when the hub names that hub's UID in
 //    the adopt-keys annotation, and only after they are proven to unwrap.
+//  - A KEK is used, granted or destroyed only when its recorded owner is this hub or an earlier
+//    hub of the same namespace and name (KekOwnership): nothing a tenant writes can point the
+//    operator at another hub's KEK.
 import {
   ANNOTATION_ADOPT_KEYS,
   ANNOTATION_CONFIRM_DESTROY,
@@ -40,6 +43,13 @@ export const KeyReason = {
   KeysAdopted: 'KeysAdopted',
   /** Event: stored versions were rewrapped under the KEK's latest version. */
   KeysRewrapped: 'KeysRewrapped',
+  /** The keys name a KEK whose recorded owner is not a hub of this namespace and name. */
+  KeyOfAnotherHub: 'KeyOfAnotherHub',
+  /**
+   * The keys name a legacy PKCS#11 or Transit KEK of an earlier hub, and no owner record says it
+   * was a hub of this namespace and name (see owner-record.ts).
+   */
+  KeyOwnerUnknown: 'KeyOwnerUnknown',
 } as const;
 
 /** What the lifecycle needs to know about the hub, read from the HealthDataHub object. */
@@ -77,8 +87,11 @@ export type KekObservation =
   /** latestVersion: providers that version KEKs (Transit) only. */
   | { state: 'present'; ref: string; latestVersion?: number | undefined }
   | { state: 'absent' }
-  /** An object is there under the hub's identity, but not one the operator would have made. */
-  | { state: 'invalid'; message: string }
+  /**
+   * An object is there under the hub's identity, but not one the operator would have made;
+   * notOwned: the operator's record of its owner names another hub.
+   */
+  | { state: 'invalid'; message: string; notOwned?: boolean }
   | { state: 'unavailable'; message: string }
   /** Not asked: deletion that keeps the keys does not need the provider. */
   | { state: 'not-asked' };
@@ -100,6 +113,18 @@ export type KeysObservation =
       retainedFrom: string | undefined;
       kekUid?: string | undefined;
     };
+
+/**
+ * Whether the KEK the keys name may be used by this hub: its recorded owner (the provider-side
+ * identity, or an operator-written record) is this hub or an earlier hub of the same namespace
+ * and name. Anything else is never used, granted access to, or destroyed.
+ */
+export type KekOwnership =
+  | { state: 'verified' }
+  /** The KEK belongs to another hub, or the reference names no key of this namespace and name. */
+  | { state: 'another-hub'; message: string }
+  /** A legacy key of an earlier hub whose owner nothing records. */
+  | { state: 'unknown'; message: string };
 
 /** Whether the active version unwraps under the KEK the provider has. */
 export type ActiveCheck =
@@ -125,8 +150,13 @@ export interface KeyObservation {
    * KeyProvider.keyRef); compared with the set's kek-ref before keys are adopted.
    */
   expectedKekRef?: string | undefined;
-  /** The reference the hub's own KEK (identity with its own UID) has at the provider. */
-  ownKekRef?: string | undefined;
+  /**
+   * The references the hub's own KEK (identity with its own UID) has at the provider, in the
+   * current and the legacy scheme.
+   */
+  ownKekRefs?: readonly string[] | undefined;
+  /** Whether the KEK the keys (or the hub's record) name may be used; verified when absent. */
+  owner?: KekOwnership | undefined;
   /** Whether `kek` is the KEK the hub's record (status.encryption.keyRef) names. */
   kekIsRecorded?: boolean | undefined;
   now: Date;
@@ -225,6 +255,15 @@ function planDeletion(o: KeyObservation): KeyPlan {
     if (retainedFrom !== hub.ref.uid) return { action: 'retain', note };
     return { action: 'released', outcome: 'retained', note };
   }
+  if (o.owner && o.owner.state !== 'verified') {
+    return {
+      action: 'block',
+      reason: ownerReason(o.owner),
+      message:
+        `crypto-shred stopped, nothing destroyed: ${o.owner.message}; remove the ` +
+        `${ANNOTATION_CONFIRM_DESTROY} annotation to keep the keys and let the deletion finish`,
+    };
+  }
   const adopted = adoptedShredCheck(o);
   if (adopted) return adopted;
   switch (kek.state) {
@@ -267,7 +306,7 @@ function adoptedShredCheck(o: KeyObservation): KeyPlan | undefined {
   // that very KEK, found through a readable key set naming it or through the record itself; a
   // Secret deleted or edited meanwhile would otherwise let it report success with that KEK alive.
   const used = hub.reportedKeyRef;
-  if (used !== undefined && o.ownKekRef !== undefined && used !== o.ownKekRef && !o.kekIsRecorded) {
+  if (used !== undefined && o.ownKekRefs !== undefined && !o.ownKekRefs.includes(used) && !o.kekIsRecorded) {
     if (keys.state !== 'present' || keys.set.kekRef !== used) {
       return stop(
         `the hub used key-encryption key ${used} (status.encryption.keyRef), but Secret ${secretName(hub)} ` +
@@ -307,6 +346,9 @@ function adoptedShredCheck(o: KeyObservation): KeyPlan | undefined {
 function planLive(o: KeyObservation): KeyPlan {
   const { hub, kek, keys } = o;
   if (keys.state === 'foreign') return planAdoption(o, keys);
+  if (keys.state === 'present' && o.owner && o.owner.state !== 'verified') {
+    return { action: 'block', reason: ownerReason(o.owner), message: o.owner.message };
+  }
   if (keys.state === 'damaged') {
     return {
       action: 'block',
@@ -462,6 +504,9 @@ function planAdoption(o: KeyObservation, keys: Extract<KeysObservation, { state:
         `set spec.encryption.provider to ${keys.set.provider} (with the same provider settings) to adopt them`,
     );
   }
+  if (o.owner && o.owner.state !== 'verified') {
+    return block(ownerReason(o.owner), `the keys are not adopted: ${o.owner.message}`);
+  }
   // Other settings (another token, server or mount) would look for the KEK elsewhere and wrongly
   // report it missing: say what differs before asking.
   const settingsDiffer = (ref: string) =>
@@ -500,6 +545,10 @@ function planAdoption(o: KeyObservation, keys: Extract<KeysObservation, { state:
     case 'failed':
       return block(KeyReason.KeyInvalid, `the keys to adopt are not adopted: ${o.active.message}`);
   }
+}
+
+function ownerReason(owner: Exclude<KekOwnership, { state: 'verified' }>): string {
+  return owner.state === 'another-hub' ? KeyReason.KeyOfAnotherHub : KeyReason.KeyOwnerUnknown;
 }
 
 /** Milliseconds until the active version is due for rotation by interval; undefined without one. */

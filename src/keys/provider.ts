@@ -104,6 +104,12 @@ export class ProviderUnavailableError extends KeyError {}
 export class KeyInvalidError extends KeyError {}
 
 /**
+ * A key object exists under the identity, but the operator's own record of its owner (builtin:
+ * the KEK Secret's labels) names another hub. It is neither used, granted nor destroyed.
+ */
+export class KeyOwnerError extends KeyInvalidError {}
+
+/**
  * A wrapped DEK is malformed or does not authenticate under the hub's KEK (tampered, or wrapped
  * by another key). The DEK is unusable with this KEK; nothing is re-created.
  */

@@ -8,6 +8,7 @@ import { describeError, statusCode } from '../runtime/errors.js';
 import { BuiltinKeyProvider } from './builtin.js';
 import { instrumentProvider, type KeyMetrics } from './metrics.js';
 import { Pkcs11KeyProvider } from './pkcs11.js';
+import { moduleRefusal } from './pkcs11-modules.js';
 import { TransitKeyProvider } from './transit.js';
 import {
   ProviderUnavailableError,
@@ -22,6 +23,8 @@ export interface ProviderDeps {
   operatorNamespace: string;
   /** When set, every operation is counted (hdh_key_operations_total, hdh_key_provider_up). */
   metrics?: KeyMetrics | undefined;
+  /** PKCS#11 modules the platform allows (--pkcs11-allowed-modules); none when absent. */
+  pkcs11AllowedModules?: readonly string[] | undefined;
 }
 
 /** The provider of `hub`'s spec.encryption, instrumented when deps.metrics is set. */
@@ -44,6 +47,10 @@ async function buildProvider(hub: HealthDataHub, deps: ProviderDeps): Promise<Ke
           'spec.encryption.pkcs11 is missing: set module, tokenLabel and pinSecretRef',
         );
       }
+      // A module the platform did not allow is refused before anything else is read or opened.
+      const allowedModules = deps.pkcs11AllowedModules ?? [];
+      const refused = moduleRefusal(settings.module, allowedModules);
+      if (refused) return unavailableProvider('pkcs11', refused);
       // One trailing line break is dropped (Secrets made from files usually end with one; PINs
       // never do); otherwise the PIN is used exactly as stored.
       const pin = await readSecretValue(deps.core, hub.metadata.namespace!, settings.pinSecretRef, {
@@ -54,7 +61,12 @@ async function buildProvider(hub: HealthDataHub, deps: ProviderDeps): Promise<Ke
         exact: true,
       });
       if (pin instanceof ProviderUnavailableError) return unavailableProvider('pkcs11', pin);
-      return new Pkcs11KeyProvider({ module: settings.module, tokenLabel: settings.tokenLabel, pin });
+      return new Pkcs11KeyProvider({
+        module: settings.module,
+        allowedModules,
+        tokenLabel: settings.tokenLabel,
+        pin,
+      });
     }
     case 'transit': {
       const settings = enc.transit;

@@ -44,7 +44,15 @@ const OBJECT_NAME_MAX = 253;
 
 /** The namespace label key that holds pods of a namespace to `policyName`. */
 export function policyNamespaceLabelKey(policyName: string): string {
-  return `${POLICY_NAMESPACE_LABEL_PREFIX}/${boundedName('', policyName, LABEL_NAME_MAX)}`;
+  return `${POLICY_NAMESPACE_LABEL_PREFIX}/${policyLabelValue(policyName)}`;
+}
+
+/**
+ * `policyName` as a label value (LABEL_POLICY): bounded as the namespace label key bounds it, so
+ * `${POLICY_NAMESPACE_LABEL_PREFIX}/${value}` is that key.
+ */
+export function policyLabelValue(policyName: string): string {
+  return boundedName('', policyName, LABEL_NAME_MAX);
 }
 
 /** Labels the operator sets on a namespace holding a hub of `policyName`. */
@@ -57,11 +65,13 @@ export function admissionObjectNames(policyName: string): {
   placement: string;
   nodeName: string;
   injection: string;
+  failClosed: string;
 } {
   return {
     placement: boundedName('hdh-placement-', policyName, OBJECT_NAME_MAX),
     nodeName: boundedName('hdh-node-name-', policyName, OBJECT_NAME_MAX),
     injection: boundedName('hdh-inject-', policyName, OBJECT_NAME_MAX),
+    failClosed: boundedName('hdh-unavailable-', policyName, OBJECT_NAME_MAX),
   };
 }
 
@@ -113,20 +123,10 @@ export function renderAdmission(
   // requirements of 64 values, which written into every expression would exceed request limits.
   const cel = celRequirementsWithVariables(requirements);
   const names = admissionObjectNames(policyName);
-  const metadata = (name: string) => ({
-    name,
-    labels: {
-      [LABEL_MANAGED_BY]: MANAGED_BY_VALUE,
-      [LABEL_POLICY]: boundedName('', policyName, LABEL_NAME_MAX),
-    },
-  });
+  const metadata = (name: string) => admissionMetadata(policyName, name);
   const enforce = (policy.spec.enforcement ?? 'Enforce') === 'Enforce';
   const validationActions = enforce ? ['Deny'] : ['Audit', 'Warn'];
-  const matchResources = {
-    namespaceSelector: {
-      matchExpressions: [{ key: policyNamespaceLabelKey(policyName), operator: 'Exists' }],
-    },
-  };
+  const matchResources = policyNamespaces(policyName);
   const how = howToComply(policyName, requirements);
   const prefix = enforce
     ? `pod refused by SovereigntyPolicy ${policyName}`
@@ -208,6 +208,70 @@ export function renderAdmission(
     });
   }
   return objects;
+}
+
+/**
+ * The fail-closed pair for a policy whose admission objects the API server refused: a
+ * ValidatingAdmissionPolicy that refuses every pod creation, bound to the policy's namespaces with
+ * the policy's own validation actions (Deny for Enforce; Audit keeps only warning). Nothing in it
+ * depends on the policy's content, so the API server has no reason to refuse it where it refused
+ * the policy's own objects. The operator applies it when an apply fails and removes it once every
+ * object of the policy is applied.
+ */
+export function renderFailClosed(policy: SovereigntyPolicy): AdmissionObject[] {
+  const policyName = policy.metadata.name;
+  if (!policyName) throw new Error('SovereigntyPolicy without metadata.name');
+  const name = admissionObjectNames(policyName).failClosed;
+  const enforce = (policy.spec.enforcement ?? 'Enforce') === 'Enforce';
+  const vap: V1ValidatingAdmissionPolicy = {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicy',
+    metadata: admissionMetadata(policyName, name),
+    spec: {
+      failurePolicy: 'Fail',
+      matchConstraints: podCreation(),
+      validations: [
+        {
+          expression: 'false',
+          message:
+            `pod refused: the admission checks of SovereigntyPolicy ${policyName} could not be put in ` +
+            `force, so no pod is admitted in its namespaces until they are. The platform team must fix ` +
+            `the cause named in the policy's Ready condition (kubectl describe sovereigntypolicy ${policyName}).`,
+          reason: 'Forbidden',
+        },
+      ],
+    },
+  };
+  const binding: V1ValidatingAdmissionPolicyBinding = {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicyBinding',
+    metadata: admissionMetadata(policyName, name),
+    spec: {
+      policyName: name,
+      validationActions: enforce ? ['Deny'] : ['Audit', 'Warn'],
+      matchResources: policyNamespaces(policyName),
+    },
+  };
+  return [vap, binding];
+}
+
+function admissionMetadata(policyName: string, name: string): V1ObjectMeta {
+  return {
+    name,
+    labels: {
+      [LABEL_MANAGED_BY]: MANAGED_BY_VALUE,
+      [LABEL_POLICY]: policyLabelValue(policyName),
+    },
+  };
+}
+
+/** The namespaces a policy's admission applies to: those carrying its namespace label. */
+function policyNamespaces(policyName: string) {
+  return {
+    namespaceSelector: {
+      matchExpressions: [{ key: policyNamespaceLabelKey(policyName), operator: 'Exists' }],
+    },
+  };
 }
 
 function podCreation() {

@@ -3,21 +3,12 @@
 // shell feeds it from its caches and acts on the verdicts (src/hub/reconciler.ts).
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { LABEL_HUB, type PlacementViolation, type SovereigntyPolicySpec } from '../api/index.js';
-import { ineligibilityReason, isNodeEligible, REGION_LABEL, type Labels } from '../policy/eligibility.js';
-import { schedulableNodeLabels } from '../policy/nodes.js';
-import { regionLabelMismatch } from './provider-id.js';
+import { isSchedulable } from '../policy/nodes.js';
+import { nodeFacts, nodeVerdict, type NodeFacts } from './compliance.js';
 
-/** What the audit needs of a Node. */
-export interface NodeFacts {
-  labels: Labels;
-  providerID?: string;
-}
+export { nodeFacts, type NodeFacts };
 
 export type NodeFactsByName = ReadonlyMap<string, NodeFacts>;
-
-export function nodeFacts(node: V1Node): NodeFacts {
-  return { labels: node.metadata?.labels ?? {}, providerID: node.spec?.providerID };
-}
 
 /**
  * One hub of a namespace and the policy it holds the namespace to. Every pod of the namespace must
@@ -27,7 +18,10 @@ export function nodeFacts(node: V1Node): NodeFacts {
 export interface HeldPolicy {
   hub: string;
   policyName: string;
-  spec: Pick<SovereigntyPolicySpec, 'regions' | 'nodeSelectorRequirements' | 'enforcement' | 'onViolation'>;
+  spec: Pick<
+    SovereigntyPolicySpec,
+    'regions' | 'nodeSelectorRequirements' | 'enforcement' | 'onViolation' | 'remediation'
+  >;
   hubRegions?: readonly string[];
 }
 
@@ -46,8 +40,9 @@ const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
 
 /**
  * The part of a pod the placement audit and eviction read: identity, labels, the mirror
- * annotation, deletion, node and phase. The pod cache keeps only this (an informer transform), so
- * watching every pod costs a few hundred bytes per pod rather than its whole spec and status.
+ * annotation, deletion and its grace period, node, own grace period and phase. The pod cache keeps
+ * only this (an informer transform), so watching every pod costs a few hundred bytes per pod
+ * rather than its whole spec and status.
  */
 export function podAuditView(pod: V1Pod): V1Pod {
   const md = pod.metadata ?? {};
@@ -63,35 +58,38 @@ export function podAuditView(pod: V1Pod): V1Pod {
       ...(md.labels ? { labels: md.labels } : {}),
       ...(mirror !== undefined ? { annotations: { [MIRROR_ANNOTATION]: mirror } } : {}),
       ...(md.deletionTimestamp ? { deletionTimestamp: md.deletionTimestamp } : {}),
+      ...(md.deletionGracePeriodSeconds !== undefined
+        ? { deletionGracePeriodSeconds: md.deletionGracePeriodSeconds }
+        : {}),
     },
     // containers is required by the type; the audit never reads it.
-    spec: { containers: [], ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}) },
+    spec: {
+      containers: [],
+      ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}),
+      ...(pod.spec?.terminationGracePeriodSeconds !== undefined
+        ? { terminationGracePeriodSeconds: pod.spec.terminationGracePeriodSeconds }
+        : {}),
+    },
     ...(pod.status?.phase ? { status: { phase: pod.status.phase } } : {}),
   };
 }
 
 /**
  * Whether a pod is running, or about to run, on its node. Pods not yet bound have no node to be
- * wrong about; terminating pods are already on their way out; finished pods run nothing.
+ * wrong about; finished pods run nothing. Terminating pods still run until their grace period
+ * ends (which a tenant may set to days), so they stay placed until they are gone.
  */
 export function isPodPlaced(pod: V1Pod): boolean {
-  return (
-    !!pod.spec?.nodeName &&
-    !pod.metadata?.deletionTimestamp &&
-    pod.status?.phase !== 'Succeeded' &&
-    pod.status?.phase !== 'Failed'
-  );
+  return !!pod.spec?.nodeName && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed';
 }
 
 /**
- * Why `node` is outside `held` for `pod`, or undefined when it is inside. A node whose region label
- * contradicts its providerID is outside every policy: its labels are not evidence.
+ * Why `node` is outside `held` for `pod`, or undefined when it is inside: the one node verdict
+ * (compliance.ts), with the hub's regions for the hub's own pods.
  */
-function nodeVerdict(pod: V1Pod, node: NodeFacts, held: HeldPolicy): string | undefined {
-  const mismatch = regionLabelMismatch(node.labels[REGION_LABEL], node.providerID);
-  if (mismatch) return mismatch;
+function podNodeVerdict(pod: V1Pod, node: NodeFacts, held: HeldPolicy): string | undefined {
   const own = pod.metadata?.labels?.[LABEL_HUB] === held.hub;
-  return ineligibilityReason(node.labels, held.spec, own ? held.hubRegions : undefined);
+  return nodeVerdict(node, held.spec, own ? held.hubRegions : undefined);
 }
 
 /**
@@ -114,7 +112,7 @@ export function auditPods(
     const violatedBy: string[] = [];
     let reason: string | undefined;
     for (const h of held) {
-      const why = node ? nodeVerdict(pod, node, h) : `node ${nodeName} no longer exists`;
+      const why = node ? podNodeVerdict(pod, node, h) : `node ${nodeName} no longer exists`;
       if (why === undefined) continue;
       violatedBy.push(h.hub);
       reason ??= several && node ? `${why} (SovereigntyPolicy ${h.policyName})` : why;
@@ -190,12 +188,5 @@ export function countsAsEligible(
   policy: Pick<SovereigntyPolicySpec, 'regions' | 'nodeSelectorRequirements'>,
   hubRegions?: readonly string[],
 ): boolean {
-  if (!node || !isTrustedNode(node)) return false;
-  const [labels] = schedulableNodeLabels([node]);
-  return labels !== undefined && isNodeEligible(labels, policy, hubRegions);
-}
-
-/** A node whose region label no providerID contradicts. */
-export function isTrustedNode(node: V1Node): boolean {
-  return regionLabelMismatch(node.metadata?.labels?.[REGION_LABEL], node.spec?.providerID) === undefined;
+  return !!node && isSchedulable(node) && nodeVerdict(nodeFacts(node), policy, hubRegions) === undefined;
 }

@@ -36,6 +36,20 @@ export function celList(values: readonly string[]): string {
 
 const INTEGER = "'^-?[0-9]+$'";
 
+/**
+ * CEL: the string `v` is a decimal integer that fits in 64 bits, so `int(v)` cannot fail. The
+ * scheduler reads such values with strconv.ParseInt, so a value beyond 64 bits satisfies no Gt or
+ * Lt; here it makes the requirement false (the refusal names the requirement) instead of an
+ * evaluation error.
+ */
+export function celInt64(v: string): string {
+  const digits = `${v}.find('[1-9][0-9]*$')`;
+  return (
+    `(${v}.matches(${INTEGER}) && (size(${digits}) < 19 || (size(${digits}) == 19 && ` +
+    `(${digits} <= '9223372036854775807' || (${v}.startsWith('-') && ${digits} == '9223372036854775808')))))`
+  );
+}
+
 /** CEL: the label value `v` (an expression of type string) satisfies r; see requirementHolds. */
 export function celValueHolds(v: string, { req: r, values: list }: CelRequirement): string {
   const values = r.values ?? [];
@@ -50,8 +64,7 @@ export function celValueHolds(v: string, { req: r, values: list }: CelRequiremen
       return 'false';
     case 'Gt':
     case 'Lt':
-      // int() fails beyond 64 bits; the policies fail closed, so such a value is refused.
-      return `(${v}.matches(${INTEGER}) && int(${v}) ${r.operator === 'Gt' ? '>' : '<'} ${integer(values)})`;
+      return `(${celInt64(v)} && int(${v}) ${r.operator === 'Gt' ? '>' : '<'} ${integer(values)})`;
   }
 }
 
@@ -95,7 +108,7 @@ export function celRequirementImplies(e: string, cr: CelRequirement): string {
     case 'Gt':
     case 'Lt':
       clauses.push(
-        `(${e}.operator == '${r.operator}' && size(${values}) == 1 && ${values}[0].matches(${INTEGER}) && ` +
+        `(${e}.operator == '${r.operator}' && size(${values}) == 1 && ${celInt64(`${values}[0]`)} && ` +
           `int(${values}[0]) ${r.operator === 'Gt' ? '>=' : '<='} ${integer(r.values ?? [])})`,
       );
       break;

@@ -3,10 +3,17 @@
 // conservative: a placement is accepted only when each of its alternatives visibly carries a
 // requirement at least as strict as each policy requirement. The admission policy (cel.ts)
 // encodes the same rules, so what the operator audits and what the API server admits agree.
-import type { V1NodeSelectorRequirement, V1NodeSelectorTerm, V1PodSpec } from '@kubernetes/client-node';
-import type { NodeSelectorRequirement } from '../api/index.js';
-import { requirementHolds, type Labels } from '../policy/eligibility.js';
+// It also holds the one verdict on a node (nodeVerdict) that every part of the operator uses.
+import type {
+  V1Node,
+  V1NodeSelectorRequirement,
+  V1NodeSelectorTerm,
+  V1PodSpec,
+} from '@kubernetes/client-node';
+import type { NodeSelectorRequirement, SovereigntyPolicySpec } from '../api/index.js';
+import { ineligibilityReason, REGION_LABEL, requirementHolds, type Labels } from '../policy/eligibility.js';
 import { formatRequirement, type PlacementConstraints } from './constraints.js';
+import { regionLabelMismatch } from './provider-id.js';
 
 export type Verdict = { ok: true } | { ok: false; reason: string };
 
@@ -123,4 +130,48 @@ function lookup(nodes: NodeLabelsByName, name: string): Labels | undefined {
 function integerOperand(values: readonly string[]): bigint | undefined {
   const [v] = values;
   return values.length === 1 && v !== undefined && INTEGER.test(v) ? BigInt(v) : undefined;
+}
+
+/** What the node verdict reads of a Node: its labels and its providerID. */
+export interface NodeFacts {
+  labels: Labels;
+  providerID?: string;
+}
+
+export function nodeFacts(node: V1Node): NodeFacts {
+  return { labels: node.metadata?.labels ?? {}, providerID: node.spec?.providerID };
+}
+
+/**
+ * Why a node's labels are not evidence of where it is, or undefined when nothing contradicts them:
+ * today, a region label that its spec.providerID contradicts (src/placement/provider-id.ts).
+ * Such a node is outside every policy, and its region and zone labels locate nothing (volumes,
+ * zones of a storage class).
+ */
+export function untrustedNodeReason(node: NodeFacts): string | undefined {
+  return regionLabelMismatch(node.labels[REGION_LABEL], node.providerID);
+}
+
+/**
+ * THE verdict on a node, used by the pod audit, by every eligible-node count (the policy's
+ * eligibleNodes, the hub's, the wake-up of hubs on Node events) and, through
+ * untrustedNodeReason, by the storage-class topology check and the volume location audit: why
+ * the node is outside `policy` (narrowed by `hubRegions`), or undefined when it may hold the
+ * hub's pods.
+ */
+export function nodeVerdict(
+  node: NodeFacts,
+  policy: Pick<SovereigntyPolicySpec, 'regions' | 'nodeSelectorRequirements'>,
+  hubRegions?: readonly string[],
+): string | undefined {
+  return untrustedNodeReason(node) ?? ineligibilityReason(node.labels, policy, hubRegions);
+}
+
+/** How many of `nodes` the verdict accepts. */
+export function countEligibleNodes(
+  nodes: readonly NodeFacts[],
+  policy: Pick<SovereigntyPolicySpec, 'regions' | 'nodeSelectorRequirements'>,
+  hubRegions?: readonly string[],
+): number {
+  return nodes.filter((n) => nodeVerdict(n, policy, hubRegions) === undefined).length;
 }

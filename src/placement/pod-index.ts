@@ -53,13 +53,16 @@ export class PodNodeIndex {
 }
 
 /**
- * Whether a pod update can change an audit: the pod got or lost its node, started terminating,
- * finished, or changed hub. Status updates (readiness, restarts) cannot, and are most updates.
+ * Whether a pod update can change an audit or its remediation: the pod got or lost its node,
+ * started terminating or had its grace period shortened, finished, or changed hub. Status updates
+ * (readiness, restarts) cannot, and are most updates.
  */
 export function podAuditChanged(a: V1Pod | undefined, b: V1Pod): boolean {
   if (!a) return true;
   return (
     isPodPlaced(a) !== isPodPlaced(b) ||
+    !a.metadata?.deletionTimestamp !== !b.metadata?.deletionTimestamp ||
+    a.metadata?.deletionGracePeriodSeconds !== b.metadata?.deletionGracePeriodSeconds ||
     a.spec?.nodeName !== b.spec?.nodeName ||
     a.metadata?.uid !== b.metadata?.uid ||
     a.metadata?.labels?.[LABEL_HUB] !== b.metadata?.labels?.[LABEL_HUB]

@@ -1,64 +1,337 @@
-// Remediation of placement violations: pods are evicted through the Eviction API, never deleted,
-// so PodDisruptionBudgets and graceful termination apply exactly as for a node drain.
-import { CoreV1Api } from '@kubernetes/client-node';
+// Remediation of placement violations. A pod outside its policy is evicted through the Eviction
+// API, so PodDisruptionBudgets apply as for a node drain, but only for as long as the policy's
+// evictionTimeout: then it is deleted, which budgets do not stop. Its grace period is capped by
+// the policy's maxGracePeriodSeconds, so neither a budget nor a long grace period keeps it on a
+// node outside the policy for longer than the policy states.
+import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import type { SovereigntyPolicySpec } from '../api/index.js';
+import { KUBERNETES_NAMESPACES } from '../hub/system-namespaces.js';
+import { parseDuration } from '../keys/duration.js';
 import { backoffDelay } from '../runtime/backoff.js';
 import type { ApiClients } from '../runtime/client.js';
 import { describeError, statusCode } from '../runtime/errors.js';
-import type { EvictionResult } from './metrics.js';
-import type { PlacementMetrics } from './metrics.js';
+import type { DeletionReason, EvictionResult, PlacementMetrics } from './metrics.js';
 
-export interface EvictionOutcome {
-  result: EvictionResult;
-  /** Why it did not happen (blocked, error): the API server's words. */
-  message?: string;
-  /** When blocked or failed: try again after this long (grows per pod). */
-  retryAfterMs?: number;
+export const DEFAULT_EVICTION_TIMEOUT = '2m';
+export const DEFAULT_MAX_GRACE_PERIOD_SECONDS = 30;
+/** The API server's default terminationGracePeriodSeconds. */
+const POD_DEFAULT_GRACE_SECONDS = 30;
+
+/** Refused evictions are retried after 1 s, 2 s, 4 s … at most 60 s (each jittered down to half). */
+export const EVICTION_BACKOFF_BASE_MS = 1000;
+export const EVICTION_BACKOFF_CAP_MS = 60_000;
+
+/**
+ * The most eviction requests one pod can receive while budgets refuse them, before the timeout
+ * turns them into one deletion: the backoff's shortest delays, added up until the timeout.
+ */
+export function maxEvictionRequests(
+  evictionTimeoutMs: number,
+  baseMs = EVICTION_BACKOFF_BASE_MS,
+  capMs = EVICTION_BACKOFF_CAP_MS,
+): number {
+  let requests = 0;
+  for (let t = 0; t < evictionTimeoutMs; t += backoffDelay(requests - 1, baseMs, capMs, () => 0)) requests++;
+  return requests;
 }
 
-export interface EvictionRetryOptions {
+export interface RemediationSettings {
+  evictionTimeoutMs: number;
+  maxGracePeriodSeconds: number;
+}
+
+/** The policy's remediation bounds, with the CRD's defaults (a policy stored before they existed). */
+export function remediationSettings(spec: Pick<SovereigntyPolicySpec, 'remediation'>): RemediationSettings {
+  const r = spec.remediation ?? {};
+  return {
+    evictionTimeoutMs: parseDuration(r.evictionTimeout ?? DEFAULT_EVICTION_TIMEOUT),
+    maxGracePeriodSeconds: r.maxGracePeriodSeconds ?? DEFAULT_MAX_GRACE_PERIOD_SECONDS,
+  };
+}
+
+/** A pod's remembered removal attempts (by UID). */
+export interface RemovalAttempts {
+  /** When the first attempt was made: the evictionTimeout counts from here. */
+  since: number;
+  /** When the latest attempt was made. */
+  last: number;
+  /** Consecutive refused or failed requests, for the backoff. */
+  failures: number;
+  /** No request before this. */
+  notBefore: number;
+}
+
+/**
+ * The operator's successful removals of the pods that held one name on one node (see
+ * `recurrenceKey`): a pod of that name back on that node, outside the policy again, was put back
+ * there by the scheduler, which sees only labels.
+ */
+export interface RemovalHistory {
+  /** Removals within RECURRENCE_WINDOW_MS of each other. */
+  removals: number;
+  /** When the latest one succeeded: the next removal waits `recurrenceDelay(removals)` from here. */
+  lastRemoval: number;
+  /** The pod removed then: the same pod still terminating is not a return. */
+  removedUid: string;
+}
+
+/** A pod back after a removal waits 1 s, 2 s, 4 s … at most 5 min before it is removed again. */
+export const RECURRENCE_BACKOFF_BASE_MS = 1000;
+export const RECURRENCE_BACKOFF_CAP_MS = 5 * 60_000;
+/** Removals further apart than this start the count afresh; longer than the cap, so the count grows. */
+export const RECURRENCE_WINDOW_MS = 10 * 60_000;
+
+/** How long a pod back for the `removals + 1`th time waits before it is removed again (pure). */
+export function recurrenceDelay(removals: number): number {
+  return Math.min(
+    RECURRENCE_BACKOFF_CAP_MS,
+    RECURRENCE_BACKOFF_BASE_MS * 2 ** Math.min(Math.max(0, removals - 1), 40),
+  );
+}
+
+/**
+ * Whose removals a pod's return is judged by: its name on its node. Only a pod with a name of its
+ * own (a StatefulSet replica, a bare pod): only one pod holds a name at a time, so another pod
+ * under it was created after the removal. A generated name (Deployment, Job) is never reused.
+ */
+export function recurrenceKey(pod: V1Pod): string | undefined {
+  const { namespace, name, generateName } = pod.metadata ?? {};
+  const node = pod.spec?.nodeName;
+  if (!namespace || !name || !node || generateName) return undefined;
+  return `${namespace}/${name}@${node}`;
+}
+
+/** The history after one more removal that succeeded at `now` (pure). */
+export function afterRemoval(before: RemovalHistory | undefined, uid: string, now: number): RemovalHistory {
+  const recent = !!before && now - before.lastRemoval <= RECURRENCE_WINDOW_MS;
+  return { removals: recent ? before.removals + 1 : 1, lastRemoval: now, removedUid: uid };
+}
+
+export type RemovalStep =
+  /** Ask the Eviction API, which honours PodDisruptionBudgets. */
+  | { action: 'evict'; gracePeriodSeconds: number }
+  /** DELETE, which budgets do not stop: the timeout passed, or a grace period is to be shortened. */
+  | { action: 'delete'; gracePeriodSeconds: number; reason: DeletionReason }
+  /**
+   * Nothing now: backing off (look again after `afterMs`), or the pod is leaving in time.
+   * `repeated`: the pod is back where it was removed from, `removals` times already.
+   */
+  | { action: 'wait'; afterMs?: number; repeated?: { removals: number } }
+  /** Never: a system namespace. */
+  | { action: 'spare'; why: string };
+
+/** The grace period a removal gives: the pod's own, at most the cap, at least 1 s (0 would skip the kubelet). */
+export function cappedGracePeriod(pod: V1Pod, maxGracePeriodSeconds: number): number {
+  const own = pod.spec?.terminationGracePeriodSeconds ?? POD_DEFAULT_GRACE_SECONDS;
+  return Math.max(1, Math.min(own, maxGracePeriodSeconds));
+}
+
+/**
+ * What to do next about a pod found outside its policy (pure). A terminating pod is left to
+ * finish unless its grace period is longer than the cap; a running one is evicted, with backoff
+ * between refusals, until the evictionTimeout has passed since the first attempt, then deleted.
+ * A pod the scheduler put back where an earlier one of its name was removed from (`history`)
+ * waits `recurrenceDelay` after that removal before its own first attempt; nothing else does.
+ */
+export function nextRemovalStep(
+  pod: V1Pod,
+  attempts: RemovalAttempts | undefined,
+  settings: RemediationSettings,
+  protectedNamespaces: ReadonlySet<string>,
+  now: number,
+  history?: RemovalHistory,
+): RemovalStep {
+  const namespace = pod.metadata?.namespace ?? '';
+  if (protectedNamespaces.has(namespace)) {
+    return { action: 'spare', why: `namespace ${namespace} is a system namespace` };
+  }
+  const backoff = (until: number) => ({ action: 'wait' as const, afterMs: Math.max(1, until - now) });
+  // Only before this pod's first attempt: once begun, its removal runs as any other's.
+  const uid = pod.metadata?.uid;
+  if (history && !attempts && uid && uid !== history.removedUid && !pod.metadata?.deletionTimestamp) {
+    const due = history.lastRemoval + recurrenceDelay(history.removals);
+    if (now < due) return { ...backoff(due), repeated: { removals: history.removals } };
+  }
+  const backingOff = !!attempts && now < attempts.notBefore;
+  if (pod.metadata?.deletionTimestamp) {
+    if (backingOff) return backoff(attempts.notBefore);
+    // The API server lets a DELETE only shorten a pending grace period, from when it started.
+    const pending = pod.metadata.deletionGracePeriodSeconds;
+    return pending !== undefined && pending > settings.maxGracePeriodSeconds
+      ? { action: 'delete', gracePeriodSeconds: settings.maxGracePeriodSeconds, reason: 'GracePeriodCapped' }
+      : { action: 'wait' };
+  }
+  const gracePeriodSeconds = cappedGracePeriod(pod, settings.maxGracePeriodSeconds);
+  const deadline = (attempts?.since ?? now) + settings.evictionTimeoutMs;
+  if (now >= deadline) {
+    // A deletion that failed after the deadline backs off too.
+    if (backingOff && attempts.last >= deadline) return backoff(attempts.notBefore);
+    return { action: 'delete', gracePeriodSeconds, reason: 'EvictionTimeout' };
+  }
+  if (backingOff) return backoff(Math.min(attempts.notBefore, deadline));
+  return { action: 'evict', gracePeriodSeconds };
+}
+
+/** The attempts after one more refused or failed request at `now`, to retry after `retryAfterMs`. */
+export function afterFailure(
+  before: RemovalAttempts | undefined,
+  now: number,
+  retryAfterMs: number,
+): RemovalAttempts {
+  return {
+    since: before?.since ?? now,
+    last: now,
+    failures: (before?.failures ?? 0) + 1,
+    notBefore: now + retryAfterMs,
+  };
+}
+
+export interface RemovalOutcome {
+  result: EvictionResult | 'deleted';
+  /** Why it did not happen (blocked, error): the API server's words. */
+  message?: string;
+  /** The first refusal or failure for this pod: say so once, then only count. */
+  firstFailure?: boolean;
+  /** When blocked or failed: the next step is due after this long. */
+  retryAfterMs?: number;
+  /** When the first attempt was made (for messages: how long budgets held the pod). */
+  since?: number;
+}
+
+export interface EvictorOptions {
+  /** The operator's own namespace: its pods are never evicted or deleted either. */
+  operatorNamespace?: string;
   baseDelayMs?: number;
   maxDelayMs?: number;
 }
 
-/** How long a pod's failed attempts are remembered once nobody retries them. */
+/** How long a pod's attempts are remembered once nobody acts on it (a missed forget). */
 const FORGET_AFTER_MS = 15 * 60_000;
 
+/**
+ * Carries out removal steps and remembers, per pod UID, the attempts the steps are decided on. One
+ * instance serves every hub, so hubs sharing a namespace share a pod's backoff and timeout.
+ */
 export class Evictor {
   private readonly core: CoreV1Api;
-  /** pod UID → consecutive failed attempts, for the backoff. */
-  private readonly attempts = new Map<string, { n: number; last: number }>();
+  private readonly attempts = new Map<string, RemovalAttempts & { namespace: string }>();
+  /** By recurrenceKey; `said`: the Event was recorded, `counted`: the pod last counted in the metric. */
+  private readonly history = new Map<string, RemovalHistory & { said: boolean; counted?: string }>();
+  readonly protectedNamespaces: ReadonlySet<string>;
 
   constructor(
     clients: ApiClients,
     private readonly metrics: PlacementMetrics,
-    private readonly retry: EvictionRetryOptions = {},
+    private readonly opts: EvictorOptions = {},
   ) {
     this.core = clients.make(CoreV1Api);
+    // Hubs there are refused already (system-namespaces.ts); this holds whatever else happens.
+    this.protectedNamespaces = new Set([
+      ...KUBERNETES_NAMESPACES,
+      ...(opts.operatorNamespace ? [opts.operatorNamespace] : []),
+    ]);
+  }
+
+  /** The next step for `pod` (which the audit found outside a policy with these settings). */
+  plan(pod: V1Pod, settings: RemediationSettings, now = Date.now()): RemovalStep {
+    const uid = pod.metadata?.uid;
+    const key = recurrenceKey(pod);
+    return nextRemovalStep(
+      pod,
+      uid ? this.attempts.get(uid) : undefined,
+      settings,
+      this.protectedNamespaces,
+      now,
+      key ? this.history.get(key) : undefined,
+    );
   }
 
   /**
-   * Evicts one pod. The UID precondition makes the API server refuse if the name now belongs to
-   * another pod (a StatefulSet replica recreated on a compliant node), which counts as gone.
+   * Notes that `pod`'s removal waits because it is back where one of its name was removed from
+   * (a `repeated` wait step): counted once per pod, and true once per name and node (while the
+   * history is kept), when the Event is to be recorded.
    */
-  async evict(namespace: string, name: string, uid: string | undefined): Promise<EvictionOutcome> {
-    const outcome = await this.request(namespace, name, uid);
-    this.metrics.evictions.inc({ result: outcome.result });
-    const key = uid ?? `${namespace}/${name}`;
-    if (outcome.result === 'evicted' || outcome.result === 'gone') {
-      this.attempts.delete(key);
-      return outcome;
+  noteRepeated(pod: V1Pod): boolean {
+    const key = recurrenceKey(pod);
+    const h = key ? this.history.get(key) : undefined;
+    const uid = pod.metadata?.uid;
+    if (!h || !uid) return false;
+    // One pod holds the name at a time: the last one counted is the only one to remember.
+    if (h.counted !== uid) {
+      h.counted = uid;
+      this.metrics.repeatedViolations.inc();
     }
-    const now = Date.now();
-    this.prune(now);
-    const n = this.attempts.get(key)?.n ?? 0;
-    this.attempts.set(key, { n: n + 1, last: now });
-    return {
-      ...outcome,
-      retryAfterMs: backoffDelay(n, this.retry.baseDelayMs ?? 1000, this.retry.maxDelayMs ?? 60_000),
-    };
+    if (h.said) return false;
+    h.said = true;
+    return true;
   }
 
-  private async request(namespace: string, name: string, uid: string | undefined): Promise<EvictionOutcome> {
+  /**
+   * Carries out an evict or delete step. Both name the pod's UID as a precondition, so a pod
+   * recreated under the same name (a StatefulSet replica on a compliant node) is spared and counts
+   * as gone.
+   */
+  async carryOut(
+    pod: V1Pod,
+    step: Extract<RemovalStep, { action: 'evict' | 'delete' }>,
+  ): Promise<RemovalOutcome> {
+    const namespace = pod.metadata?.namespace ?? '';
+    const name = pod.metadata?.name ?? '';
+    const uid = pod.metadata?.uid;
+    // Whatever decided otherwise, the system's own pods are never touched.
+    if (this.protectedNamespaces.has(namespace)) {
+      return { result: 'error', message: `namespace ${namespace} is a system namespace: never evicted` };
+    }
+    const now = Date.now();
+    const key = uid ?? `${namespace}/${name}`;
+    const before = this.attempts.get(key);
+    const outcome =
+      step.action === 'evict'
+        ? await this.evict(namespace, name, uid, step.gracePeriodSeconds)
+        : await this.delete(namespace, name, uid, step.gracePeriodSeconds);
+    if (step.action === 'evict') this.metrics.evictions.inc({ result: outcome.result as EvictionResult });
+    else if (outcome.result === 'deleted') this.metrics.deletions.inc({ reason: step.reason });
+    if (outcome.result !== 'blocked' && outcome.result !== 'error') {
+      this.attempts.delete(key);
+      // Removals the operator began (not a terminating pod's shortened grace period, not a pod
+      // already gone): one of the same name back on the node waits before the next.
+      if (
+        uid &&
+        (outcome.result === 'evicted' ||
+          (outcome.result === 'deleted' && step.action === 'delete' && step.reason === 'EvictionTimeout'))
+      ) {
+        this.remember(pod, uid, now);
+      }
+      return { ...outcome, ...(before ? { since: before.since } : {}) };
+    }
+    this.prune(now);
+    const failures = before?.failures ?? 0;
+    const retryAfterMs = backoffDelay(
+      failures,
+      this.opts.baseDelayMs ?? EVICTION_BACKOFF_BASE_MS,
+      this.opts.maxDelayMs ?? EVICTION_BACKOFF_CAP_MS,
+    );
+    const next = afterFailure(before, now, retryAfterMs);
+    this.attempts.set(key, { ...next, namespace });
+    return { ...outcome, firstFailure: failures === 0, retryAfterMs, since: next.since };
+  }
+
+  /**
+   * Forgets the attempts on pods of `namespace` that are no longer outside any policy: a pod
+   * that leaves and re-enters violation starts a new timeout.
+   */
+  forgetExcept(namespace: string, uids: Iterable<string | undefined>): void {
+    const keep = new Set(uids);
+    for (const [k, v] of this.attempts)
+      if (v.namespace === namespace && !keep.has(k)) this.attempts.delete(k);
+  }
+
+  private async evict(
+    namespace: string,
+    name: string,
+    uid: string | undefined,
+    grace: number,
+  ): Promise<RemovalOutcome> {
     try {
       await this.core.createNamespacedPodEviction({
         name,
@@ -67,7 +340,7 @@ export class Evictor {
           apiVersion: 'policy/v1',
           kind: 'Eviction',
           metadata: { name, namespace },
-          ...(uid ? { deleteOptions: { preconditions: { uid } } } : {}),
+          deleteOptions: { gracePeriodSeconds: grace, ...(uid ? { preconditions: { uid } } : {}) },
         },
       });
       return { result: 'evicted' };
@@ -81,8 +354,41 @@ export class Evictor {
     }
   }
 
+  private async delete(
+    namespace: string,
+    name: string,
+    uid: string | undefined,
+    grace: number,
+  ): Promise<RemovalOutcome> {
+    try {
+      await this.core.deleteNamespacedPod({
+        name,
+        namespace,
+        body: { gracePeriodSeconds: grace, ...(uid ? { preconditions: { uid } } : {}) },
+      });
+      return { result: 'deleted' };
+    } catch (e) {
+      const code = statusCode(e);
+      if (code === 404 || code === 409) return { result: 'gone' };
+      return { result: 'error', message: describeError(e) };
+    }
+  }
+
   private prune(now: number): void {
     for (const [k, v] of this.attempts) if (now - v.last > FORGET_AFTER_MS) this.attempts.delete(k);
+    for (const [k, v] of this.history) if (now - v.lastRemoval > RECURRENCE_WINDOW_MS) this.history.delete(k);
+  }
+
+  private remember(pod: V1Pod, uid: string, now: number): void {
+    const key = recurrenceKey(pod);
+    if (!key) return;
+    this.prune(now);
+    const before = this.history.get(key);
+    // The Event is said again for a loop that starts afresh after the window.
+    this.history.set(key, {
+      ...afterRemoval(before, uid, now),
+      said: before?.said ?? false,
+    });
   }
 }
 

@@ -1,9 +1,10 @@
 import { AdmissionregistrationV1Api, type KubernetesObject } from '@kubernetes/client-node';
 import type { SovereigntyPolicy } from '../api/index.js';
-import { renderAdmission } from '../placement/admission.js';
+import { renderAdmission, renderFailClosed } from '../placement/admission.js';
 import type { Writer } from '../runtime/apply.js';
 import { AppliedCache } from '../runtime/apply-cache.js';
 import type { ApiClients } from '../runtime/client.js';
+import { describeError, statusCode } from '../runtime/errors.js';
 
 /** The admission kinds the operator manages, for informers and the cache key. */
 export const ADMISSION_KINDS = [
@@ -22,6 +23,9 @@ export const admissionKey = (o: KubernetesObject) => `${o.kind}/${o.metadata?.na
  */
 export class AdmissionSync {
   readonly cache = new AppliedCache();
+  /** Policies whose fail-closed pair this process applied, and those it knows to be without. */
+  private readonly failClosed = new Set<string>();
+  private readonly clean = new Set<string>();
   private mutatingServed: Promise<boolean> | undefined;
 
   constructor(
@@ -41,17 +45,67 @@ export class AdmissionSync {
     return this.mutatingServed;
   }
 
-  /** Applies what changed; returns how many objects were written. */
-  async sync(policy: SovereigntyPolicy): Promise<number> {
+  /**
+   * Applies what changed. When the API server refuses an object, the objects already in force stay
+   * (an apply is all or nothing per object) and the fail-closed pair is applied, so the policy's
+   * namespaces refuse pods rather than admit them unchecked; `failure` carries the API server's
+   * message. Once every object is applied, the fail-closed pair is removed.
+   */
+  async sync(policy: SovereigntyPolicy): Promise<AdmissionOutcome> {
+    const name = policy.metadata.name!;
     const objects = renderAdmission(policy, { inject: await this.servesMutatingPolicies() });
     let written = 0;
     for (const obj of objects) {
-      const key = admissionKey(obj);
-      if (!this.cache.needsApply(key, obj)) continue;
-      const live = await this.writer.apply(obj);
-      this.cache.remember(key, obj, live.metadata);
-      written++;
+      try {
+        written += await this.apply(obj);
+      } catch (e) {
+        const failure = `${obj.kind} ${obj.metadata?.name}: ${describeError(e)}`;
+        // Marked before applying: a pair partly applied is removed once the policy's objects apply.
+        this.failClosed.add(name);
+        try {
+          for (const fc of renderFailClosed(policy)) written += await this.apply(fc);
+        } catch (fcError) {
+          return {
+            written,
+            failure: `${failure}; the fail-closed policy could not be applied either: ${describeError(fcError)}`,
+            failClosed: false,
+          };
+        }
+        return { written, failure, failClosed: true };
+      }
     }
-    return written;
+    // Unknown after a restart: removed once (a 404 costs one request), then only after a failure.
+    if (!this.clean.has(name) || this.failClosed.has(name)) {
+      for (const fc of renderFailClosed(policy).reverse()) await this.remove(fc);
+      this.failClosed.delete(name);
+      this.clean.add(name);
+    }
+    return { written };
   }
+
+  private async apply(obj: KubernetesObject): Promise<number> {
+    const key = admissionKey(obj);
+    if (!this.cache.needsApply(key, obj)) return 0;
+    const live = await this.writer.apply(obj);
+    this.cache.remember(key, obj, live.metadata);
+    return 1;
+  }
+
+  private async remove(obj: KubernetesObject): Promise<void> {
+    this.cache.forget(admissionKey(obj));
+    try {
+      await this.writer.objects.delete(obj);
+    } catch (e) {
+      if (statusCode(e) !== 404) throw e;
+    }
+  }
+}
+
+export interface AdmissionOutcome {
+  /** How many objects were written. */
+  written: number;
+  /** Which object the API server refused, and its message. */
+  failure?: string;
+  /** Whether the fail-closed pair is in force (set with `failure`). */
+  failClosed?: boolean;
 }

@@ -76,15 +76,47 @@ export function isNodeEligible(
   return ineligibilityReason(labels, policy, hubRegions) === undefined;
 }
 
-/** Requirement keys a kubelet could assert about its own node (outside the restricted prefix). */
+/**
+ * Operators a node meets only by carrying the label: on a restricted key, only the platform can
+ * make a node meet them. NotIn and DoesNotExist are met by a node without the label, which any
+ * node can be, so they prove nothing about who labelled it.
+ */
+const PRESENCE_OPERATORS: readonly string[] = ['In', 'Exists', 'Gt', 'Lt'];
+
+/**
+ * Restricted keys (see isRestrictedKey) that every node the policy accepts must carry: labels a
+ * kubelet cannot set on itself, so no node qualifies unless the platform labelled it.
+ */
+export function restrictedAnchorKeys(
+  policy: Pick<SovereigntyPolicySpec, 'nodeSelectorRequirements'>,
+): string[] {
+  const keys = (policy.nodeSelectorRequirements ?? [])
+    .filter((r) => isRestrictedKey(r.key) && PRESENCE_OPERATORS.includes(r.operator))
+    .map((r) => r.key);
+  return [...new Set(keys)];
+}
+
+/**
+ * Label keys the policy's verdict relies on that a kubelet may set (or remove) on its own Node.
+ * Every requirement key outside the restricted prefixes is one. So is the region label
+ * (topology.kubernetes.io/region, which kubelets set themselves) unless a restricted anchor
+ * exists: without one, a node can label itself into an allowed region and qualify. The
+ * providerID cross-check does not cover it: a kubelet registers its own Node and may set an empty
+ * providerID itself, so a providerID proves nothing a kubelet could not have written.
+ */
 export function selfAssertableKeys(
   policy: Pick<SovereigntyPolicySpec, 'nodeSelectorRequirements'>,
 ): string[] {
-  const keys = (policy.nodeSelectorRequirements ?? []).map((r) => r.key);
-  return [...new Set(keys.filter((k) => !isRestrictedKey(k)))];
+  const keys = (policy.nodeSelectorRequirements ?? []).map((r) => r.key).filter((k) => !isRestrictedKey(k));
+  const region = restrictedAnchorKeys(policy).length === 0 ? [REGION_LABEL] : [];
+  return [...new Set([...region, ...keys])];
 }
 
-function isRestrictedKey(key: string): boolean {
+/**
+ * Whether NodeRestriction keeps kubelets from setting `key` on their own Node: keys under
+ * `node-restriction.kubernetes.io/` or `<anything>.node-restriction.kubernetes.io/`.
+ */
+export function isRestrictedKey(key: string): boolean {
   const slash = key.indexOf('/');
   if (slash < 0) return false;
   const prefix = key.slice(0, slash);

@@ -1,15 +1,20 @@
 import type { V1Node } from '@kubernetes/client-node';
-import type { Labels } from './eligibility.js';
+import { nodeFacts, type NodeFacts } from '../placement/compliance.js';
 
-/** Nodes that can take new pods: Ready and not cordoned. */
-export function schedulableNodeLabels(nodes: readonly V1Node[]): Labels[] {
-  return nodes
-    .filter(
-      (n) =>
-        !n.spec?.unschedulable &&
-        (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
-    )
-    .map((n) => n.metadata?.labels ?? {});
+/** Whether a node can take new pods: Ready and not cordoned. */
+export function isSchedulable(n: V1Node): boolean {
+  return (
+    !n.spec?.unschedulable &&
+    (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
+  );
+}
+
+/**
+ * What the node verdict (nodeVerdict) reads of the nodes that can take new pods: the policy's
+ * eligibleNodes and the hub's count are both computed from this, so they agree.
+ */
+export function schedulableNodes(nodes: readonly V1Node[]): NodeFacts[] {
+  return nodes.filter(isSchedulable).map(nodeFacts);
 }
 
 /** Whether a Node update can change eligibility (labels, readiness, cordon), not a heartbeat. */

@@ -1,12 +1,13 @@
 import type { V1Node } from '@kubernetes/client-node';
-import { SOVEREIGNTY_POLICY, type HealthDataHub, type SovereigntyPolicy } from '../api/index.js';
+import { Reason, SOVEREIGNTY_POLICY, type HealthDataHub, type SovereigntyPolicy } from '../api/index.js';
 import type { Writer } from '../runtime/apply.js';
 import type { Reconciler } from '../runtime/controller.js';
+import type { EventRecorder } from '../runtime/events.js';
 import type { Informer } from '../runtime/informer.js';
 import { statusUnchanged } from '../runtime/status.js';
-import { schedulableNodeLabels } from './nodes.js';
+import { schedulableNodes } from './nodes.js';
 import type { AdmissionSync } from './admission-sync.js';
-import { desiredPolicyStatus } from './status.js';
+import { admissionFailureMessage, desiredPolicyStatus } from './status.js';
 
 export interface PolicyReconcilerDeps {
   hubs: Informer<HealthDataHub>;
@@ -14,6 +15,7 @@ export interface PolicyReconcilerDeps {
   nodes: Informer<V1Node>;
   writer: Writer;
   admission: AdmissionSync;
+  events: EventRecorder;
 }
 
 /** Reports, per SovereigntyPolicy, how many nodes satisfy it and how many hubs use it. */
@@ -25,10 +27,26 @@ export class PolicyReconciler implements Reconciler {
     // A deleted policy keeps its admission objects: pods in its namespaces stay checked (fail
     // closed) until the namespaces no longer carry its label.
     if (!policy) return;
-    await this.d.admission.sync(policy);
+    const admission = await this.d.admission.sync(policy);
+    const failure =
+      admission.failure === undefined
+        ? undefined
+        : { message: admission.failure, failClosed: admission.failClosed ?? false };
     const hubs = this.d.hubs.list((h) => h.spec.policyName === key).length;
-    const status = desiredPolicyStatus(policy, schedulableNodeLabels(this.d.nodes.list()), hubs, new Date());
-    if (statusUnchanged(policy.status, status)) return;
-    await this.d.writer.applyStatus(SOVEREIGNTY_POLICY, key, undefined, status);
+    const status = desiredPolicyStatus(
+      policy,
+      schedulableNodes(this.d.nodes.list()),
+      hubs,
+      new Date(),
+      failure,
+    );
+    if (!statusUnchanged(policy.status, status)) {
+      await this.d.writer.applyStatus(SOVEREIGNTY_POLICY, key, undefined, status);
+    }
+    if (failure) {
+      await this.d.events.record(policy, 'Warning', Reason.AdmissionFailed, admissionFailureMessage(failure));
+      // Retried with the controller's backoff: the cause may be transient.
+      throw new Error(`admission objects of SovereigntyPolicy ${key} not applied: ${failure.message}`);
+    }
   }
 }

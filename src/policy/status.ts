@@ -7,19 +7,36 @@ import {
   type SovereigntyPolicyStatus,
 } from '../api/index.js';
 import { mergeConditions } from '../hub/status.js';
-import { isNodeEligible, selfAssertableKeys, type Labels } from './eligibility.js';
+import { countEligibleNodes, type NodeFacts } from '../placement/compliance.js';
+import { restrictedAnchorKeys, selfAssertableKeys } from './eligibility.js';
 
 /** Condition telling whether every node label the policy trusts is protected from kubelets. */
 export const NODE_LABELS_TRUSTED = 'NodeLabelsTrusted';
 
+/** What NodeLabelsTrusted=False says: which keys a kubelet may set, and how to anchor the policy. */
+function untrustedLabelsMessage(weak: readonly string[], anchors: readonly string[]): string {
+  const how =
+    'NodeRestriction protects only keys under node-restriction.kubernetes.io/ and *.node-restriction.kubernetes.io/';
+  return anchors.length === 0
+    ? `a node can label itself into this policy: it qualifies by keys a kubelet may set on its own Node ` +
+        `[${weak.join(', ')}]. ${how}: require one that the platform team sets on compliant nodes (e.g. ` +
+        `sovereign.node-restriction.kubernetes.io/jurisdiction In [EU]) and put every other requirement on ` +
+        `such keys; a providerID does not replace it (a kubelet may set its own)`
+    : `requirements on [${weak.join(', ')}] can be met by a kubelet labelling its own Node (among nodes ` +
+        `carrying [${anchors.join(', ')}]). ${how}: require such keys instead, set by the platform team`;
+}
+
 export function desiredPolicyStatus(
   policy: SovereigntyPolicy,
-  nodeLabels: Labels[],
+  /** The nodes that can take pods (schedulableNodes): counted with the hubs' own verdict. */
+  nodes: readonly NodeFacts[],
   hubs: number,
   now: Date,
+  /** The API server's refusal of the policy's admission objects (AdmissionSync), if any. */
+  admissionFailure?: { message: string; failClosed: boolean },
 ): SovereigntyPolicyStatus {
   const generation = policy.metadata.generation ?? 0;
-  const eligible = nodeLabels.filter((l) => isNodeEligible(l, policy.spec)).length;
+  const eligible = countEligibleNodes(nodes, policy.spec);
   const weak = selfAssertableKeys(policy.spec);
   const updates: ConditionUpdate[] = [
     eligible > 0
@@ -42,21 +59,39 @@ export function desiredPolicyStatus(
           type: NODE_LABELS_TRUSTED,
           status: ConditionStatus.False,
           reason: Reason.SelfAssertableLabels,
-          message: `label keys [${weak.join(', ')}] can be set by a kubelet on its own node: a compromised node could claim them; prefer keys under a node-restriction.kubernetes.io prefix`,
+          message: untrustedLabelsMessage(weak, restrictedAnchorKeys(policy.spec)),
           observedGeneration: generation,
         }
       : {
           type: NODE_LABELS_TRUSTED,
           status: ConditionStatus.True,
           reason: 'RestrictedLabels',
-          message: 'every required node label is under a node-restriction.kubernetes.io prefix',
+          message: `a node qualifies only with [${restrictedAnchorKeys(policy.spec).join(', ')}], which a kubelet cannot set on its own Node (NodeRestriction), and every required key is restricted`,
           observedGeneration: generation,
         },
   ];
+  if (admissionFailure) {
+    // Refused admission objects outrank every other verdict: the policy is not enforced as written.
+    updates[0] = {
+      type: ConditionType.Ready,
+      status: ConditionStatus.False,
+      reason: Reason.AdmissionFailed,
+      message: admissionFailureMessage(admissionFailure),
+      observedGeneration: generation,
+    };
+  }
   return {
     observedGeneration: generation,
     eligibleNodes: eligible,
     hubs,
     conditions: mergeConditions(policy.status?.conditions, updates, now),
   };
+}
+
+/** What a refused admission object means for the policy's namespaces, and what to do. */
+export function admissionFailureMessage(f: { message: string; failClosed: boolean }): string {
+  const effect = f.failClosed
+    ? 'every pod creation in namespaces labelled for this policy is refused until they are (fail closed)'
+    : 'the fail-closed policy could not be applied either: pods in namespaces labelled for this policy are checked only by admission objects applied earlier, if any';
+  return `the API server refused the policy's admission objects (${f.message}); ${effect}. Fix the cause (the policy's content, or the operator's permissions on admissionregistration.k8s.io); the operator retries with backoff`;
 }

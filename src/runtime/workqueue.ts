@@ -19,7 +19,7 @@ export class WorkQueue {
   private readonly processing = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, { timer: NodeJS.Timeout; at: number }>();
   private readonly addedAt = new Map<string, number>();
   private waiters: (() => void)[] = [];
   private shuttingDown = false;
@@ -49,17 +49,23 @@ export class WorkQueue {
     this.wake();
   }
 
-  /** Adds the key after `ms`; an earlier pending delayed add for the same key wins. */
+  /**
+   * Adds the key after `ms`. Of the delayed adds pending for a key, the soonest wins (as in
+   * client-go): a later one must not postpone a deadline, such as a pod's eviction timeout.
+   */
   addAfter(key: string, ms: number): void {
     if (this.shuttingDown) return;
     if (ms <= 0) return this.add(key);
-    if (this.timers.has(key)) return;
-    const t = setTimeout(() => {
+    const at = Date.now() + ms;
+    const pending = this.timers.get(key);
+    if (pending && pending.at <= at) return;
+    if (pending) clearTimeout(pending.timer);
+    const timer = setTimeout(() => {
       this.timers.delete(key);
       this.add(key);
     }, ms);
-    t.unref();
-    this.timers.set(key, t);
+    timer.unref();
+    this.timers.set(key, { timer, at });
   }
 
   /** Re-adds a failed key with per-key exponential backoff. */
@@ -106,7 +112,7 @@ export class WorkQueue {
 
   shutdown(): void {
     this.shuttingDown = true;
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const t of this.timers.values()) clearTimeout(t.timer);
     this.timers.clear();
     this.wake(true);
   }

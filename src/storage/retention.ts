@@ -8,6 +8,7 @@ import {
   LABEL_RETAINED_FROM,
   type HealthDataHub,
 } from '../api/index.js';
+import { LABEL_POLICY, policyLabelValue } from '../placement/admission.js';
 import { hubClaims, predecessorClaims, retainedFrom } from './claims.js';
 import { metadataPath, type JsonPatchOp } from './patch.js';
 import { ANNOTATION_ADOPTED_FROM, StorageEventReason, type PlannedEvent } from './reasons.js';
@@ -83,8 +84,9 @@ export function planDeletion(hub: HealthDataHub, claims: readonly V1PersistentVo
         `claims labelled ${LABEL_RETAINED_FROM}=${uid} yourself`,
     });
   }
+  const policy = policyLabelValue(hub.spec.policyName);
   const actions: ClaimAction[] = mine.map((c) => {
-    const patch = retainPatch(c, uid);
+    const patch = retainPatch(c, uid, policy);
     return patch
       ? { claim: c.metadata!.name!, action: 'retain', patch }
       : { claim: c.metadata!.name!, action: 'retain' };
@@ -104,9 +106,14 @@ export function planDeletion(hub: HealthDataHub, claims: readonly V1PersistentVo
 /**
  * Marks a claim as retained from the hub `hubUid` and removes its owner references, so that no
  * garbage collection can reach it once the hub is gone: after this, only a person deletes it.
- * Undefined when the claim is already so.
+ * `policy` (policyLabelValue of the hub's policy) is recorded in LABEL_POLICY: the namespace stays
+ * held to that policy while the claim exists. Undefined when the claim is already so.
  */
-export function retainPatch(claim: V1PersistentVolumeClaim, hubUid: string): JsonPatchOp[] | undefined {
+export function retainPatch(
+  claim: V1PersistentVolumeClaim,
+  hubUid: string,
+  policy?: string,
+): JsonPatchOp[] | undefined {
   const ops: JsonPatchOp[] = [];
   const owners = claim.metadata?.ownerReferences;
   if (owners?.length) {
@@ -114,9 +121,15 @@ export function retainPatch(claim: V1PersistentVolumeClaim, hubUid: string): Jso
     ops.push({ op: 'remove', path: '/metadata/ownerReferences' });
   }
   const labels = claim.metadata?.labels;
-  if (!labels) ops.push({ op: 'add', path: '/metadata/labels', value: { [LABEL_RETAINED_FROM]: hubUid } });
-  else if (labels[LABEL_RETAINED_FROM] !== hubUid) {
-    ops.push({ op: 'add', path: metadataPath('labels', LABEL_RETAINED_FROM), value: hubUid });
+  const marks: Record<string, string> = {
+    [LABEL_RETAINED_FROM]: hubUid,
+    ...(policy ? { [LABEL_POLICY]: policy } : {}),
+  };
+  if (!labels) ops.push({ op: 'add', path: '/metadata/labels', value: marks });
+  else {
+    for (const [k, v] of Object.entries(marks)) {
+      if (labels[k] !== v) ops.push({ op: 'add', path: metadataPath('labels', k), value: v });
+    }
   }
   if (ops.length === 0) return undefined;
   return [{ op: 'test', path: '/metadata/uid', value: claim.metadata?.uid }, ...ops];

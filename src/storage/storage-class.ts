@@ -10,7 +10,8 @@ import {
   type HealthDataHub,
   type SovereigntyPolicy,
 } from '../api/index.js';
-import { REGION_LABEL, ZONE_LABEL, type Labels } from '../policy/eligibility.js';
+import { untrustedNodeReason, type NodeFacts } from '../placement/compliance.js';
+import { REGION_LABEL, ZONE_LABEL } from '../policy/eligibility.js';
 
 /**
  * CSI parameters that make a class encrypt its volumes, by provisioner. The list is short on
@@ -64,8 +65,11 @@ export interface StorageClassInput {
   policy: SovereigntyPolicy;
   /** The class named by spec.storage.storageClassName; undefined when it does not exist. */
   storageClass: V1StorageClass | undefined;
-  /** Labels of every Node by name: they tell which region a zone or a host is in. */
-  nodeLabels: ReadonlyMap<string, Labels>;
+  /**
+   * Every Node by name: the labels of those the node verdict trusts tell which region a zone or a
+   * host is in (topologyIndex).
+   */
+  nodes: ReadonlyMap<string, NodeFacts>;
 }
 
 export type StorageClassVerdict =
@@ -142,7 +146,7 @@ export function storageClassProblems(input: StorageClassInput): StorageProblem[]
         `WaitForFirstConsumer (a class cannot be changed: create a new one and recreate the hub)`,
     });
   }
-  const outside = termsOutside(storageClass.allowedTopologies ?? [], policy.spec.regions, input.nodeLabels);
+  const outside = termsOutside(storageClass.allowedTopologies ?? [], policy.spec.regions, input.nodes);
   if (outside.length) {
     problems.push({
       reason: Reason.TopologyOutsideJurisdiction,
@@ -205,14 +209,21 @@ function parameterHint(provisioner: string): string {
 export function termsOutside(
   terms: readonly V1TopologySelectorTerm[],
   regions: readonly string[],
-  nodeLabels: ReadonlyMap<string, Labels>,
+  nodes: ReadonlyMap<string, NodeFacts>,
 ): string[] {
-  const index = topologyIndex(nodeLabels);
+  const index = topologyIndex(nodes);
   const out: string[] = [];
   terms.forEach((term, i) => {
     const bound = termRegions(term, index);
     const label = `term ${i + 1} (${describeTerm(term)})`;
-    if (!bound) out.push(`${label} bounds no region`);
+    const untrusted = untrustedHostsOf(
+      (term.matchLabelExpressions ?? [])
+        .filter((e) => e.key === HOSTNAME_LABEL)
+        .flatMap((e) => e.values ?? []),
+      index,
+    );
+    if (untrusted.length) out.push(`${label} names ${untrusted.join('; ')}`);
+    else if (!bound) out.push(`${label} bounds no region`);
     else {
       const extra = [...bound].filter((r) => !regions.includes(r));
       if (extra.length) out.push(`${label} reaches ${extra.join(', ')}`);
@@ -222,16 +233,29 @@ export function termsOutside(
 }
 
 export interface TopologyIndex {
-  /** Zone → the regions of the nodes labelled with it. */
+  /** Zone → the regions of the trusted nodes labelled with it. */
   zoneRegions: Map<string, Set<string>>;
-  /** Host name (kubernetes.io/hostname, else node name) → region. */
+  /** Host name (kubernetes.io/hostname, else node name) → region, for trusted nodes. */
   hostRegion: Map<string, string | undefined>;
+  /** Host name → why the node's labels are not evidence (untrustedNodeReason). */
+  untrustedHosts: Map<string, string>;
 }
 
-export function topologyIndex(nodeLabels: ReadonlyMap<string, Labels>): TopologyIndex {
+/**
+ * Where the nodes are, from the labels of the nodes the node verdict trusts only: a node whose
+ * region label its providerID contradicts locates nothing, neither its zone nor a volume on it.
+ */
+export function topologyIndex(nodes: ReadonlyMap<string, NodeFacts>): TopologyIndex {
   const zoneRegions = new Map<string, Set<string>>();
   const hostRegion = new Map<string, string | undefined>();
-  for (const [name, labels] of nodeLabels) {
+  const untrustedHosts = new Map<string, string>();
+  for (const [name, node] of nodes) {
+    const labels = node.labels;
+    const untrusted = untrustedNodeReason(node);
+    if (untrusted !== undefined) {
+      untrustedHosts.set(labels[HOSTNAME_LABEL] ?? name, untrusted);
+      continue;
+    }
     const region = labels[REGION_LABEL];
     const zone = labels[ZONE_LABEL];
     if (zone !== undefined) {
@@ -242,7 +266,15 @@ export function topologyIndex(nodeLabels: ReadonlyMap<string, Labels>): Topology
     }
     hostRegion.set(labels[HOSTNAME_LABEL] ?? name, region);
   }
-  return { zoneRegions, hostRegion };
+  return { zoneRegions, hostRegion, untrustedHosts };
+}
+
+/** `node <host>, whose labels are not evidence (<why>)` for each untrusted host among `hosts`. */
+export function untrustedHostsOf(hosts: readonly string[], index: TopologyIndex): string[] {
+  return hosts.flatMap((h) => {
+    const why = index.untrustedHosts.get(h);
+    return why === undefined ? [] : [`node ${h}, whose labels are not evidence (${why})`];
+  });
 }
 
 /** The region of a zone, when the nodes say it unambiguously. */

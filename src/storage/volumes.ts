@@ -8,6 +8,7 @@ import type {
   V1StorageClass,
 } from '@kubernetes/client-node';
 import type { ClaimStatus, HealthDataHub, SovereigntyPolicySpec } from '../api/index.js';
+import type { NodeFacts } from '../placement/compliance.js';
 import { effectiveRegions, REGION_LABEL, ZONE_LABEL, type Labels } from '../policy/eligibility.js';
 import { claimOrdinal, hubClaims } from './claims.js';
 import type { JsonPatchOp } from './patch.js';
@@ -17,6 +18,7 @@ import {
   HOSTNAME_LABEL,
   REGION_KEYS,
   topologyIndex,
+  untrustedHostsOf,
   ZONE_KEYS,
   type TopologyIndex,
 } from './storage-class.js';
@@ -32,15 +34,16 @@ export interface VolumeLocation {
  * The location of a volume, from its required node affinity (what the scheduler enforces) and its
  * topology labels (what provisioners record). Terms are alternatives, so the volume may be used
  * wherever any term allows: one term that bounds nothing leaves the location unknown. A term
- * naming a host (a `local` volume) takes that node's region and zone. When both sources speak,
- * the union is kept, so a contradiction shows up as a region outside the policy.
+ * naming a host (a `local` volume) takes that node's region and zone, when the node verdict
+ * trusts its labels (topologyIndex). When both sources speak, the union is kept, so a
+ * contradiction shows up as a region outside the policy.
  */
 export function volumeLocation(
   pv: V1PersistentVolume,
-  nodeLabels: ReadonlyMap<string, Labels>,
+  nodeFacts: ReadonlyMap<string, NodeFacts>,
 ): VolumeLocation {
-  const index = topologyIndex(nodeLabels);
-  const nodes = hostLabels(nodeLabels);
+  const index = topologyIndex(nodeFacts);
+  const nodes = hostLabels(nodeFacts, index);
   const terms = pv.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? [];
   const affinity = terms.length ? termsLocation(terms, index, nodes) : undefined;
   const labels = pv.metadata?.labels ?? {};
@@ -65,10 +68,23 @@ export function volumeLocation(
   return out;
 }
 
-function hostLabels(nodeLabels: ReadonlyMap<string, Labels>): Map<string, Labels> {
+/** Labels of the trusted nodes by host name. */
+function hostLabels(nodes: ReadonlyMap<string, NodeFacts>, index: TopologyIndex): Map<string, Labels> {
   const out = new Map<string, Labels>();
-  for (const [name, labels] of nodeLabels) out.set(labels[HOSTNAME_LABEL] ?? name, labels);
+  for (const [name, { labels }] of nodes) {
+    const host = labels[HOSTNAME_LABEL] ?? name;
+    if (!index.untrustedHosts.has(host)) out.set(host, labels);
+  }
   return out;
+}
+
+/** Hosts a volume's required node affinity pins it to (`kubernetes.io/hostname In [...]`). */
+function pinnedHosts(pv: V1PersistentVolume): string[] {
+  return (pv.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? []).flatMap((t) =>
+    (t.matchExpressions ?? [])
+      .filter((e) => e.key === HOSTNAME_LABEL && e.operator === 'In')
+      .flatMap((e) => e.values ?? []),
+  );
 }
 
 function termsLocation(
@@ -128,8 +144,11 @@ export interface VolumeAuditInput {
   claims: readonly V1PersistentVolumeClaim[];
   /** PersistentVolumes by name. */
   volumes: ReadonlyMap<string, V1PersistentVolume>;
-  /** Labels of every Node by name (for `local` volumes pinned to a node, and zones). */
-  nodeLabels: ReadonlyMap<string, Labels>;
+  /**
+   * Every Node by name (for `local` volumes pinned to a node, and zones); only nodes the node
+   * verdict trusts locate anything.
+   */
+  nodes: ReadonlyMap<string, NodeFacts>;
 }
 
 /**
@@ -150,6 +169,7 @@ export function auditVolumes(input: VolumeAuditInput): VolumeAudit {
     missing: 0,
   };
   const present = new Set<number>();
+  const index = topologyIndex(input.nodes);
 
   for (const claim of hubClaims(hub, input.claims)) {
     const claimName = claim.metadata!.name!;
@@ -176,10 +196,17 @@ export function auditVolumes(input: VolumeAuditInput): VolumeAudit {
       audit.claims.push(status);
       continue;
     }
-    const location = volumeLocation(pv, input.nodeLabels);
+    const location = volumeLocation(pv, input.nodes);
     if (location.regions?.length) status.region = location.regions.join(',');
     if (location.zones?.length) status.zone = location.zones.join(',');
     audit.claims.push(status);
+    // A volume on a node the pod audit calls outside every policy is outside too, whatever the
+    // node's labels say: the same verdict (untrustedNodeReason) decides both.
+    const untrusted = untrustedHostsOf(pinnedHosts(pv), index);
+    if (untrusted.length) {
+      audit.violations.push({ claim: claimName, volumeName, reason: `it lies on ${untrusted.join('; ')}` });
+      continue;
+    }
     if (!location.regions) {
       audit.violations.push({
         claim: claimName,

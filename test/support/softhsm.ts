@@ -4,11 +4,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type * as Pkcs11 from 'pkcs11js';
 import { pkcs11Module } from '../../src/keys/pkcs11.js';
+import { ALLOWED_MODULES_FLAG, modulesAsNamed } from '../../src/keys/pkcs11-modules.js';
 
 export const DEBIAN_SOFTHSM2_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 
 export interface SoftHsmToken {
   module: string;
+  /** The module and the file it resolves to: what the operator must be allowed to load. */
+  allowedModules: string[];
   label: string;
   pin: string;
   soPin: string;
@@ -22,6 +25,16 @@ export function softHsmModule(): string {
   const module = process.env.SOFTHSM2_MODULE ?? DEBIAN_SOFTHSM2_MODULE;
   if (!existsSync(module)) throw new Error(`SoftHSM2 PKCS#11 module not found at ${module}: ${INSTALL}`);
   return module;
+}
+
+/** The SoftHSM2 module and the file it resolves to (Debian's path is a symbolic link). */
+export function softHsmAllowedModules(): string[] {
+  return modulesAsNamed(softHsmModule());
+}
+
+/** The operator flag allowing the SoftHSM2 module, for tests that run `hdh-operator run`. */
+export function softHsmAllowedModulesFlag(): string {
+  return `${ALLOWED_MODULES_FLAG}=${softHsmAllowedModules().join(',')}`;
 }
 
 // The token directory comes from the global setup (softhsm-env.js): the module reads
@@ -53,6 +66,7 @@ export function createSoftHsmToken(label: string, pin = '246813', soPin = '97531
   softhsm2Util(['--init-token', '--free', '--label', label, '--pin', pin, '--so-pin', soPin]);
   return {
     module,
+    allowedModules: softHsmAllowedModules(),
     label,
     pin,
     soPin,

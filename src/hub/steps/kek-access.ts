@@ -1,11 +1,13 @@
 // Applies and removes the builtin KEK access of a hub (src/keys/kek-access.ts): its service
 // account, and the Role and RoleBinding that let it get the hub's KEK Secret. Applied with
 // server-side apply, skipped when unchanged since the last apply (an operator at rest writes
-// nothing); removed by name when the hub's keys are released.
+// nothing); removed by name when the hub's keys are released. The Role and RoleBinding are named
+// after the hub's own key identity; those named under the legacy identity (made before the
+// current scheme) are removed once the current ones are applied, and on release.
 import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import type { HealthDataHub } from '../../api/index.js';
 import { kekServiceAccountName } from '../../keys/delivery.js';
-import { hubRefOf, keyIdentity } from '../../keys/identity.js';
+import { hubRefOf, keyIdentity, legacyKeyIdentity } from '../../keys/identity.js';
 import { kekAccessList, renderKekAccess, type KekAccess } from '../../keys/kek-access.js';
 import type { Writer } from '../../runtime/apply.js';
 import type { AppliedCache } from '../../runtime/apply-cache.js';
@@ -31,12 +33,18 @@ export class KekAccessStep {
   }
 
   async apply(hub: HealthDataHub, access: KekAccess): Promise<void> {
-    for (const obj of kekAccessList(renderKekAccess(hubRefOf(hub), access))) {
+    const ref = hubRefOf(hub);
+    let applied = false;
+    for (const obj of kekAccessList(renderKekAccess(ref, access))) {
       const key = appliedKey(obj);
       if (!this.d.applied.needsApply(key, obj)) continue;
       const result = await this.d.writer.apply(obj);
       this.d.applied.remember(key, obj, result.metadata);
+      applied = true;
     }
+    // After the current grant exists (no pod loses access in between): once per apply, which an
+    // operator at rest does not repeat.
+    if (applied) await this.removeRbac(legacyKeyIdentity(ref).name);
   }
 
   /** Deletes the access objects of a builtin hub by name; those already gone are fine. */
@@ -46,9 +54,8 @@ export class KekAccessStep {
     const name = keyIdentity(ref).name;
     const ns = this.d.operatorNamespace;
     const sa = kekServiceAccountName(ref.name);
-    // The binding first: once it is gone the account can read nothing, whatever fails next.
-    await this.rbac.deleteNamespacedRoleBinding({ name, namespace: ns }).catch(ignoreNotFound);
-    await this.rbac.deleteNamespacedRole({ name, namespace: ns }).catch(ignoreNotFound);
+    await this.removeRbac(name);
+    await this.removeRbac(legacyKeyIdentity(ref).name);
     await this.core
       .deleteNamespacedServiceAccount({ name: sa, namespace: ref.namespace })
       .catch(ignoreNotFound);
@@ -59,6 +66,13 @@ export class KekAccessStep {
     ] as const) {
       this.d.applied.forget(appliedKey({ kind, metadata: { namespace, name: n } }));
     }
+  }
+
+  private async removeRbac(name: string): Promise<void> {
+    const namespace = this.d.operatorNamespace;
+    // The binding first: once it is gone the account can read nothing, whatever fails next.
+    await this.rbac.deleteNamespacedRoleBinding({ name, namespace }).catch(ignoreNotFound);
+    await this.rbac.deleteNamespacedRole({ name, namespace }).catch(ignoreNotFound);
   }
 }
 

@@ -39,7 +39,7 @@ export class LifecycleKeyGate implements KeyGate {
         image: this.delivery.image,
         operatorNamespace: this.delivery.operatorNamespace,
         activeVersion: r.encryption?.activeVersion,
-        kekUid: r.kekUid,
+        kek: r.kek,
       });
       // Before the StatefulSet: its pods name the service account, which must exist to admit them.
       if (d.kekAccess) await this.delivery.access.apply(hub, d.kekAccess);

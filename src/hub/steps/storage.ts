@@ -4,7 +4,7 @@
 // deletion.ts), and every claim write is test-guarded.
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
 import type { HealthDataHub, SovereigntyPolicy } from '../../api/index.js';
-import type { Labels } from '../../policy/eligibility.js';
+import type { NodeFacts } from '../../placement/compliance.js';
 import { statusCode } from '../../runtime/errors.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import type { Informer } from '../../runtime/informer.js';
@@ -42,8 +42,8 @@ export class StorageStep {
   }
 
   /** The class check: nothing of the hub is created unless it passes. */
-  checkClass(hub: HealthDataHub, policy: SovereigntyPolicy, nodeLabels: ReadonlyMap<string, Labels>) {
-    return checkStorageClass({ hub, policy, storageClass: this.storageClass(hub), nodeLabels });
+  checkClass(hub: HealthDataHub, policy: SovereigntyPolicy, nodes: ReadonlyMap<string, NodeFacts>) {
+    return checkStorageClass({ hub, policy, storageClass: this.storageClass(hub), nodes });
   }
 
   /** Claims of the hub's namespace, from the cache (the hub's are picked out by name downstream). */
@@ -98,9 +98,9 @@ export class StorageStep {
   }
 
   /** Where the hub's bound volumes are (read-only), with hdh_volume_violations kept current. */
-  audit(hub: HealthDataHub, policy: SovereigntyPolicy, nodeLabels: ReadonlyMap<string, Labels>): VolumeAudit {
+  audit(hub: HealthDataHub, policy: SovereigntyPolicy, nodes: ReadonlyMap<string, NodeFacts>): VolumeAudit {
     const volumes = new Map(this.d.volumes.list().map((pv) => [pv.metadata!.name!, pv]));
-    const audit = auditVolumes({ hub, policy: policy.spec, claims: this.claimsOf(hub), volumes, nodeLabels });
+    const audit = auditVolumes({ hub, policy: policy.spec, claims: this.claimsOf(hub), volumes, nodes });
     this.d.metrics.volumeViolations.set(
       { namespace: hub.metadata.namespace!, hub: hub.metadata.name! },
       audit.violations.length,

@@ -21,6 +21,7 @@ import { startOperatorProcess, type OperatorProcess } from '../../support/operat
 import {
   createSoftHsmToken,
   findKeyObjects,
+  softHsmAllowedModulesFlag,
   withTokenSession,
   type SoftHsmToken,
 } from '../../support/softhsm.js';
@@ -49,7 +50,12 @@ describe('a hub with its key-encryption key in a PKCS#11 token', () => {
       namespace: ns,
       body: { metadata: { name: 'hsm-pin' }, stringData: { pin } },
     });
-    op = await startOperatorProcess([`--namespace=${ns}`, '--leader-elect=false', '--log-level=debug']);
+    op = await startOperatorProcess([
+      `--namespace=${ns}`,
+      '--leader-elect=false',
+      '--log-level=debug',
+      softHsmAllowedModulesFlag(),
+    ]);
   });
   afterAll(async () => {
     // The hub goes while the operator runs (its finalizer keeps the keys and claims), then the

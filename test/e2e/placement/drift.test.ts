@@ -2,19 +2,9 @@
 // (condition, Event, metric, status) and evicted, and its replacement runs on a compliant node.
 // Nodes of the shared test cluster are relabelled here: every change is undone before the next
 // step, and again after all, whatever happens.
-import {
-  AppsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  EventsV1Api,
-  PatchStrategy,
-  PolicyV1Api,
-  setHeaderOptions,
-  type V1Pod,
-} from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, PolicyV1Api, type V1Pod } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HEALTH_DATA_HUB, SOVEREIGNTY_POLICY, type HealthDataHub } from '../../../src/api/index.js';
-import { policyNamespaceLabelKey } from '../../../src/placement/admission.js';
+import { HEALTH_DATA_HUB, type HealthDataHub } from '../../../src/api/index.js';
 import { testKubeConfig } from '../../support/cluster.js';
 import {
   createHub,
@@ -24,37 +14,27 @@ import {
   waitForHubCondition,
 } from '../../support/hubs.js';
 import { metricValue } from '../../support/metrics.js';
+import {
+  createPolicy,
+  deletePolicy,
+  hubEvents,
+  namespaceHeld,
+  NodeRelabeller,
+  patchPolicy,
+} from '../../support/placement.js';
 import { startOperatorProcess, type OperatorProcess } from '../../support/operator.js';
 import { eventually } from '../../support/wait.js';
 import { percentiles, recordWatch, type Recording } from '../../support/watch.js';
 
-const REGION = 'topology.kubernetes.io/region';
 const COMPLIANT = new Set(['eu-fr-par-1', 'eu-fr-par-2', 'eu-de-fra-1']);
 const RELABELS = 24;
 
 const kc = testKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
 const apps = kc.makeApiClient(AppsV1Api);
-const custom = kc.makeApiClient(CustomObjectsApi);
-const eventsApi = kc.makeApiClient(EventsV1Api);
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
-/** Original region label of every node this file changed, to put back whatever happens. */
-const touched = new Map<string, string>();
-
-async function setRegion(node: string, region: string): Promise<void> {
-  if (!touched.has(node)) {
-    const n = await core.readNode({ name: node });
-    touched.set(node, n.metadata!.labels![REGION]!);
-  }
-  await core.patchNode({ name: node, body: { metadata: { labels: { [REGION]: region } } } }, mergePatch);
-}
-
-async function restoreNodes(): Promise<void> {
-  for (const [node, region] of touched) {
-    await core.patchNode({ name: node, body: { metadata: { labels: { [REGION]: region } } } }, mergePatch);
-  }
-}
+/** Every node this file relabels is put back before the next step, and again after all. */
+const relabel = new NodeRelabeller(kc);
 
 async function createDeployment(namespace: string, name: string, replicas: number): Promise<void> {
   // The admission objects may take a moment to be enforced after the namespace is labelled.
@@ -102,78 +82,8 @@ async function waitCompliant(namespace: string, hub: string): Promise<HealthData
   return waitForHubCondition(kc, namespace, hub, 'PlacementCompliant', { status: 'True' }, 30_000);
 }
 
-async function hubEvents(namespace: string, hub: string) {
-  const list = await eventsApi.listNamespacedEvent({ namespace });
-  return list.items.filter((e) => e.regarding?.kind === 'HealthDataHub' && e.regarding?.name === hub);
-}
-
-async function createPolicy(name: string, spec: Record<string, unknown>): Promise<void> {
-  await custom.createClusterCustomObject({
-    group: SOVEREIGNTY_POLICY.group,
-    version: SOVEREIGNTY_POLICY.version,
-    plural: SOVEREIGNTY_POLICY.plural,
-    body: {
-      apiVersion: SOVEREIGNTY_POLICY.apiVersion,
-      kind: SOVEREIGNTY_POLICY.kind,
-      metadata: { name },
-      spec,
-    },
-  });
-}
-
-async function patchPolicy(name: string, spec: Record<string, unknown>): Promise<void> {
-  await custom.patchClusterCustomObject(
-    {
-      group: SOVEREIGNTY_POLICY.group,
-      version: SOVEREIGNTY_POLICY.version,
-      plural: SOVEREIGNTY_POLICY.plural,
-      name,
-      body: { spec },
-    },
-    mergePatch,
-  );
-}
-
-/**
- * Waits until the namespace is labelled for the policy and the API server applies the policy's
- * admission to it: a dry-run pod without constraints comes back with the policy's region injected.
- * (Pods created before that are admitted unchecked; the audit is what catches them.)
- */
-async function namespaceHeld(namespace: string, policy: string, regions: string[]): Promise<void> {
-  await eventually(
-    `namespace labelled for ${policy}`,
-    async () =>
-      (await core.readNamespace({ name: namespace })).metadata?.labels?.[policyNamespaceLabelKey(policy)] ===
-      'true',
-    30_000,
-  );
-  await eventually(
-    `admission of ${policy} in force`,
-    async () => {
-      const p = await core.createNamespacedPod({
-        namespace,
-        dryRun: 'All',
-        body: {
-          metadata: { name: 'probe' },
-          spec: { containers: [{ name: 'c', image: 'registry.example.eu/app:1' }] },
-        },
-      });
-      const terms =
-        p.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ??
-        [];
-      return terms.some((t) =>
-        (t.matchExpressions ?? []).some(
-          (e) => e.key === REGION && JSON.stringify(e.values) === JSON.stringify(regions),
-        ),
-      );
-    },
-    30_000,
-    200,
-  );
-}
-
 afterAll(async () => {
-  await restoreNodes();
+  await relabel.restore();
 });
 
 describe('a pod whose node leaves the policy (onViolation: Evict)', () => {
@@ -188,7 +98,7 @@ describe('a pod whose node leaves the policy (onViolation: Evict)', () => {
     ns = await prepareHubNamespace(kc, 'e2e-drift');
     op = await startOperatorProcess([`--namespace=${ns}`, '--leader-elect=false']);
     await createHub(kc, hubManifest(hubName, ns));
-    await namespaceHeld(ns, 'eu-hds', ['fr-par', 'eu-west-3', 'de-fra']);
+    await namespaceHeld(kc, ns, 'eu-hds', ['fr-par', 'eu-west-3', 'de-fra']);
     await createDeployment(ns, app, 2);
     await runningOnCompliantNodes(ns, app, 2);
     await waitCompliant(ns, hubName);
@@ -200,7 +110,7 @@ describe('a pod whose node leaves the policy (onViolation: Evict)', () => {
     podWatch = await recordWatch<V1Pod>(kc, `/api/v1/namespaces/${ns}/pods`, { labelSelector: `app=${app}` });
   }, 150_000);
   afterEach(async () => {
-    await restoreNodes();
+    await relabel.restore();
   });
   afterAll(async () => {
     hubWatch?.stop();
@@ -222,7 +132,7 @@ describe('a pod whose node leaves the policy (onViolation: Evict)', () => {
       lastNode = node;
 
       const t0 = Date.now();
-      await setRegion(node, 'us-east-1');
+      await relabel.setRegion(node, 'us-east-1');
       const detected = await hubWatch.first(t0, (h) => {
         const c = hubCondition(h, 'PlacementCompliant');
         return c?.status === 'False' && c.message.includes(name) && c.message.includes(node);
@@ -251,19 +161,19 @@ describe('a pod whose node leaves the policy (onViolation: Evict)', () => {
           'Events on the hub',
           async () => {
             const r = new Set(
-              (await hubEvents(ns, hubName)).filter((e) => e.type === 'Warning').map((e) => e.reason),
+              (await hubEvents(kc, ns, hubName)).filter((e) => e.type === 'Warning').map((e) => e.reason),
             );
             return r.has('PodsOutsidePolicy') && r.has('PodEvicted') ? r : undefined;
           },
           10_000,
         );
         expect([...reasons]).toEqual(expect.arrayContaining(['PodsOutsidePolicy', 'PodEvicted']));
-        const notes = (await hubEvents(ns, hubName)).map((e) => e.note ?? '').join('\n');
+        const notes = (await hubEvents(kc, ns, hubName)).map((e) => e.note ?? '').join('\n');
         expect(notes).toContain(name);
         expect(notes).toContain(node);
       }
 
-      await restoreNodes();
+      await relabel.restore();
     }
     // The replacements run on compliant nodes and the hub is compliant again.
     await runningOnCompliantNodes(ns, app, 2);
@@ -289,7 +199,9 @@ describe('a pod whose node leaves the policy (onViolation: Evict)', () => {
     expect(e.median).toBeLessThanOrEqual(5000);
   }, 600_000);
 
-  it('retries an eviction a PodDisruptionBudget blocks, and never deletes the pod directly', async () => {
+  // eu-hds leaves spec.remediation at its defaults: budgets are honoured for 2 minutes, far longer
+  // than this test (test/e2e/adversary/remediation.test.ts covers what happens after).
+  it('retries an eviction a PodDisruptionBudget blocks, and does not delete the pod within the evictionTimeout', async () => {
     const policyApi = kc.makeApiClient(PolicyV1Api);
     const pods = await runningOnCompliantNodes(ns, app, 2);
     await waitCompliant(ns, hubName);
@@ -311,11 +223,11 @@ describe('a pod whose node leaves the policy (onViolation: Evict)', () => {
     const victim = pods[0]!;
     const node = victim.spec!.nodeName!;
     const t0 = Date.now();
-    await setRegion(node, 'us-east-1');
+    await relabel.setRegion(node, 'us-east-1');
     await hubWatch.first(t0, (h) => hubCondition(h, 'PlacementCompliant')?.status === 'False');
     await eventually(
       'EvictionBlocked Event',
-      async () => (await hubEvents(ns, hubName)).some((e) => e.reason === 'EvictionBlocked'),
+      async () => (await hubEvents(kc, ns, hubName)).some((e) => e.reason === 'EvictionBlocked'),
       15_000,
     );
     // Blocked: the pod stays, for several retries.
@@ -325,6 +237,7 @@ describe('a pod whose node leaves the policy (onViolation: Evict)', () => {
     expect(
       metricValue(await op.metrics(), 'hdh_placement_evictions_total', { result: 'blocked' }),
     ).toBeGreaterThan(0);
+    expect(metricValue(await op.metrics(), 'hdh_placement_deletions_total')).toBe(0);
 
     // Once the budget allows it, a retry evicts the pod.
     const t1 = Date.now();
@@ -334,7 +247,7 @@ describe('a pod whose node leaves the policy (onViolation: Evict)', () => {
       (p) => p.metadata?.name === victim.metadata!.name && !!p.metadata?.deletionTimestamp,
       60_000,
     );
-    await restoreNodes();
+    await relabel.restore();
     await runningOnCompliantNodes(ns, app, 2);
     await waitCompliant(ns, hubName);
   }, 180_000);
@@ -358,34 +271,27 @@ describe('report-only policies and policies without eligible nodes', () => {
 
   beforeAll(async () => {
     ns = await prepareHubNamespace(kc, 'e2e-report');
-    await createPolicy(policy, spec);
+    await createPolicy(kc, policy, spec);
     op = await startOperatorProcess([`--namespace=${ns}`, '--leader-elect=false']);
     await createHub(kc, hubManifest(hubName, ns, policy));
-    await namespaceHeld(ns, policy, spec.regions);
+    await namespaceHeld(kc, ns, policy, spec.regions);
     await createDeployment(ns, app, 2);
     await runningOnCompliantNodes(ns, app, 2);
     await waitCompliant(ns, hubName);
   }, 150_000);
   afterEach(async () => {
-    await restoreNodes();
+    await relabel.restore();
   });
   afterAll(async () => {
     await op?.stop();
-    await custom
-      .deleteClusterCustomObject({
-        group: SOVEREIGNTY_POLICY.group,
-        version: SOVEREIGNTY_POLICY.version,
-        plural: SOVEREIGNTY_POLICY.plural,
-        name: policy,
-      })
-      .catch(() => undefined);
+    await deletePolicy(kc, policy);
   });
 
   it('reports a violation (condition, Event, metric, status) and evicts nothing under Report', async () => {
     const [victim] = await runningOnCompliantNodes(ns, app, 2);
     const node = victim!.spec!.nodeName!;
     const name = victim!.metadata!.name!;
-    await setRegion(node, 'us-east-1');
+    await relabel.setRegion(node, 'us-east-1');
     const hub = await waitForHubCondition(
       kc,
       ns,
@@ -407,16 +313,16 @@ describe('report-only policies and policies without eligible nodes', () => {
     );
     await eventually(
       'PodsOutsidePolicy Event',
-      async () => (await hubEvents(ns, hubName)).some((e) => e.reason === 'PodsOutsidePolicy'),
+      async () => (await hubEvents(kc, ns, hubName)).some((e) => e.reason === 'PodsOutsidePolicy'),
       10_000,
     );
     await sleep(3000);
     const still = await core.readNamespacedPod({ namespace: ns, name });
     expect(still.metadata?.deletionTimestamp).toBeUndefined();
-    expect((await hubEvents(ns, hubName)).some((e) => e.reason === 'PodEvicted')).toBe(false);
+    expect((await hubEvents(kc, ns, hubName)).some((e) => e.reason === 'PodEvicted')).toBe(false);
 
     // Back on a compliant node (its labels restored): compliant again, metric back to 0.
-    await restoreNodes();
+    await relabel.restore();
     await waitCompliant(ns, hubName);
     await eventually(
       'metric at 0',
@@ -429,7 +335,7 @@ describe('report-only policies and policies without eligible nodes', () => {
   it('gives NoEligibleNodes and deletes nothing when the policy is left without eligible nodes', async () => {
     const before = await runningOnCompliantNodes(ns, app, 2);
     // Evict is what the policy asks for, but no pod may be evicted towards nowhere.
-    await patchPolicy(policy, { regions: ['eu-west-3'], onViolation: 'Evict' });
+    await patchPolicy(kc, policy, { regions: ['eu-west-3'], onViolation: 'Evict' });
     const hub = await waitForHubCondition(
       kc,
       ns,
@@ -449,7 +355,7 @@ describe('report-only policies and policies without eligible nodes', () => {
     expect(after.items.filter((p) => p.metadata?.deletionTimestamp)).toEqual([]);
     expect(after.items.map((p) => p.metadata!.uid).sort()).toEqual(before.map((p) => p.metadata!.uid).sort());
 
-    await patchPolicy(policy, { regions: spec.regions, onViolation: 'Report' });
+    await patchPolicy(kc, policy, { regions: spec.regions, onViolation: 'Report' });
     await waitCompliant(ns, hubName);
   }, 120_000);
 });

@@ -15,7 +15,7 @@ import {
   type HealthDataHub,
   type SovereigntyPolicy,
 } from '../../../src/api/index.js';
-import type { Labels } from '../../../src/policy/eligibility.js';
+import { nodeFacts, type NodeFacts } from '../../../src/placement/compliance.js';
 import { Writer } from '../../../src/runtime/apply.js';
 import { ApiClients } from '../../../src/runtime/client.js';
 import { datastoreReport, renderDatastore } from '../../../src/storage/datastore.js';
@@ -34,9 +34,9 @@ const storage = kc.makeApiClient(StorageV1Api);
 const custom = kc.makeApiClient(CustomObjectsApi);
 const writer = new Writer(new ApiClients(kc), FIELD_MANAGER);
 
-async function nodeLabels(): Promise<Map<string, Labels>> {
+async function liveNodes(): Promise<Map<string, NodeFacts>> {
   const nodes = await core.listNode();
-  return new Map(nodes.items.map((n) => [n.metadata!.name!, n.metadata!.labels ?? {}]));
+  return new Map(nodes.items.map((n) => [n.metadata!.name!, nodeFacts(n)]));
 }
 
 async function liveVolumes(): Promise<Map<string, V1PersistentVolume>> {
@@ -92,15 +92,15 @@ describe('storage fixtures with the rendered datastore', () => {
   });
 
   it('judges the fixture classes: the encrypted one passes, the unencrypted one does not', async () => {
-    const labels = await nodeLabels();
+    const nodes = await liveNodes();
     const encrypted = await storage.readStorageClass({ name: fixtures.encryptedClass });
     const plain = await storage.readStorageClass({ name: fixtures.unencryptedClass });
-    expect(checkStorageClass({ hub, policy, storageClass: encrypted, nodeLabels: labels })).toEqual({
+    expect(checkStorageClass({ hub, policy, storageClass: encrypted, nodes })).toEqual({
       ok: true,
     });
-    expect(
-      storageClassProblems({ hub, policy, storageClass: plain, nodeLabels: labels }).map((p) => p.reason),
-    ).toEqual(['StorageNotEncrypted']);
+    expect(storageClassProblems({ hub, policy, storageClass: plain, nodes }).map((p) => p.reason)).toEqual([
+      'StorageNotEncrypted',
+    ]);
   });
 
   it('binds the claims of 2 replicas to EU volumes, with the pods Running on compliant nodes', async () => {
@@ -140,7 +140,7 @@ describe('storage fixtures with the rendered datastore', () => {
       expect(claim.metadata!.ownerReferences ?? []).toEqual([]);
     }
 
-    const audit = auditVolumes({ hub, policy: policy.spec, claims, volumes, nodeLabels: await nodeLabels() });
+    const audit = auditVolumes({ hub, policy: policy.spec, claims, volumes, nodes: await liveNodes() });
     expect(audit.violations).toEqual([]);
     expect(audit.claims).toHaveLength(2);
     for (const c of audit.claims) expect(['fr-par', 'de-fra']).toContain(c.region);
@@ -189,7 +189,7 @@ describe('storage fixtures with the rendered datastore', () => {
       policy: policy.spec,
       claims,
       volumes: await liveVolumes(),
-      nodeLabels: await nodeLabels(),
+      nodes: await liveNodes(),
     });
     expect(audit.violations).toEqual([
       {

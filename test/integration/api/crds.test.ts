@@ -173,6 +173,7 @@ describe('the samples', () => {
       keyProviders: ['builtin', 'pkcs11', 'transit'],
       enforcement: 'Enforce',
       onViolation: 'Evict',
+      remediation: { evictionTimeout: '2m', maxGracePeriodSeconds: 30 },
     });
   });
 });
@@ -254,6 +255,12 @@ const hubCreates: InvalidCase[] = [
   { what: 'size not a quantity', mutate: (h) => (h.spec.storage.size = '20GB'), field: 'spec.storage.size' },
   { what: 'negative size', mutate: (h) => (h.spec.storage.size = '-1Gi'), field: 'spec.storage.size' },
   { what: 'size below 1Mi', mutate: (h) => (h.spec.storage.size = '0'), field: 'spec.storage.size' },
+  { what: 'size above 64Ti', mutate: (h) => (h.spec.storage.size = '1e20'), field: 'spec.storage.size' },
+  {
+    what: 'size no quantity holds',
+    mutate: (h) => (h.spec.storage.size = '1e9999'),
+    field: 'spec.storage.size',
+  },
   {
     what: 'missing storageClassName',
     mutate: (h) => delete h.spec.storage.storageClassName,
@@ -288,6 +295,26 @@ const hubCreates: InvalidCase[] = [
     what: 'rotationInterval below 1h',
     mutate: (h) => (h.spec.encryption = { rotationInterval: '30m' }),
     field: 'spec.encryption.rotationInterval',
+  },
+  {
+    what: 'rotationInterval overflowing a duration',
+    mutate: (h) => (h.spec.encryption = { rotationInterval: '99999999999999999999h' }),
+    field: 'spec.encryption.rotationInterval',
+  },
+  {
+    what: 'rotationInterval above 87600h',
+    mutate: (h) => (h.spec.encryption = { rotationInterval: '87601h' }),
+    field: 'spec.encryption.rotationInterval',
+  },
+  {
+    what: 'rotationInterval units out of order',
+    mutate: (h) => (h.spec.encryption = { rotationInterval: '30m1h' }),
+    field: 'spec.encryption.rotationInterval',
+  },
+  {
+    what: 'transit settings with provider builtin',
+    mutate: (h) => (h.spec.encryption.provider = 'builtin'),
+    field: 'spec.encryption.transit',
   },
   {
     what: 'provider pkcs11 without pkcs11 settings',
@@ -514,6 +541,28 @@ const policyCreates: InvalidCase[] = [
     field: 'spec.nodeSelectorRequirements[0]',
   },
   {
+    what: 'requirement Gt beyond 64 bits',
+    mutate: (p) =>
+      (p.spec.nodeSelectorRequirements = [{ key: 'k', operator: 'Gt', values: ['99999999999999999999'] }]),
+    field: 'spec.nodeSelectorRequirements[0].values',
+  },
+  {
+    what: 'requirement Lt with two values',
+    mutate: (p) => (p.spec.nodeSelectorRequirements = [{ key: 'k', operator: 'Lt', values: ['1', '2'] }]),
+    field: 'spec.nodeSelectorRequirements[0].values',
+  },
+  {
+    what: 'requirement key name over 63 characters',
+    mutate: (p) =>
+      (p.spec.nodeSelectorRequirements = [{ key: `example.com/${'n'.repeat(64)}`, operator: 'Exists' }]),
+    field: 'spec.nodeSelectorRequirements[0].key',
+  },
+  {
+    what: 'namespaceSelector expression In without values',
+    mutate: (p) => (p.spec.namespaceSelector = { matchExpressions: [{ key: 'tier', operator: 'In' }] }),
+    field: 'spec.namespaceSelector.matchExpressions[0].values',
+  },
+  {
     what: 'requirement key not a label key',
     mutate: (p) => (p.spec.nodeSelectorRequirements = [{ key: 'bad key!', operator: 'Exists' }]),
     field: 'spec.nodeSelectorRequirements[0].key',
@@ -532,6 +581,36 @@ const policyCreates: InvalidCase[] = [
     what: 'unknown toleration effect',
     mutate: (p) => (p.spec.tolerations = [{ key: 'k', value: 'v', effect: 'Sometimes' }]),
     field: 'spec.tolerations[0].effect',
+  },
+  {
+    what: 'evictionTimeout not a duration',
+    mutate: (p) => (p.spec.remediation = { evictionTimeout: '2 minutes' }),
+    field: 'spec.remediation.evictionTimeout must be a duration from 0s to 1h',
+  },
+  {
+    what: 'evictionTimeout above 1h',
+    mutate: (p) => (p.spec.remediation = { evictionTimeout: '61m' }),
+    field: 'spec.remediation.evictionTimeout must be at most 1h',
+  },
+  {
+    what: 'evictionTimeout overflowing a duration',
+    mutate: (p) => (p.spec.remediation = { evictionTimeout: '99999999999999999999h' }),
+    field: 'spec.remediation.evictionTimeout must be a duration from 0s to 1h',
+  },
+  {
+    what: 'negative evictionTimeout',
+    mutate: (p) => (p.spec.remediation = { evictionTimeout: '-1m' }),
+    field: 'spec.remediation.evictionTimeout',
+  },
+  {
+    what: 'maxGracePeriodSeconds 0',
+    mutate: (p) => (p.spec.remediation = { maxGracePeriodSeconds: 0 }),
+    field: 'spec.remediation.maxGracePeriodSeconds',
+  },
+  {
+    what: 'maxGracePeriodSeconds above 3600',
+    mutate: (p) => (p.spec.remediation = { maxGracePeriodSeconds: 86_400 }),
+    field: 'spec.remediation.maxGracePeriodSeconds',
   },
 ];
 

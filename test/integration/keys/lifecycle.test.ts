@@ -183,7 +183,7 @@ async function fingerprints(hub: HealthDataHub): Promise<Map<number, string>> {
   const set = parseDekSecret(secret, ref);
   const provider = await providerFor(hub, deps);
   for (const v of set.versions) {
-    const dek = await provider.unwrap(kekIdentityOf(set, ref), v.wrapped);
+    const dek = await provider.unwrap(kekIdentityOf(set, ref)!, v.wrapped);
     deksSeen.push(Buffer.from(dek));
     out.set(v.version, dekFingerprint(dek));
     dek.fill(0);
@@ -312,7 +312,7 @@ beforeAll(async () => {
   transitSettings = await transitEncryption(core, hubNs, vault);
   registry = new Registry();
   metrics = new KeyMetrics(registry);
-  deps = { core, operatorNamespace: operatorNs, metrics };
+  deps = { core, operatorNamespace: operatorNs, metrics, pkcs11AllowedModules: token.allowedModules };
   lifecycle = newLifecycle();
   const clients = new ApiClients(kc);
   writer = new Writer(clients, FIELD_MANAGER);

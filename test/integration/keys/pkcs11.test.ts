@@ -40,7 +40,12 @@ const caught = async (p: Promise<unknown>): Promise<Error> => {
 beforeAll(() => {
   // Throws "install the Debian package softhsm2" when SoftHSM2 is missing: nothing is skipped.
   token = createSoftHsmToken(`hdh-it-${suffix}`);
-  provider = new Pkcs11KeyProvider({ module: token.module, tokenLabel: token.label, pin: token.pin });
+  provider = new Pkcs11KeyProvider({
+    module: token.module,
+    allowedModules: token.allowedModules,
+    tokenLabel: token.label,
+    pin: token.pin,
+  });
 });
 
 afterAll(() => {
@@ -136,7 +141,12 @@ describe('PKCS#11 provider on SoftHSM2', () => {
     const id = newHub();
     await provider.create(id);
     const wrongPin = '80417395';
-    const wrong = new Pkcs11KeyProvider({ module: token.module, tokenLabel: token.label, pin: wrongPin });
+    const wrong = new Pkcs11KeyProvider({
+      module: token.module,
+      allowedModules: token.allowedModules,
+      tokenLabel: token.label,
+      pin: wrongPin,
+    });
 
     // The good provider has just logged in; the wrong one must still be challenged.
     await provider.find(id);
@@ -159,6 +169,7 @@ describe('PKCS#11 provider on SoftHSM2', () => {
     const otherWrongPin = '31415926';
     const wrong2 = new Pkcs11KeyProvider({
       module: token.module,
+      allowedModules: token.allowedModules,
       tokenLabel: token.label,
       pin: otherWrongPin,
     });
@@ -176,6 +187,7 @@ describe('PKCS#11 provider on SoftHSM2', () => {
     const id = newHub();
     const noToken = new Pkcs11KeyProvider({
       module: token.module,
+      allowedModules: token.allowedModules,
       tokenLabel: 'no-such-token',
       pin: token.pin,
     });
@@ -184,22 +196,44 @@ describe('PKCS#11 provider on SoftHSM2', () => {
     expect(e1.message).toMatch(/no token labelled no-such-token.*tokenLabel/);
     expect(e1.message).not.toContain(token.pin);
 
+    // A module the platform allows but that is not installed says so (the path is the platform's).
+    const missing = '/usr/lib/no-such-pkcs11-module.so';
     const noModule = new Pkcs11KeyProvider({
-      module: '/usr/lib/no-such-pkcs11-module.so',
+      module: missing,
+      allowedModules: [missing],
       tokenLabel: token.label,
       pin: token.pin,
     });
     const e2 = await caught(noModule.find(id));
     expect(e2).toBeInstanceOf(ProviderUnavailableError);
-    expect(e2.message).toMatch(/cannot load PKCS#11 module \/usr\/lib\/no-such-pkcs11-module.so.*module/);
+    expect(e2.message).toMatch(
+      /allowed PKCS#11 module \/usr\/lib\/no-such-pkcs11-module.so cannot be resolved \(ENOENT\)/,
+    );
     expect(e2.message).not.toContain(token.pin);
+
+    // One the platform did not allow is refused unopened, with the same message whether or not it exists.
+    const refusal = async (module: string) => {
+      const p = new Pkcs11KeyProvider({
+        module,
+        allowedModules: token.allowedModules,
+        tokenLabel: token.label,
+        pin: token.pin,
+      });
+      const e = await caught(p.find(id));
+      expect(e).toBeInstanceOf(ProviderUnavailableError);
+      return e.message.split(JSON.stringify(module)).join('<module>');
+    };
+    const notAllowed = await refusal(missing);
+    expect(notAllowed).toMatch(/is not one the operator may load.*--pkcs11-allowed-modules/);
+    expect(await refusal('/etc/hostname')).toBe(notAllowed);
 
     const relative = new Pkcs11KeyProvider({
       module: 'libsofthsm2.so',
+      allowedModules: token.allowedModules,
       tokenLabel: token.label,
       pin: token.pin,
     });
-    await expect(relative.find(id)).rejects.toThrow(/not absolute/);
+    await expect(relative.find(id)).rejects.toThrow(/not an absolute path/);
   });
 
   it('neither uses nor replaces a key object under the hub label that the operator did not make', async () => {
@@ -244,7 +278,12 @@ describe('PKCS#11 provider on SoftHSM2', () => {
     expect(metricValue(text, 'hdh_key_provider_up', { provider: 'pkcs11' })).toBe(1);
 
     const down = instrumentProvider(
-      new Pkcs11KeyProvider({ module: token.module, tokenLabel: token.label, pin: '11112222' }),
+      new Pkcs11KeyProvider({
+        module: token.module,
+        allowedModules: token.allowedModules,
+        tokenLabel: token.label,
+        pin: '11112222',
+      }),
       metrics,
     );
     await expect(down.find(id)).rejects.toThrow(ProviderUnavailableError);

@@ -4,14 +4,14 @@
 // nothing it prints may carry key bytes.
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { FIELD_MANAGER, type HealthDataHub, type HubEncryption } from '../../../src/api/index.js';
 import { dekFingerprint, dekSecretName, kekIdentityOf, parseDekSecret } from '../../../src/keys/dek.js';
 import { dekDelivery } from '../../../src/keys/delivery.js';
-import { hubRefOf } from '../../../src/keys/identity.js';
+import { hubRefOf, keyIdentity, type KeyIdentity } from '../../../src/keys/identity.js';
 import { kekAccessList, renderKekAccess } from '../../../src/keys/kek-access.js';
 import { KeyLifecycle } from '../../../src/keys/lifecycle.js';
 import { finalizePkcs11Modules } from '../../../src/keys/pkcs11.js';
@@ -27,6 +27,7 @@ import {
   patchHub,
   prepareHubNamespace,
 } from '../../support/hubs.js';
+import { writeLegacyKeys } from '../../support/legacy-keys.js';
 import { createSoftHsmToken, type SoftHsmToken } from '../../support/softhsm.js';
 import { startVaultDevServer, transitEncryption, type VaultDevServer } from '../../support/vault.js';
 
@@ -57,7 +58,7 @@ beforeAll(async () => {
   });
   vault = await startVaultDevServer();
   transit = await transitEncryption(core, hubNs, vault);
-  deps = { core, operatorNamespace: operatorNs };
+  deps = { core, operatorNamespace: operatorNs, pkcs11AllowedModules: token.allowedModules };
   lifecycle = new KeyLifecycle({ secrets: core, providers: deps });
   work = mkdtempSync(join(tmpdir(), 'it-unwrap-'));
 });
@@ -129,7 +130,7 @@ async function fingerprints(hub: HealthDataHub): Promise<Map<number, string>> {
   const provider = await providerFor(hub, deps);
   const out = new Map<number, string>();
   for (const v of set.versions) {
-    const dek = await provider.unwrap(kekIdentityOf(set, ref), v.wrapped);
+    const dek = await provider.unwrap(kekIdentityOf(set, ref)!, v.wrapped);
     deksSeen.push(Buffer.from(dek));
     out.set(v.version, dekFingerprint(dek));
     dek.fill(0);
@@ -143,9 +144,9 @@ function initArgs(
   wrapped: string,
   out: string,
   credentials: string,
-  kekUid?: string,
+  kek?: KeyIdentity,
 ): string[] {
-  const d = dekDelivery(hub, { image: 'unused', operatorNamespace: operatorNs, kekUid });
+  const d = dekDelivery(hub, { image: 'unused', operatorNamespace: operatorNs, kek });
   return d.initContainers[0]!.args!.map((a) =>
     a
       .replace(/^--wrapped-keys=.*/, `--wrapped-keys=${wrapped}`)
@@ -241,7 +242,7 @@ describe('unwrap-dek', () => {
     const access = dekDelivery(hub, {
       image: 'unused',
       operatorNamespace: operatorNs,
-      kekUid: r.kekUid,
+      kek: r.kek,
     }).kekAccess!;
     expect(access.kekSecret).toContain(earlier.metadata.uid!);
     expect(access.roleName).toContain(hub.metadata.uid!);
@@ -250,7 +251,7 @@ describe('unwrap-dek', () => {
 
     const { dir: creds } = await projectedCredentials(access.serviceAccountName);
     const out = mkdtempSync(join(work, 'out-'));
-    const res = run(initArgs(hub, await mountKeys(hub), out, creds, r.kekUid), inClusterEnv());
+    const res = run(initArgs(hub, await mountKeys(hub), out, creds, r.kek), inClusterEnv());
     expect(res).toMatchObject({ status: 0 });
     expectKeyFiles(out, expected, 1);
     expect(await fingerprints(hub)).toEqual(expected);
@@ -311,6 +312,34 @@ describe('unwrap-dek', () => {
     expect(bad.status).not.toBe(0);
     expect(bad.output).toMatch(/hdh-operator unwrap-dek: /);
     expect(bad.output).not.toContain('wrong-pin-123');
+  });
+
+  it('keys made under the earlier identity scheme: unwraps them with their KEK, and refuses a kek-ref naming no key of the hub', async () => {
+    const m = hubManifest('legacy', hubNs);
+    await createHub(kc, m);
+    const stored = await getHub(kc, hubNs, 'legacy');
+    const { kek } = await writeLegacyKeys(kc, stored, deps);
+    const hub = await getHub(kc, hubNs, 'legacy');
+    const r = await lifecycle.reconcileHub(hub);
+    expect(r.ready).toBe(true);
+    expect(r.kek).toEqual(kek);
+    expect(kek.name).toBe(`hdh-${hubNs}-legacy-${hub.metadata.uid}`);
+    const expected = await fingerprints(hub);
+    const kubeconfig = `--kubeconfig=${testCluster().kubeconfig}`;
+    const wrapped = await mountKeys(hub);
+    const first = mkdtempSync(join(work, 'out-'));
+    const ok = run([...initArgs(hub, wrapped, first, join(work, 'none'), r.kek), kubeconfig]);
+    expect(ok).toMatchObject({ status: 0 });
+    expectKeyFiles(first, expected, 1);
+
+    // kek-ref edited in the mounted keys to name a key of another namespace with this UID.
+    const other = keyIdentity({ namespace: `${hubNs}-x`, name: 'legacy', uid: hub.metadata.uid! }).name;
+    writeFileSync(join(wrapped, 'kek-ref'), `secret/${operatorNs}/${other}`);
+    const out = mkdtempSync(join(work, 'out-'));
+    const refused = run([...initArgs(hub, wrapped, out, join(work, 'none'), r.kek), kubeconfig]);
+    expect(refused.status).not.toBe(0);
+    expect(refused.output).toContain(`which is not a key of hub ${hubNs}/legacy`);
+    expect(readdirSync(out)).toEqual([]);
   });
 
   it('fails closed, saying what to fix: keys of another hub, transit, nothing mounted', async () => {

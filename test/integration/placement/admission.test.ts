@@ -18,6 +18,7 @@ import { isNodeEligible } from '../../../src/policy/eligibility.js';
 import {
   hubNamespaceLabels,
   renderAdmission,
+  renderFailClosed,
   type AdmissionObject,
 } from '../../../src/placement/admission.js';
 import { policyRequirements } from '../../../src/placement/constraints.js';
@@ -410,5 +411,48 @@ describe('the admission policy and the compliance rules agree', () => {
         eligible,
       ]);
     }
+  });
+});
+
+describe('what the CRD admits, the API server enforces', () => {
+  it('accepts integer requirements at the 64-bit bounds, and refuses pods beyond them', async () => {
+    const edge = euHds('int64-edge');
+    edge.spec.nodeSelectorRequirements = [
+      ...(edge.spec.nodeSelectorRequirements ?? []),
+      { key: 'example.com/rank', operator: 'Lt', values: ['9223372036854775807'] },
+      { key: 'example.com/tier', operator: 'Gt', values: ['0000000000000000001'] },
+    ];
+    // Applying the objects is the first check: the API server refuses what it cannot compile.
+    const setup = await setUp(edge, { inject: false });
+    await eventually('int64 policy in effect', async () => !(await admitted(setup.ns, podSpec())));
+    const selector = (tier: string, rank: string) =>
+      podSpec({ nodeSelector: { ...EU, 'example.com/tier': tier, 'example.com/rank': rank } });
+    expect(await admitted(setup.ns, selector('2', '9223372036854775806'))).toBe(true);
+    expect(await admitted(setup.ns, selector('1', '5'))).toBe(false);
+    expect(await admitted(setup.ns, selector('2', '9223372036854775807'))).toBe(false);
+    // Beyond 64 bits no node satisfies Gt (the scheduler cannot parse it): refused, naming it.
+    const { code, message } = await refusal(createPod(setup.ns, selector('99999999999999999999', '5'), true));
+    expect(code).toBe(403);
+    expect(message).toContain('where example.com/tier Gt [0000000000000000001] does not hold');
+  });
+
+  it('the fail-closed pair refuses every pod of the policy’s namespaces, saying why', async () => {
+    const { policy, ns } = enforce;
+    const pair = renderFailClosed(policy);
+    for (const object of pair) {
+      await writer.apply(object);
+      applied.push(object);
+    }
+    const compliant = podSpec({ nodeSelector: EU });
+    const { message } = await eventually(
+      'fail-closed pair in effect',
+      async () => (await admitted(ns, compliant)) === false && refusal(createPod(ns, compliant, true)),
+    );
+    expect(message).toContain(
+      `the admission checks of SovereigntyPolicy ${policy.metadata.name} could not be put in force`,
+    );
+    expect(await admitted(`default`, podSpec({ nodeSelector: EU }))).toBe(true); // other namespaces: nothing
+    for (const object of [...pair].reverse()) await objects.delete(object);
+    await eventually('fail-closed pair gone', async () => admitted(ns, compliant));
   });
 });

@@ -3,6 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { parseCrds, type Schema } from '../../../hack/crd-codegen.js';
+import { DURATION_PATTERN } from '../../../src/keys/duration.js';
 
 const root = process.cwd();
 const crds = parseCrds(
@@ -96,6 +97,20 @@ describe('the HealthDataHub CRD', () => {
     expect(rules('spec.storage.size').join(' ')).toContain(
       'quantity(self).compareTo(quantity(oldSelf)) >= 0',
     );
+  });
+
+  it('bounds storage.size at 64Ti, refusing what is no quantity at all (1e9999)', () => {
+    expect(rules('spec.storage.size')).toContain(
+      "isQuantity(self) && quantity(self).compareTo(quantity('64Ti')) <= 0",
+    );
+  });
+
+  it('checks rotationInterval with the grammar the operator parses, so duration() never overflows', () => {
+    const literal = `'${DURATION_PATTERN.replaceAll('\\', '\\\\')}'`;
+    const interval = rules('spec.encryption.rotationInterval');
+    expect(interval).toHaveLength(3);
+    for (const rule of interval) expect(rule).toContain(`self.matches(${literal})`);
+    expect(interval.join(' ')).toContain("duration(self) <= duration('87600h')");
   });
 
   it('keeps conditions a map keyed by type with metav1.Condition required fields', () => {

@@ -1,5 +1,6 @@
 import type { HealthDataHub, SovereigntyPolicy } from '../../../src/api/index.js';
-import { desiredHubStatus, suspendedHubStatus } from '../../../src/hub/status.js';
+import { desiredHubStatus, suspendedHubStatus, systemNamespaceHubStatus } from '../../../src/hub/status.js';
+import { systemNamespaceRefusal } from '../../../src/hub/system-namespaces.js';
 import { statusUnchanged } from '../../../src/runtime/status.js';
 import { renderHubTable, shortAge } from '../../../src/hub/table.js';
 
@@ -24,8 +25,8 @@ const hub = (spec: Partial<HealthDataHub['spec']> = {}, generation = 1): HealthD
   } as HealthDataHub['spec'],
 });
 const nodes = [
-  { 'topology.kubernetes.io/region': 'fr-par', j: 'EU' },
-  { 'topology.kubernetes.io/region': 'us-east-1', j: 'US' },
+  { labels: { 'topology.kubernetes.io/region': 'fr-par', j: 'EU' } },
+  { labels: { 'topology.kubernetes.io/region': 'us-east-1', j: 'US' } },
 ];
 const t0 = new Date('2026-11-01T10:00:00Z');
 const t1 = new Date('2026-11-01T11:00:00Z');
@@ -50,7 +51,7 @@ describe('desiredHubStatus', () => {
       storage: { claims: [{ name: 'data-h-0', volumeName: 'pv', region: 'fr-par' }] },
       datastore: { replicas: 1, readyReplicas: 1 },
     };
-    const obs = { hub: hub(), policy, nodeLabels: nodes, violations: [], components };
+    const obs = { hub: hub(), policy, nodes, violations: [], components };
     const s = desiredHubStatus(obs, t0);
     expect(cond(s, 'Ready')).toMatchObject({ status: 'True', reason: 'AllReady' });
     expect(s.storage).toEqual(components.storage);
@@ -60,12 +61,12 @@ describe('desiredHubStatus', () => {
     const bad = desiredHubStatus({ ...obs, hub: { ...hub(), status: s } }, t1);
     expect(cond(bad, 'Ready')).toMatchObject({ status: 'False', reason: 'VolumeOutsideJurisdiction' });
     // Without components (input to fix first), no component conditions are claimed.
-    const stalled = desiredHubStatus({ hub: hub(), policy: undefined, nodeLabels: nodes, components }, t0);
+    const stalled = desiredHubStatus({ hub: hub(), policy: undefined, nodes, components }, t0);
     expect(cond(stalled, 'StorageReady')).toBeUndefined();
   });
 
   it('reports a missing policy as Stalled with a fix, and Ready False', () => {
-    const s = desiredHubStatus({ hub: hub(), policy: undefined, nodeLabels: nodes }, t0);
+    const s = desiredHubStatus({ hub: hub(), policy: undefined, nodes }, t0);
     expect(cond(s, 'Ready')).toMatchObject({
       status: 'False',
       reason: 'PolicyNotFound',
@@ -81,7 +82,7 @@ describe('desiredHubStatus', () => {
       {
         hub: hub({ placement: { regions: ['us-east-1'] }, encryption: { provider: 'transit' } as never }),
         policy,
-        nodeLabels: nodes,
+        nodes,
       },
       t0,
     );
@@ -92,25 +93,19 @@ describe('desiredHubStatus', () => {
   });
 
   it('counts eligible nodes and reports NoEligibleNodes without deleting anything', () => {
-    const ok = desiredHubStatus({ hub: hub(), policy, nodeLabels: nodes }, t0);
+    const ok = desiredHubStatus({ hub: hub(), policy, nodes }, t0);
     expect(ok.placement?.eligibleNodes).toBe(1);
     expect(cond(ok, 'Stalled')).toBeUndefined();
     expect(cond(ok, 'Reconciling')).toMatchObject({ status: 'True' });
-    const none = desiredHubStatus(
-      { hub: hub({ placement: { regions: ['de-fra'] } }), policy, nodeLabels: nodes },
-      t0,
-    );
+    const none = desiredHubStatus({ hub: hub({ placement: { regions: ['de-fra'] } }), policy, nodes }, t0);
     expect(cond(none, 'PlacementCompliant')).toMatchObject({ status: 'False', reason: 'NoEligibleNodes' });
   });
 
   it('keeps lastTransitionTime while a status holds, drops conditions that no longer apply', () => {
-    const first = desiredHubStatus({ hub: hub(), policy: undefined, nodeLabels: nodes }, t0);
-    const again = desiredHubStatus(
-      { hub: { ...hub(), status: first }, policy: undefined, nodeLabels: nodes },
-      t1,
-    );
+    const first = desiredHubStatus({ hub: hub(), policy: undefined, nodes }, t0);
+    const again = desiredHubStatus({ hub: { ...hub(), status: first }, policy: undefined, nodes }, t1);
     expect(cond(again, 'Ready')!.lastTransitionTime).toBe(cond(first, 'Ready')!.lastTransitionTime);
-    const fixed = desiredHubStatus({ hub: { ...hub(), status: first }, policy, nodeLabels: nodes }, t1);
+    const fixed = desiredHubStatus({ hub: { ...hub(), status: first }, policy, nodes }, t1);
     expect(cond(fixed, 'Stalled')).toBeUndefined();
     expect(cond(fixed, 'PlacementCompliant')).toBeUndefined();
     expect(cond(fixed, 'Ready')!.status).toBe('Unknown');
@@ -126,21 +121,18 @@ describe('placement audit in the hub status', () => {
   };
 
   it('is Compliant without violations, and stays write-free while nothing changes', () => {
-    const first = desiredHubStatus({ hub: hub(), policy, nodeLabels: nodes, violations: [] }, t0);
+    const first = desiredHubStatus({ hub: hub(), policy, nodes, violations: [] }, t0);
     expect(cond(first, 'PlacementCompliant')).toMatchObject({ status: 'True', reason: 'Compliant' });
     expect(first.placement).toEqual({ eligibleNodes: 1, lastAuditTime: '2026-11-01T10:00:00Z' });
-    const again = desiredHubStatus(
-      { hub: { ...hub(), status: first }, policy, nodeLabels: nodes, violations: [] },
-      t1,
-    );
+    const again = desiredHubStatus({ hub: { ...hub(), status: first }, policy, nodes, violations: [] }, t1);
     // Same verdict an hour later: the same status, so no write.
     expect(statusUnchanged(first, again)).toBe(true);
   });
 
   it('names pods and nodes, says what the policy does, and dates the change', () => {
-    const previous = desiredHubStatus({ hub: hub(), policy, nodeLabels: nodes, violations: [] }, t0);
+    const previous = desiredHubStatus({ hub: hub(), policy, nodes, violations: [] }, t0);
     const s = desiredHubStatus(
-      { hub: { ...hub(), status: previous }, policy, nodeLabels: nodes, violations: [outside] },
+      { hub: { ...hub(), status: previous }, policy, nodes, violations: [outside] },
       t1,
     );
     const c = cond(s, 'PlacementCompliant')!;
@@ -159,11 +151,11 @@ describe('placement audit in the hub status', () => {
     });
 
     const report = { ...policy, spec: { ...policy.spec, onViolation: 'Report' as const } };
-    const r = desiredHubStatus({ hub: hub(), policy: report, nodeLabels: nodes, violations: [outside] }, t0);
+    const r = desiredHubStatus({ hub: hub(), policy: report, nodes, violations: [outside] }, t0);
     expect(cond(r, 'PlacementCompliant')!.message).toContain('reported only');
     expect(cond(r, 'PlacementCompliant')!.message).toContain('onViolation: Report');
     const audit = { ...policy, spec: { ...policy.spec, enforcement: 'Audit' as const } };
-    const a = desiredHubStatus({ hub: hub(), policy: audit, nodeLabels: nodes, violations: [outside] }, t0);
+    const a = desiredHubStatus({ hub: hub(), policy: audit, nodes, violations: [outside] }, t0);
     expect(cond(a, 'PlacementCompliant')!.message).toContain('enforcement: Audit');
   });
 
@@ -172,14 +164,14 @@ describe('placement audit in the hub status', () => {
       ...outside,
       pod: `p${String(i).padStart(2, '0')}`,
     }));
-    const s = desiredHubStatus({ hub: hub(), policy, nodeLabels: nodes, violations: many }, t0);
+    const s = desiredHubStatus({ hub: hub(), policy, nodes, violations: many }, t0);
     expect(s.placement?.violations).toHaveLength(64);
     expect(cond(s, 'PlacementCompliant')!.message).toMatch(/^70 pod\(s\)/);
   });
 
   it('keeps NoEligibleNodes first, reporting the violations as not evicted', () => {
     const s = desiredHubStatus(
-      { hub: hub({ placement: { regions: ['de-fra'] } }), policy, nodeLabels: nodes, violations: [outside] },
+      { hub: hub({ placement: { regions: ['de-fra'] } }), policy, nodes, violations: [outside] },
       t0,
     );
     const c = cond(s, 'PlacementCompliant')!;
@@ -190,7 +182,7 @@ describe('placement audit in the hub status', () => {
 
   it('reports placement even while something else blocks the hub', () => {
     const keysBlocked = hub({ encryption: { provider: 'transit' } as never });
-    const s = desiredHubStatus({ hub: keysBlocked, policy, nodeLabels: nodes, violations: [outside] }, t0);
+    const s = desiredHubStatus({ hub: keysBlocked, policy, nodes, violations: [outside] }, t0);
     expect(cond(s, 'KeysReady')).toMatchObject({ status: 'False', reason: 'KeyProviderNotAllowed' });
     expect(cond(s, 'PlacementCompliant')).toMatchObject({ status: 'False', reason: 'PodsOutsidePolicy' });
     expect(cond(s, 'Stalled')).toMatchObject({ reason: 'KeyProviderNotAllowed' });
@@ -199,9 +191,9 @@ describe('placement audit in the hub status', () => {
   });
 
   it('goes on auditing a suspended hub, changing nothing else', () => {
-    const running = desiredHubStatus({ hub: hub(), policy, nodeLabels: nodes, violations: [] }, t0);
+    const running = desiredHubStatus({ hub: hub(), policy, nodes, violations: [] }, t0);
     const suspended = { ...hub({ suspend: true }), status: running };
-    const s = suspendedHubStatus({ hub: suspended, policy, nodeLabels: [], violations: [outside] }, t1);
+    const s = suspendedHubStatus({ hub: suspended, policy, nodes: [], violations: [outside] }, t1);
     expect(cond(s, 'PlacementCompliant')).toMatchObject({ status: 'False', reason: 'PodsOutsidePolicy' });
     expect(cond(s, 'Reconciling')).toEqual(cond(running, 'Reconciling'));
     expect(s.placement).toEqual({
@@ -210,16 +202,16 @@ describe('placement audit in the hub status', () => {
       lastAuditTime: '2026-11-01T11:00:00Z',
     });
     // Without its policy there is no verdict: the status stays as it was.
-    expect(
-      suspendedHubStatus({ hub: suspended, policy: undefined, nodeLabels: [], violations: [] }, t1),
-    ).toBe(running);
+    expect(suspendedHubStatus({ hub: suspended, policy: undefined, nodes: [], violations: [] }, t1)).toBe(
+      running,
+    );
   });
 });
 
 describe('hub table', () => {
   it('renders the kubectl columns, sorted', () => {
     const a = { ...hub(), metadata: { ...hub().metadata, name: 'b' } };
-    const b = { ...hub(), status: desiredHubStatus({ hub: hub(), policy: undefined, nodeLabels: [] }, t0) };
+    const b = { ...hub(), status: desiredHubStatus({ hub: hub(), policy: undefined, nodes: [] }, t0) };
     const text = renderHubTable([a, b], new Date('2026-01-01T00:05:00Z'));
     const lines = text.split('\n');
     expect(lines[0]).toMatch(/^NAMESPACE\s+NAME\s+READY\s+REASON\s+POLICY\s+COMPLIANT\s+KEY\s+AGE$/);
@@ -233,5 +225,37 @@ describe('hub table', () => {
     expect(shortAge('2026-01-09T23:00:00Z', now)).toBe('60m');
     expect(shortAge('2026-01-09T00:00:00Z', now)).toBe('24h');
     expect(shortAge('2026-01-01T00:00:00Z', now)).toBe('9d');
+  });
+});
+
+describe('hubs in system namespaces', () => {
+  it('refuses the namespaces of Kubernetes and of the operator, and no other', () => {
+    for (const ns of ['kube-system', 'kube-public', 'kube-node-lease', 'hdh-ops']) {
+      expect(systemNamespaceRefusal(ns, 'hdh-ops')).toContain(`namespace ${ns}`);
+    }
+    for (const ns of ['research', 'kube-systems', 'hdh-system']) {
+      expect(systemNamespaceRefusal(ns, 'hdh-ops')).toBeUndefined();
+    }
+  });
+
+  it('are Stalled and not Ready with reason SystemNamespace, and nothing else', () => {
+    const before = desiredHubStatus({ hub: hub(), policy, nodes, violations: [] }, t0);
+    const s = systemNamespaceHubStatus(
+      { ...hub(), status: before },
+      'namespace kube-system belongs to Kubernetes',
+      t1,
+    );
+    expect(s.conditions?.map((c) => [c.type, c.status, c.reason]).sort()).toEqual([
+      ['Ready', 'False', 'SystemNamespace'],
+      ['Reconciling', 'False', 'SystemNamespace'],
+      ['Stalled', 'True', 'SystemNamespace'],
+    ]);
+    expect(s.placement).toBeUndefined();
+    const again = systemNamespaceHubStatus(
+      { ...hub(), status: s },
+      'namespace kube-system belongs to Kubernetes',
+      t1,
+    );
+    expect(again).toEqual(s);
   });
 });

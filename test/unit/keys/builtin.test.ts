@@ -1,8 +1,8 @@
 // The builtin provider's KEK Secret, without a cluster (test/integration/keys has the rest).
 import { randomBytes } from 'node:crypto';
 import { KEK_SECRET_TYPE, kekFromSecret, renderKekSecret } from '../../../src/keys/builtin.js';
-import { keyIdentity } from '../../../src/keys/identity.js';
-import { KeyInvalidError } from '../../../src/keys/provider.js';
+import { keyIdentity, legacyKeyIdentity } from '../../../src/keys/identity.js';
+import { KeyInvalidError, KeyOwnerError } from '../../../src/keys/provider.js';
 
 const identity = keyIdentity({
   namespace: 'research',
@@ -44,7 +44,28 @@ describe('kekFromSecret', () => {
 
   it('refuses a Secret of another hub', () => {
     const other = keyIdentity({ ...identity.hub, uid: '7c1e2d3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f' });
-    expect(() => kekFromSecret(good(), other)).toThrow(/not labelled hdh.sovereign.eu\/hub-uid=7c1e2d3f/);
+    expect(() => kekFromSecret(good(), other)).toThrow(KeyOwnerError);
+  });
+
+  it('refuses a Secret labelled for a hub of another namespace or name with the same UID', () => {
+    // The legacy names of ten-a/x and ten/a-x are the same: only the labels say whose key it is.
+    const uid = '7c1e2d3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f';
+    const victim = legacyKeyIdentity({ namespace: 'ten-a', name: 'x', uid });
+    const attacker = legacyKeyIdentity({ namespace: 'ten', name: 'a-x', uid });
+    expect(attacker.name).toBe(victim.name);
+    const secret = renderKekSecret(victim, 'hdh-system', randomBytes(32));
+    expect(() => kekFromSecret(secret, victim).fill(0)).not.toThrow();
+    expect(() => kekFromSecret(secret, attacker)).toThrow(
+      /is not the key-encryption key of hub ten\/a-x .*name another hub/,
+    );
+    for (const label of ['hdh.sovereign.eu/hub', 'hdh.sovereign.eu/hub-namespace']) {
+      const unlabelled = {
+        ...secret,
+        metadata: { ...secret.metadata, labels: { ...secret.metadata!.labels } },
+      };
+      delete unlabelled.metadata.labels[label];
+      expect(() => kekFromSecret(unlabelled, victim)).toThrow(KeyOwnerError);
+    }
   });
 
   it('refuses a key of the wrong size, without printing it', () => {

@@ -103,8 +103,25 @@ describe('DEK sets', () => {
     const before = addDekVersion(initial(), 'v1:BBBB2', t1);
     const adopted = adoptDekSet(before, recreated);
     expect(adopted).toEqual({ ...before, hubUid: recreated.uid, kekUid: hub.uid });
-    expect(kekIdentityOf(adopted, recreated).name).toBe(`hdh-research-oncology-${hub.uid}`);
-    expect(kekIdentityOf(before, hub).name).toBe(`hdh-research-oncology-${hub.uid}`);
+    // kek-ref names a key made under the legacy scheme: that identity, of this namespace and name.
+    expect(kekIdentityOf(adopted, recreated)).toMatchObject({
+      name: `hdh-research-oncology-${hub.uid}`,
+      scheme: 'legacy',
+      hub,
+    });
+    expect(kekIdentityOf(before, hub)?.name).toBe(`hdh-research-oncology-${hub.uid}`);
+    const current = {
+      ...before,
+      kekRef: `pkcs11:token=hdh;object=hdh.research.oncology.${hub.uid};type=secret-key`,
+    };
+    expect(kekIdentityOf(current, hub)).toMatchObject({
+      name: `hdh.research.oncology.${hub.uid}`,
+      scheme: 'current',
+    });
+    // A kek-ref naming a key of another namespace or hub names no identity of this hub.
+    for (const other of [`hdh.research-x.oncology.${hub.uid}`, `hdh.research.x-oncology.${hub.uid}`]) {
+      expect(kekIdentityOf({ ...before, kekRef: `secret/hdh-system/${other}` }, hub)).toBeUndefined();
+    }
     // Adopted once more by a third hub: the KEK is still the first one's.
     const third = { ...hub, uid: '2b3c4d5e-6f70-4182-93a4-b5c6d7e8f901' };
     expect(adoptDekSet(adopted, third)).toMatchObject({ hubUid: third.uid, kekUid: hub.uid });

@@ -2,6 +2,7 @@
 // mounts read-only, filled by an init container that alone sees the unwrapping credentials.
 import type { HealthDataHub, HubEncryption } from '../../../src/api/index.js';
 import { DEK_MOUNT_PATH, dekDelivery } from '../../../src/keys/delivery.js';
+import { keyIdentity, legacyKeyIdentity } from '../../../src/keys/identity.js';
 import { renderDatastore, type KeyDelivery } from '../../../src/storage/datastore.js';
 
 const uid = '0f8b6a52-3c1d-4e7a-9b2f-5d6e7f8a9b0c';
@@ -67,8 +68,8 @@ describe('dekDelivery', () => {
     expect(d.kekAccess).toEqual({
       serviceAccountName: 'oncology-keys',
       namespace: 'hdh-system',
-      kekSecret: `hdh-research-oncology-${uid}`,
-      roleName: `hdh-research-oncology-${uid}`,
+      kekSecret: `hdh.research.oncology.${uid}`,
+      roleName: `hdh.research.oncology.${uid}`,
     });
     const creds = d.volumes.find((v) => v.name === 'hdh-key-credentials');
     expect(creds?.projected?.sources?.[0]?.serviceAccountToken).toEqual({
@@ -80,12 +81,22 @@ describe('dekDelivery', () => {
 
   it('with adopted keys reads the KEK of the earlier hub, under a Role named for this hub', () => {
     const earlier = '7c2d9e41-8a5b-4f3c-b6d1-2e9f0a8b7c6d';
-    const d = dekDelivery(hub({ provider: 'builtin' }), { ...options, kekUid: earlier });
+    const kek = keyIdentity({ namespace: 'research', name: 'oncology', uid: earlier });
+    const d = dekDelivery(hub({ provider: 'builtin' }), { ...options, kek });
     expect(d.kekAccess).toEqual({
       serviceAccountName: 'oncology-keys',
       namespace: 'hdh-system',
-      kekSecret: `hdh-research-oncology-${earlier}`,
-      roleName: `hdh-research-oncology-${uid}`,
+      kekSecret: `hdh.research.oncology.${earlier}`,
+      roleName: `hdh.research.oncology.${uid}`,
+    });
+    // Keys made under the legacy scheme: their KEK Secret keeps its name; the Role is current.
+    const legacy = dekDelivery(hub({ provider: 'builtin' }), {
+      ...options,
+      kek: legacyKeyIdentity({ namespace: 'research', name: 'oncology', uid }),
+    });
+    expect(legacy.kekAccess).toMatchObject({
+      kekSecret: `hdh-research-oncology-${uid}`,
+      roleName: `hdh.research.oncology.${uid}`,
     });
     // The init container is told this hub's UID; the KEK's comes with the wrapped keys.
     expect(d.initContainers[0]?.args).toContain(`--hub-uid=${uid}`);

@@ -16,7 +16,7 @@ const hub = {
 describe('renderKekAccess', () => {
   const access = dekDelivery(hub, { image: 'i', operatorNamespace: 'hdh-system' }).kekAccess!;
   const o = renderKekAccess(ref, access);
-  const kek = `hdh-research-oncology-${ref.uid}`;
+  const kek = `hdh.research.oncology.${ref.uid}`;
 
   it('grants get on exactly the hub KEK Secret, in the operator namespace', () => {
     expect(o.role.metadata).toMatchObject({ name: kek, namespace: 'hdh-system' });

@@ -13,6 +13,7 @@ import {
   type ActiveCheck,
   type HubKeyFacts,
   type KekObservation,
+  type KekOwnership,
   type KeyObservation,
   type KeysObservation,
 } from '../../../src/keys/plan.js';
@@ -511,7 +512,7 @@ describe('planKeys during deletion', () => {
             hub: confirmed({ reportedKeyRef: earlierKekRef }),
             kek: { state: 'absent' },
             keys,
-            ownKekRef: ownRef,
+            ownKekRefs: [ownRef],
           }),
         );
         expect(plan).toMatchObject({ action: 'block', reason: KeyReason.KeyInvalid });
@@ -520,7 +521,7 @@ describe('planKeys during deletion', () => {
       // Found through the record itself (the Secret is gone): that KEK is destroyed, then released.
       const recorded = {
         hub: confirmed({ reportedKeyRef: earlierKekRef }),
-        ownKekRef: ownRef,
+        ownKekRefs: [ownRef],
         kekIsRecorded: true,
       };
       expect(
@@ -537,7 +538,7 @@ describe('planKeys during deletion', () => {
       // A hub that used its own KEK is shredded as before.
       expect(
         planKeys(
-          obs({ hub: confirmed({ reportedKeyRef: ownRef }), keys: present(set1()), ownKekRef: ownRef }),
+          obs({ hub: confirmed({ reportedKeyRef: ownRef }), keys: present(set1()), ownKekRefs: [ownRef] }),
         ),
       ).toMatchObject({ action: 'shred', destroyKek: true });
     });
@@ -577,6 +578,73 @@ describe('planKeys during deletion', () => {
     );
   });
 });
+
+describe('planKeys and the owner of the KEK', () => {
+  const another: KekOwnership = {
+    state: 'another-hub',
+    message:
+      'Secret oncology-keys names key-encryption key secret/hdh-system/x, which is not a key of hub research/oncology',
+  };
+  const unknown: KekOwnership = {
+    state: 'unknown',
+    message: 'no owner record hdh-system/hdh-owner.research.oncology',
+  };
+
+  it('blocks a live hub whose keys name a KEK of another hub, whatever the provider says', () => {
+    for (const kek of [kekPresent, { state: 'absent' } as const, { state: 'not-asked' } as const]) {
+      expect(planKeys(obs({ kek, owner: another }))).toEqual({
+        action: 'block',
+        reason: KeyReason.KeyOfAnotherHub,
+        message: another.message,
+      });
+    }
+    expect(planKeys(obs({ owner: unknown }))).toMatchObject({
+      action: 'block',
+      reason: KeyReason.KeyOwnerUnknown,
+    });
+  });
+
+  it('adopts nothing whose owner is not verified, after saying which UID the annotation needs', () => {
+    const adopt = (over: Partial<KeyObservation>) =>
+      planKeys(
+        obs({
+          hub: facts({ adoptFrom: earlierUid }),
+          kek: { state: 'present', ref: earlierKekRef },
+          keys: foreign(),
+          ...over,
+        }),
+      );
+    expect(adopt({})).toEqual({ action: 'adopt', from: earlierUid });
+    expect(adopt({ owner: another })).toMatchObject({ action: 'block', reason: KeyReason.KeyOfAnotherHub });
+    const plan = adopt({ owner: unknown });
+    expect(plan).toMatchObject({ action: 'block', reason: KeyReason.KeyOwnerUnknown });
+    expect(plan.action === 'block' && plan.message).toContain('the keys are not adopted: no owner record');
+    // Without the annotation, the retained keys are reported as such first.
+    expect(planKeys(obs({ keys: foreign(), owner: another }))).toMatchObject({
+      reason: KeyReason.RetainedKeysFound,
+    });
+  });
+
+  it('stops a confirmed crypto-shred, destroying nothing, and keeps keys without asking', () => {
+    const hub = facts({ deleting: true, onDelete: 'CryptoShred', confirmDestroy: uid });
+    const plan = planKeys(obs({ hub, owner: another, kek: { state: 'not-asked' } }));
+    expect(plan).toMatchObject({ action: 'block', reason: KeyReason.KeyOfAnotherHub });
+    expect(plan.action === 'block' && plan.message).toMatch(
+      /^crypto-shred stopped, nothing destroyed: .*remove the hdh.sovereign.eu\/confirm-destroy annotation/,
+    );
+    expect(
+      planKeys(obs({ hub: facts({ deleting: true }), owner: another, kek: { state: 'not-asked' } })),
+    ).toEqual({
+      action: 'retain',
+      note: undefined,
+    });
+  });
+});
+
+const ownerReasons: Record<'another-hub' | 'unknown', string> = {
+  'another-hub': KeyReason.KeyOfAnotherHub,
+  unknown: KeyReason.KeyOwnerUnknown,
+};
 
 describe('planKeys invariants over every observation', () => {
   const kekStates: KekObservation[] = [
@@ -673,6 +741,22 @@ describe('planKeys invariants over every observation', () => {
       expect(o.kek).toEqual({ state: 'present', ref: earlierKekRef });
     }
     expect(adoptions).toBeGreaterThan(0);
+  });
+
+  it('never uses, rotates, adopts or destroys a KEK whose owner is not verified', () => {
+    const owners: Exclude<KekOwnership, { state: 'verified' }>[] = [
+      { state: 'another-hub', message: 'names a key of another hub' },
+      { state: 'unknown', message: 'no owner record' },
+    ];
+    let blocked = 0;
+    for (const base of all)
+      for (const owner of owners) {
+        const plan = planKeys({ ...base, owner });
+        expect(['none', 'adopt', 'rotate', 'rewrap']).not.toContain(plan.action);
+        if (plan.action === 'shred') expect(plan.destroyKek).toBe(false);
+        if (plan.action === 'block' && plan.reason === ownerReasons[owner.state]) blocked++;
+      }
+    expect(blocked).toBeGreaterThan(0);
   });
 
   it('rotates only verified keys of a live hub, and an unavailable provider always means wait', () => {

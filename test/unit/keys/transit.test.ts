@@ -19,7 +19,7 @@ const identity = keyIdentity({
 
 describe('transitRequests', () => {
   const r = transitRequests('transit', identity.name);
-  const key = 'hdh-research-oncology-0f8b6a52-3c1d-4e7a-9b2f-5d6e7f8a9b0c';
+  const key = 'hdh.research.oncology.0f8b6a52-3c1d-4e7a-9b2f-5d6e7f8a9b0c';
 
   it('creates aes256-gcm96 keys, explicitly non-exportable and without plaintext backup', () => {
     expect(r.create()).toEqual({

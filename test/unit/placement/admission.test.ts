@@ -9,7 +9,9 @@ import {
   LABEL_POLICY,
   policyNamespaceLabelKey,
   renderAdmission,
+  renderFailClosed,
 } from '../../../src/placement/admission.js';
+import { celInt64 } from '../../../src/placement/cel.js';
 import type { MutatingAdmissionPolicy } from '../../../src/placement/mutation.js';
 import { euHds } from './pods.js';
 
@@ -170,5 +172,46 @@ describe('renderAdmission', () => {
     const p = euHds();
     delete p.metadata.name;
     expect(() => renderAdmission(p)).toThrow(/metadata.name/);
+  });
+});
+
+describe('renderFailClosed', () => {
+  it('refuses every pod creation in the policy’s namespaces, whatever the policy says', () => {
+    const [vap, binding] = renderFailClosed(euHds()) as [
+      V1ValidatingAdmissionPolicy,
+      V1ValidatingAdmissionPolicyBinding,
+    ];
+    const name = admissionObjectNames('eu-hds').failClosed;
+    expect(name).toBe('hdh-unavailable-eu-hds');
+    expect(vap.metadata?.name).toBe(name);
+    expect(vap.metadata?.labels).toEqual({ [LABEL_MANAGED_BY]: MANAGED_BY_VALUE, [LABEL_POLICY]: 'eu-hds' });
+    expect(vap.spec?.failurePolicy).toBe('Fail');
+    expect(vap.spec?.validations?.map((v) => v.expression)).toEqual(['false']);
+    expect(vap.spec?.validations?.[0]?.message).toContain('kubectl describe sovereigntypolicy eu-hds');
+    expect(binding.spec).toEqual({
+      policyName: name,
+      validationActions: ['Deny'],
+      matchResources: {
+        namespaceSelector: {
+          matchExpressions: [{ key: policyNamespaceLabelKey('eu-hds'), operator: 'Exists' }],
+        },
+      },
+    });
+    const audit = euHds();
+    audit.spec.enforcement = 'Audit';
+    expect(
+      (renderFailClosed(audit)[1] as V1ValidatingAdmissionPolicyBinding).spec?.validationActions,
+    ).toEqual(['Audit', 'Warn']);
+  });
+});
+
+describe('celInt64', () => {
+  // The CEL is checked against the API server in the integration tests; here, that it is built
+  // from the value expression given.
+  it('guards int() with the 64-bit bounds', () => {
+    const cel = celInt64('v');
+    expect(cel).toContain("v.matches('^-?[0-9]+$')");
+    expect(cel).toContain("'9223372036854775807'");
+    expect(cel).toContain("v.startsWith('-') && v.find('[1-9][0-9]*$') == '9223372036854775808'");
   });
 });

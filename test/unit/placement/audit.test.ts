@@ -70,18 +70,26 @@ describe('placement audit', () => {
     expect(evictionCandidates(v, held())).toEqual([]);
   });
 
-  it('ignores pods that are terminating, finished or not scheduled', () => {
-    const gone = pod('terminating', 'us-1', {
-      metadata: { name: 'terminating', deletionTimestamp: new Date() },
+  it('ignores pods that are finished or not scheduled, and reports terminating ones until they are gone', () => {
+    // A terminating pod still runs until its grace period ends, which its owner may set to days.
+    const leaving = pod('terminating', 'us-1', {
+      metadata: { name: 'terminating', deletionTimestamp: new Date(), deletionGracePeriodSeconds: 86_400 },
     });
     const done = pod('done', 'us-1', { status: { phase: 'Succeeded' } });
     const failed = pod('failed', 'us-1', { status: { phase: 'Failed' } });
     const pending = pod('pending', undefined, { status: { phase: 'Pending' } });
     const bound = pod('bound', 'us-1', { status: { phase: 'Pending' } });
-    expect([gone, done, failed, pending, bound].map(isPodPlaced)).toEqual([false, false, false, false, true]);
-    expect(auditPods([held()], [gone, done, failed, pending, bound], nodes).map((v) => v.pod)).toEqual([
-      'bound',
+    expect([leaving, done, failed, pending, bound].map(isPodPlaced)).toEqual([
+      true,
+      false,
+      false,
+      false,
+      true,
     ]);
+    const v = auditPods([held()], [leaving, done, failed, pending, bound], nodes);
+    expect(v.map((x) => x.pod)).toEqual(['bound', 'terminating']);
+    // Still a candidate: the remediation shortens a grace period longer than the policy allows.
+    expect(evictionCandidates(v, held()).map((x) => x.pod)).toEqual(['bound', 'terminating']);
   });
 
   it('treats a node whose region label contradicts its providerID as outside every policy', () => {
@@ -153,7 +161,9 @@ describe('placement audit', () => {
       pod('mirror', 'us-1', {
         metadata: { name: 'mirror', annotations: { 'kubernetes.io/config.mirror': 'x', other: 'y' } },
       }),
-      pod('leaving', 'us-1', { metadata: { name: 'leaving', deletionTimestamp: new Date() } }),
+      pod('leaving', 'us-1', {
+        metadata: { name: 'leaving', deletionTimestamp: new Date(), deletionGracePeriodSeconds: 600 },
+      }),
       pod('done', 'us-1', { status: { phase: 'Succeeded' } }),
       pod('pending', undefined, { status: { phase: 'Pending' } }),
       pod('orphan', 'vanished'),
@@ -182,6 +192,7 @@ describe('placement audit', () => {
       },
       spec: {
         nodeName: 'par-1',
+        terminationGracePeriodSeconds: 86_400,
         containers: [{ name: 'db', image: 'postgres', env: [{ name: 'A', value: 'b'.repeat(2000) }] }],
       },
       status: { phase: 'Running', podIP: '10.0.0.1', conditions: [{ type: 'Ready', status: 'True' }] },
@@ -196,8 +207,17 @@ describe('placement audit', () => {
         resourceVersion: '42',
         labels: { app: 'db' },
       },
-      spec: { containers: [], nodeName: 'par-1' },
+      // The grace period: removal caps it (remediation.ts).
+      spec: { containers: [], nodeName: 'par-1', terminationGracePeriodSeconds: 86_400 },
       status: { phase: 'Running' },
+    });
+    const deleted = podAuditView({
+      ...full,
+      metadata: { ...full.metadata, deletionTimestamp: new Date(0), deletionGracePeriodSeconds: 86_400 },
+    });
+    expect(deleted.metadata).toMatchObject({
+      deletionTimestamp: new Date(0),
+      deletionGracePeriodSeconds: 86_400,
     });
     expect(JSON.stringify(podAuditView(full)).length * 20).toBeLessThan(JSON.stringify(full).length);
   });

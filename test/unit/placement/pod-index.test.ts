@@ -20,8 +20,12 @@ describe('pod index', () => {
     index.observe(pod('b', 'p2', 'n2'));
     expect(index.namespacesOn('n1').sort()).toEqual(['a', 'b']);
     expect(index.placedIn('a').sort()).toEqual(['a/p1', 'a/p2']);
-    // Terminating pods are not placed any more.
+    // Terminating pods still run on their node until they are gone.
     index.observe(pod('b', 'p1', 'n1', { deletionTimestamp: new Date() }));
+    expect(index.namespacesOn('n1').sort()).toEqual(['a', 'b']);
+    expect(index.placedIn('b').sort()).toEqual(['b/p1', 'b/p2']);
+    // Finished pods run nothing.
+    index.observe({ ...pod('b', 'p1', 'n1'), status: { phase: 'Succeeded' } });
     expect(index.namespacesOn('n1')).toEqual(['a']);
     index.observe(pod('a', 'p1', 'n1'), true);
     index.observe(pod('a', 'p2', 'n1'), true);
@@ -36,7 +40,18 @@ describe('pod index', () => {
     expect(podAuditChanged(p, { ...p, status: { phase: 'Running', podIP: '10.0.0.1' } })).toBe(false);
     expect(podAuditChanged(pod('a', 'p'), p)).toBe(true);
     expect(podAuditChanged(p, { ...p, status: { phase: 'Failed' } })).toBe(true);
-    expect(podAuditChanged(p, pod('a', 'p', 'n1', { deletionTimestamp: new Date() }))).toBe(true);
+    const leaving = pod('a', 'p', 'n1', {
+      deletionTimestamp: new Date(),
+      deletionGracePeriodSeconds: 86_400,
+    });
+    expect(podAuditChanged(p, leaving)).toBe(true);
+    // A shortened grace period: the remediation may have more to do, or nothing any more.
+    expect(
+      podAuditChanged(leaving, {
+        ...leaving,
+        metadata: { ...leaving.metadata, deletionGracePeriodSeconds: 30 },
+      }),
+    ).toBe(true);
     expect(podAuditChanged(p, pod('a', 'p', 'n1', { labels: { 'hdh.sovereign.eu/hub': 'h' } }))).toBe(true);
   });
 });

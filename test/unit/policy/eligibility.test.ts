@@ -2,8 +2,10 @@ import {
   effectiveRegions,
   ineligibilityReason,
   isNodeEligible,
+  isRestrictedKey,
   regionsOutsidePolicy,
   requirementHolds,
+  restrictedAnchorKeys,
   selfAssertableKeys,
 } from '../../../src/policy/eligibility.js';
 
@@ -63,5 +65,28 @@ describe('node eligibility', () => {
         ],
       }),
     ).toEqual(['example.com/jurisdiction', 'evil-node-restriction.kubernetes.io/y']);
+  });
+
+  it('flags the region a kubelet sets itself unless a label only the platform sets must be present', () => {
+    expect(selfAssertableKeys({})).toEqual(['topology.kubernetes.io/region']);
+    const restricted = 'sovereign.node-restriction.kubernetes.io/jurisdiction';
+    for (const operator of ['NotIn', 'DoesNotExist'] as const) {
+      const values = operator === 'NotIn' ? ['US'] : undefined;
+      expect(
+        selfAssertableKeys({ nodeSelectorRequirements: [{ key: restricted, operator, values }] }),
+      ).toEqual(['topology.kubernetes.io/region']);
+    }
+    for (const [operator, values] of [
+      ['In', ['EU']],
+      ['Exists', undefined],
+      ['Gt', ['3']],
+    ] as const) {
+      const reqs = [{ key: restricted, operator, values: values ? [...values] : undefined }];
+      expect(restrictedAnchorKeys({ nodeSelectorRequirements: reqs })).toEqual([restricted]);
+      expect(selfAssertableKeys({ nodeSelectorRequirements: reqs })).toEqual([]);
+    }
+    // A kubernetes.io key is not a node-restriction one, whatever NodeRestriction does with it.
+    expect(isRestrictedKey('node.kubernetes.io/instance-type')).toBe(false);
+    expect(isRestrictedKey('a.node-restriction.kubernetes.io/x')).toBe(true);
   });
 });

@@ -49,6 +49,18 @@ describe('WorkQueue', () => {
     q.shutdown();
   });
 
+  it('keeps the soonest of the delayed adds pending for a key', async () => {
+    const q = new WorkQueue({ name: 't' });
+    q.addAfter('k', 60_000);
+    q.addAfter('k', 20);
+    q.addAfter('k', 30_000);
+    const t0 = Date.now();
+    expect(await q.get()).toBe('k');
+    expect(Date.now() - t0).toBeLessThan(5000);
+    q.done('k');
+    q.shutdown();
+  });
+
   it('get() resolves undefined after shutdown', async () => {
     const q = new WorkQueue({ name: 't' });
     const pending = q.get();

@@ -7,6 +7,7 @@ import type {
   V1StorageClass,
 } from '@kubernetes/client-node';
 import type { HealthDataHub, SovereigntyPolicy } from '../../../src/api/index.js';
+import type { NodeFacts } from '../../../src/placement/compliance.js';
 import type { Labels } from '../../../src/policy/eligibility.js';
 
 export const REGION = 'topology.kubernetes.io/region';
@@ -67,8 +68,8 @@ const node = (region: string, zone: string, extra: Record<string, string> = {}):
   ...extra,
 });
 
-/** The simulated nodes, by name, with the labels kwok nodes get. */
-export const NODES: ReadonlyMap<string, Labels> = new Map(
+/** The simulated nodes, by name, with the labels kwok nodes get (and no providerID). */
+export const NODES: ReadonlyMap<string, NodeFacts> = new Map(
   (
     [
       ['eu-fr-par-1', node('fr-par', 'fr-par-1')],
@@ -78,8 +79,24 @@ export const NODES: ReadonlyMap<string, Labels> = new Map(
       ['us-east-1a', node('us-east-1', 'us-east-1a')],
       ['us-east-1b', node('us-east-1', 'us-east-1b')],
     ] as [string, Labels][]
-  ).map(([name, labels]) => [name, { [HOSTNAME]: name, ...labels }]),
+  ).map(([name, labels]) => [name, { labels: { [HOSTNAME]: name, ...labels } }]),
 );
+
+/**
+ * NODES plus `mislabelled`: labelled fr-par by a careless admin, while its providerID says the
+ * machine is in us-east-1. The node verdict trusts none of its labels.
+ */
+export const MISLABELLED_PROVIDER_ID = 'aws:///us-east-1a/i-0123456789abcdef0';
+export const NODES_WITH_MISLABELLED: ReadonlyMap<string, NodeFacts> = new Map([
+  ...NODES,
+  [
+    'mislabelled',
+    {
+      labels: { [HOSTNAME]: 'mislabelled', ...node('fr-par', 'fr-par-1') },
+      providerID: MISLABELLED_PROVIDER_ID,
+    },
+  ],
+]);
 
 export function claim(
   name: string,

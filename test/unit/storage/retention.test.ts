@@ -43,7 +43,7 @@ describe('claim names', () => {
 });
 
 describe('planDeletion', () => {
-  it('retains by default: owner references removed, retained-from label added, an Event', () => {
+  it('retains by default: owner references removed, retained-from and policy labels added, an Event', () => {
     const plan = planDeletion(hub(), claims());
     expect(plan.destroy).toBe(false);
     expect(plan.actions).toEqual([
@@ -55,6 +55,8 @@ describe('planDeletion', () => {
           { op: 'test', path: '/metadata/ownerReferences', value: [owned] },
           { op: 'remove', path: '/metadata/ownerReferences' },
           { op: 'add', path: '/metadata/labels/hdh.sovereign.eu~1retained-from', value: UID },
+          // The namespace stays held to the hub's policy while the claim remains.
+          { op: 'add', path: '/metadata/labels/hdh.sovereign.eu~1policy', value: 'eu-hds' },
         ],
       },
       {
@@ -63,6 +65,7 @@ describe('planDeletion', () => {
         patch: [
           { op: 'test', path: '/metadata/uid', value: 'uid-data-oncology-1' },
           { op: 'add', path: '/metadata/labels/hdh.sovereign.eu~1retained-from', value: UID },
+          { op: 'add', path: '/metadata/labels/hdh.sovereign.eu~1policy', value: 'eu-hds' },
         ],
       },
     ]);
@@ -79,15 +82,23 @@ describe('planDeletion', () => {
 
   it('is idempotent: a claim already retained needs no patch', () => {
     const done = claim('data-oncology-0', {
-      labels: { [RETAINED]: UID, 'hdh.sovereign.eu/hub': 'oncology' },
+      labels: { [RETAINED]: UID, 'hdh.sovereign.eu/hub': 'oncology', 'hdh.sovereign.eu/policy': 'eu-hds' },
     });
-    expect(retainPatch(done, UID)).toBeUndefined();
+    expect(retainPatch(done, UID, 'eu-hds')).toBeUndefined();
     expect(planDeletion(hub(), [done]).actions).toEqual([{ claim: 'data-oncology-0', action: 'retain' }]);
     const unlabelled = claim('data-oncology-0', {});
     unlabelled.metadata!.labels = undefined;
     expect(retainPatch(unlabelled, UID)).toEqual([
       { op: 'test', path: '/metadata/uid', value: 'uid-data-oncology-0' },
       { op: 'add', path: '/metadata/labels', value: { [RETAINED]: UID } },
+    ]);
+    expect(retainPatch(unlabelled, UID, 'eu-hds')).toEqual([
+      { op: 'test', path: '/metadata/uid', value: 'uid-data-oncology-0' },
+      {
+        op: 'add',
+        path: '/metadata/labels',
+        value: { [RETAINED]: UID, 'hdh.sovereign.eu/policy': 'eu-hds' },
+      },
     ]);
   });
 

@@ -5,23 +5,32 @@ import {
   storageClassProblems,
   termsOutside,
 } from '../../../src/storage/storage-class.js';
-import { hub, NODES, policy, REGION, storageClass, ZONE } from './fixtures.js';
+import {
+  hub,
+  MISLABELLED_PROVIDER_ID,
+  NODES,
+  NODES_WITH_MISLABELLED,
+  policy,
+  REGION,
+  storageClass,
+  ZONE,
+} from './fixtures.js';
 
 const check = (sc: V1StorageClass | undefined, p = policy()) =>
-  storageClassProblems({ hub: hub(), policy: p, storageClass: sc, nodeLabels: NODES });
+  storageClassProblems({ hub: hub(), policy: p, storageClass: sc, nodes: NODES });
 const reasons = (sc: V1StorageClass | undefined, p = policy()) => check(sc, p).map((x) => x.reason);
 
 describe('checkStorageClass', () => {
   it('accepts an attested encrypted WaitForFirstConsumer class', () => {
     expect(
-      checkStorageClass({ hub: hub(), policy: policy(), storageClass: storageClass(), nodeLabels: NODES }),
+      checkStorageClass({ hub: hub(), policy: policy(), storageClass: storageClass(), nodes: NODES }),
     ).toEqual({
       ok: true,
     });
   });
 
   it('reports a missing class alone, with how to fix it', () => {
-    const v = checkStorageClass({ hub: hub(), policy: policy(), storageClass: undefined, nodeLabels: NODES });
+    const v = checkStorageClass({ hub: hub(), policy: policy(), storageClass: undefined, nodes: NODES });
     expect(v).toMatchObject({
       ok: false,
       condition: {
@@ -76,7 +85,7 @@ describe('checkStorageClass', () => {
       hub: hub(),
       policy: policy({ storage: { allowedStorageClasses: ['gold'] } }),
       storageClass: bad,
-      nodeLabels: NODES,
+      nodes: NODES,
     });
     if (v.ok) throw new Error('expected problems');
     expect(v.problems.map((p) => p.reason)).toEqual([
@@ -170,9 +179,25 @@ describe('allowedTopologies', () => {
     ]);
   });
 
+  it('takes no location from a node whose providerID contradicts its region label', () => {
+    expect(
+      termsOutside([term(['kubernetes.io/hostname', ['mislabelled']])], regions, NODES_WITH_MISLABELLED),
+    ).toEqual([
+      `term 1 (kubernetes.io/hostname In [mislabelled]) names node mislabelled, whose labels are not evidence ` +
+        `(region label fr-par contradicts spec.providerID ${MISLABELLED_PROVIDER_ID} (region us-east-1))`,
+    ]);
+    // A zone only that node claims is unknown; the trusted nodes of a zone still locate it.
+    const alone = new Map([...NODES_WITH_MISLABELLED].filter(([n]) => !n.startsWith('eu-fr-par')));
+    alone.delete('eu-fr-par-uncertified');
+    expect(termsOutside([term([ZONE, ['fr-par-1']])], regions, alone)).toEqual([
+      `term 1 (${ZONE} In [fr-par-1]) bounds no region`,
+    ]);
+    expect(termsOutside([term([ZONE, ['fr-par-1']])], regions, NODES_WITH_MISLABELLED)).toEqual([]);
+  });
+
   it('refuses terms that prove nothing: unknown or ambiguous zones, unrelated keys, empty terms', () => {
     const ambiguous = new Map(NODES);
-    ambiguous.set('odd', { [REGION]: 'us-east-1', [ZONE]: 'fr-par-1' });
+    ambiguous.set('odd', { labels: { [REGION]: 'us-east-1', [ZONE]: 'fr-par-1' } });
     expect(termsOutside([term([ZONE, ['fr-par-1']])], regions, ambiguous)).toEqual([
       `term 1 (${ZONE} In [fr-par-1]) bounds no region`,
     ]);

@@ -4,7 +4,9 @@ import {
   claim,
   hub,
   localVolume,
+  MISLABELLED_PROVIDER_ID,
   NODES,
+  NODES_WITH_MISLABELLED,
   policy,
   REGION,
   storageClass,
@@ -88,7 +90,7 @@ describe('auditVolumes', () => {
       claim('data-oncology-1', { volumeName: 'pv-b', capacity: '25Gi' }),
     ],
     pvs = volumes(localVolume('pv-a', 'eu-fr-par-1'), localVolume('pv-b', 'eu-de-fra-1')),
-  ) => auditVolumes({ hub: h, policy: policy().spec, claims, volumes: pvs, nodeLabels: NODES });
+  ) => auditVolumes({ hub: h, policy: policy().spec, claims, volumes: pvs, nodes: NODES });
 
   it('lists the claims with their volume, region, zone and capacity', () => {
     const a = audit();
@@ -115,6 +117,36 @@ describe('auditVolumes', () => {
     );
     expect(us.violations.map((v) => v.claim)).toEqual(['data-oncology-0']);
     expect(us.claims[0]).toMatchObject({ region: 'us-east-1', zone: 'us-east-1a' });
+  });
+
+  it('reports a volume on a node whose providerID contradicts its region label, as the pod audit does', () => {
+    const a = auditVolumes({
+      hub: hub(),
+      policy: policy().spec,
+      claims: [claim('data-oncology-0', { volumeName: 'pv-a' })],
+      volumes: volumes(localVolume('pv-a', 'mislabelled')),
+      nodes: NODES_WITH_MISLABELLED,
+    });
+    expect(a.violations).toEqual([
+      {
+        claim: 'data-oncology-0',
+        volumeName: 'pv-a',
+        reason:
+          `it lies on node mislabelled, whose labels are not evidence (region label fr-par contradicts ` +
+          `spec.providerID ${MISLABELLED_PROVIDER_ID} (region us-east-1))`,
+      },
+    ]);
+    // Its labels locate nothing: no region or zone is reported for the claim.
+    expect(a.claims).toEqual([{ name: 'data-oncology-0', volumeName: 'pv-a', capacity: '20Gi' }]);
+    // The same node without the contradicting providerID would be believed.
+    const believed = auditVolumes({
+      hub: hub(),
+      policy: policy().spec,
+      claims: [claim('data-oncology-0', { volumeName: 'pv-a' })],
+      volumes: volumes(localVolume('pv-a', 'eu-fr-par-1')),
+      nodes: NODES_WITH_MISLABELLED,
+    });
+    expect(believed.violations).toEqual([]);
   });
 
   it('reports a volume whose region nothing proves', () => {
