@@ -25,6 +25,7 @@ import {
   type SovereigntyPolicy,
 } from './api/index.js';
 import { NamespaceLabeler, namespaceLabelsChanged, namespaceView } from './hub/namespace-labels.js';
+import { RetainedClaimRecords } from './hub/retained-claims.js';
 import { HubReconciler } from './hub/reconciler.js';
 import { ClaimWriter } from './hub/steps/claim-writes.js';
 import { appliedKey, DatastoreStep } from './hub/steps/datastore.js';
@@ -34,8 +35,13 @@ import type { KeyGate } from './hub/steps/keys.js';
 import { LABEL_HUB_NAMESPACE } from './keys/identity.js';
 import { KeyLifecycle } from './keys/lifecycle.js';
 import { KeyMetrics } from './keys/metrics.js';
+import type { AllowedToken } from './keys/pkcs11-tokens.js';
 import { StorageStep } from './hub/steps/storage.js';
-import { LABEL_POLICY } from './placement/admission.js';
+import {
+  LABEL_POLICY,
+  POLICY_NAMESPACE_LABEL_PREFIX,
+  policyNamespaceLabelKey,
+} from './placement/admission.js';
 import { countsAsEligible, podAuditView } from './placement/audit.js';
 import { PlacementMetrics } from './placement/metrics.js';
 import { PodNodeIndex, podAuditChanged } from './placement/pod-index.js';
@@ -63,6 +69,8 @@ export interface OperatorOptions {
   keys?: KeyGate;
   /** PKCS#11 modules hubs may name (--pkcs11-allowed-modules); none when absent. */
   pkcs11AllowedModules?: readonly string[];
+  /** Which namespace may use which PKCS#11 token (--pkcs11-allowed-tokens); none when absent. */
+  pkcs11AllowedTokens?: readonly AllowedToken[];
 }
 
 /** Wires the domain controllers into a manager: which events enqueue which keys. */
@@ -157,17 +165,22 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
   const claimWrites = new ClaimWriter(mgr.clients);
   const keyMetrics = new KeyMetrics(mgr.metrics.registry);
   const core = mgr.clients.make(CoreV1Api);
+  const retainedClaims = new RetainedClaimRecords(core, writer, opts.operatorNamespace);
   const namespaces = new NamespaceLabeler({
     writer,
     core,
     namespaces: namespaceCache,
     hubs,
     claims,
+    records: retainedClaims,
     events,
     log: mgr.log,
     operatorNamespace: opts.operatorNamespace,
   });
-  const platform = { pkcs11AllowedModules: opts.pkcs11AllowedModules ?? [] };
+  const platform = {
+    pkcs11AllowedModules: opts.pkcs11AllowedModules ?? [],
+    pkcs11AllowedTokens: opts.pkcs11AllowedTokens ?? [],
+  };
   const keys =
     opts.keys ??
     new LifecycleKeyGate(
@@ -178,6 +191,7 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
           operatorNamespace: opts.operatorNamespace,
           metrics: keyMetrics,
           pkcs11AllowedModules: platform.pkcs11AllowedModules,
+          pkcs11AllowedTokens: platform.pkcs11AllowedTokens,
         },
         metrics: keyMetrics,
         log: mgr.log,
@@ -202,52 +216,52 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
         }),
       },
     );
-  const hubController = mgr.controller(
-    'healthdatahub',
-    new HubReconciler({
-      hubs,
-      policies,
-      nodes,
-      pods,
-      placedPods,
+  const hubReconciler = new HubReconciler({
+    hubs,
+    policies,
+    nodes,
+    pods,
+    placedPods,
+    clients: mgr.clients,
+    writer,
+    events,
+    namespaces,
+    evictor: new Evictor(mgr.clients, placementMetrics, { operatorNamespace: opts.operatorNamespace }),
+    metrics: placementMetrics,
+    storage: new StorageStep({
+      claims,
+      volumes,
+      storageClasses,
+      writes: claimWrites,
+      events,
+      metrics: storageMetrics,
+    }),
+    datastore: new DatastoreStep({
       clients: mgr.clients,
       writer,
-      events,
-      namespaces,
-      evictor: new Evictor(mgr.clients, placementMetrics, { operatorNamespace: opts.operatorNamespace }),
-      metrics: placementMetrics,
-      storage: new StorageStep({
-        claims,
-        volumes,
-        storageClasses,
-        writes: claimWrites,
-        events,
-        metrics: storageMetrics,
-      }),
-      datastore: new DatastoreStep({
-        clients: mgr.clients,
-        writer,
-        applied,
-        statefulSets,
-        podDisruptionBudgets,
-        log: mgr.log,
-      }),
-      keys,
-      deletion: { writer, writes: claimWrites, events, metrics: storageMetrics, keys },
+      applied,
+      statefulSets,
+      podDisruptionBudgets,
       log: mgr.log,
-      platform,
-      operatorNamespace: opts.operatorNamespace,
     }),
-  );
+    keys,
+    deletion: { writer, writes: claimWrites, events, metrics: storageMetrics, keys, records: retainedClaims },
+    log: mgr.log,
+    platform,
+    operatorNamespace: opts.operatorNamespace,
+  });
+  const hubController = mgr.controller('healthdatahub', hubReconciler);
   const policyController = mgr.controller(
     'sovereigntypolicy',
     new PolicyReconciler({ hubs, policies, nodes, writer, admission, events }),
   );
   // A namespace's policy labels, restored as soon as the watch shows them removed or changed (the
-  // hubs also apply them before anything else, see HubReconciler).
+  // hubs also apply them before anything else, see HubReconciler); then the audit and removals
+  // for the policies it is held to by its labels alone (claims retained from a deleted hub).
   const namespaceController = mgr.controller('namespace', {
     reconcile: async (namespace: string) => {
       await namespaces.sync(namespace);
+      return hubReconciler.auditNamespace(namespace);
     },
   });
 
@@ -279,6 +293,11 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
   // a change to one hub or its policy is a change for every hub sharing the namespace.
   const enqueueNamespace = (namespace: string | undefined) => {
     for (const h of hubsIn(namespace)) hubController.enqueue(objectKey(h));
+    // A namespace held to a policy with no hub of its own there is audited by itself.
+    const labels = namespace ? namespaces.labelsOf(namespace) : {};
+    if (namespace && Object.keys(labels).some((k) => k.startsWith(`${POLICY_NAMESPACE_LABEL_PREFIX}/`))) {
+      namespaceController.enqueue(namespace);
+    }
   };
 
   hubs.on((event, hub, old) => {
@@ -302,6 +321,11 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
     if (event !== 'update' || !old || admissionChanged || specOrMetadataChanged(old, policy)) {
       policyController.enqueue(objectKey(policy));
       const held = new Set(hubsUsing(policy.metadata!.name!).map((h) => h.metadata.namespace));
+      // And the namespaces held to it by its label alone.
+      const key = policyNamespaceLabelKey(policy.metadata!.name!);
+      for (const ns of namespaceCache.list((n) => n.metadata?.labels?.[key] !== undefined)) {
+        if (!opts.namespace || ns.metadata!.name === opts.namespace) held.add(ns.metadata!.name!);
+      }
       for (const ns of held) enqueueNamespace(ns);
     }
   });
@@ -358,14 +382,21 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
   claims.on((event, claim, old) => {
     if (event === 'resync') return;
     enqueueClaimHubs(claim.metadata?.namespace, claim.metadata?.name);
-    // A retained claim holds its namespace to its hub's policy until it is gone.
-    if (claim.metadata?.labels?.[LABEL_RETAINED_FROM] || old?.metadata?.labels?.[LABEL_RETAINED_FROM]) {
+    // A retained claim holds its namespace to its hub's policy until it is gone (its record goes
+    // then, whatever labels the tenant left on it).
+    if (
+      event === 'delete' ||
+      claim.metadata?.labels?.[LABEL_RETAINED_FROM] ||
+      old?.metadata?.labels?.[LABEL_RETAINED_FROM]
+    ) {
       namespaceController.enqueue(claim.metadata!.namespace!);
     }
   });
   namespaceCache.on((event, ns, old) => {
     const name = ns.metadata!.name!;
-    if (event === 'delete' || (opts.namespace && name !== opts.namespace)) return;
+    if (opts.namespace && name !== opts.namespace) return;
+    // A deleted namespace's retained-claim records go with it.
+    if (event === 'delete') return namespaceController.enqueue(name);
     if (event === 'update' && !namespaceLabelsChanged(old, ns)) return;
     // The operator's labels first: a removed one is restored before anything else is looked at.
     namespaceController.enqueue(name);

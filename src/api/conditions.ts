@@ -45,6 +45,11 @@ export const Reason = {
   /** The API server refused the policy's admission objects (policy Ready, hub PlacementCompliant). */
   AdmissionFailed: 'AdmissionFailed',
   DeletionBlocked: 'DeletionBlocked',
+  /**
+   * The API server refused an object rendered from the hub (invalid, forbidden, too large): the
+   * component's condition, Ready and Stalled carry the server's message.
+   */
+  ApiServerRefused: 'ApiServerRefused',
   // PlacementCompliant
   Compliant: 'Compliant',
   PodsOutsidePolicy: 'PodsOutsidePolicy',
@@ -66,6 +71,8 @@ export const Reason = {
   KeyProviderNotAllowed: 'KeyProviderNotAllowed',
   /** The hub names a PKCS#11 module the platform did not allow (--pkcs11-allowed-modules). */
   Pkcs11ModuleNotAllowed: 'Pkcs11ModuleNotAllowed',
+  /** The hub names a PKCS#11 token its namespace may not use (--pkcs11-allowed-tokens). */
+  Pkcs11TokenNotAllowed: 'Pkcs11TokenNotAllowed',
   KeyProviderUnavailable: 'KeyProviderUnavailable',
   // DatastoreReady
   ReplicasReady: 'ReplicasReady',

@@ -366,7 +366,9 @@ export interface Pkcs11Settings {
    */
   module: string;
   /**
-   * Label of the token holding the hub's keys (at most 32 characters).
+   * Label of the token holding the hub's keys (at most 32 characters). The platform must map it to
+   * the hub's namespace with the operator flag --pkcs11-allowed-tokens; any other token is refused
+   * before any login (Pkcs11TokenNotAllowed).
    */
   tokenLabel: string;
   /**

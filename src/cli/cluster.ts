@@ -34,10 +34,9 @@ export async function clusterStatusCommand(dir: string): Promise<number> {
   }
   process.stdout.write(`cluster in ${s.dir}: ${s.running ? 'running' : 'NOT healthy'}\n`);
   if (s.server) process.stdout.write(`  server      ${s.server}\n  kubeconfig  ${s.kubeconfig}\n`);
-  for (const p of s.processes) {
-    process.stdout.write(
-      `  ${p.name.padEnd(24)} pid ${String(p.pid).padEnd(8)} ${p.alive ? 'running' : 'stopped'}\n`,
-    );
+  for (const p of [...s.processes, ...(s.supervisor ? [s.supervisor] : [])]) {
+    const how = p.alive ? 'running' : p.stopped ? 'stopped on purpose' : 'stopped';
+    process.stdout.write(`  ${p.name.padEnd(24)} pid ${String(p.pid).padEnd(8)} ${how}\n`);
   }
   return s.running ? 0 : 1;
 }

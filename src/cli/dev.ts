@@ -52,6 +52,18 @@ export function samplePkcs11Modules(samples: readonly KubernetesObject[]): strin
   return [...new Set(named.flatMap(modulesAsNamed))];
 }
 
+/** The PKCS#11 tokens the sample hubs name, as `<namespace>/<label>` for the namespace of each hub. */
+export function samplePkcs11Tokens(samples: readonly KubernetesObject[]): string[] {
+  const named = samples
+    .filter((o) => o.kind === HEALTH_DATA_HUB.kind)
+    .map((o) => o as HealthDataHub)
+    .flatMap((h) => {
+      const label = h.spec.encryption?.pkcs11?.tokenLabel;
+      return label ? [`${h.metadata.namespace}/${label}`] : [];
+    });
+  return [...new Set(named)];
+}
+
 export async function devCommand(opts: DevOptions): Promise<number> {
   const say = (l: string) => process.stderr.write(`[dev] ${l}\n`);
   const root = packageRoot();
@@ -105,8 +117,9 @@ export async function devCommand(opts: DevOptions): Promise<number> {
         logLevel: opts.logLevel,
         logFormat: 'text',
         concurrency: 2,
-        // Here the user is the platform team: the PKCS#11 modules the samples name are allowed.
+        // Here the user is the platform team: the PKCS#11 modules and tokens the samples name are allowed.
         pkcs11AllowedModules: samplePkcs11Modules(samples),
+        pkcs11AllowedTokens: samplePkcs11Tokens(samples),
       },
       (reason) => {
         say(reason);

@@ -41,6 +41,13 @@ program
     '--leader-election-namespace <ns>',
     'namespace of the leader-election Lease (default: the operator namespace)',
   )
+  .option('--leader-elect-lease-duration <duration>', 'how long a leader lease lasts unrenewed', '15s')
+  .option(
+    '--leader-elect-renew-deadline <duration>',
+    'a leader that has not renewed its lease for this long stops writing and exits',
+    '10s',
+  )
+  .option('--leader-elect-retry-period <duration>', 'how often the lease is renewed or tried', '2s')
   .option(
     '--metrics-bind-address <addr>',
     'address of /metrics (":8080" for all interfaces, "0" disables)',
@@ -66,6 +73,11 @@ program
   .option(
     '--pkcs11-allowed-modules <paths>',
     'PKCS#11 modules hubs may name in spec.encryption.pkcs11.module: comma-separated absolute paths of library files (default: none)',
+    '',
+  )
+  .option(
+    '--pkcs11-allowed-tokens <entries>',
+    'PKCS#11 tokens hubs may name in spec.encryption.pkcs11.tokenLabel, per namespace: comma-separated <namespace>/<token label> (default: none)',
     '',
   )
   .action(async (opts) => {

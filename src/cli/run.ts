@@ -1,9 +1,12 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { parseDuration } from '../keys/duration.js';
 import { parseAllowedModules, stopModuleProbes } from '../keys/pkcs11-modules.js';
+import { parseAllowedTokens } from '../keys/pkcs11-tokens.js';
 import { registerOperator } from '../operator.js';
 import type { InformerOptions } from '../runtime/informer.js';
+import { leaderElectionTimingProblem } from '../runtime/leader-election.js';
 import { createLogger, type LogFormat } from '../runtime/logging.js';
 import { Manager } from '../runtime/manager.js';
 import { OperatorMetrics } from '../runtime/metrics.js';
@@ -14,6 +17,10 @@ export interface RunOptions {
   namespace?: string;
   leaderElect?: boolean | string;
   leaderElectionNamespace?: string;
+  /** Lease timings as durations ("15s"); client-go's defaults when absent. */
+  leaderElectLeaseDuration?: string;
+  leaderElectRenewDeadline?: string;
+  leaderElectRetryPeriod?: string;
   metricsBindAddress: string;
   healthProbeBindAddress: string;
   logLevel: string;
@@ -25,6 +32,8 @@ export interface RunOptions {
   image?: string;
   /** PKCS#11 modules hubs may name: comma-separated absolute paths (--pkcs11-allowed-modules). */
   pkcs11AllowedModules?: string | readonly string[];
+  /** PKCS#11 tokens each namespace may name: comma-separated <namespace>/<label> (--pkcs11-allowed-tokens). */
+  pkcs11AllowedTokens?: string | readonly string[];
   /** Informer tuning; tests shorten the unhealthy threshold. */
   informer?: Omit<InformerOptions, 'transform'>;
 }
@@ -47,6 +56,30 @@ function parseBool(v: boolean | string | undefined, dflt: boolean): boolean {
   if (/^(true|1|yes)$/i.test(v)) return true;
   if (/^(false|0|no)$/i.test(v)) return false;
   throw new Error(`--leader-elect: expected true or false, got "${v}"`);
+}
+
+/** The lease timings of the --leader-elect-* flags, in ms; throws with the flag to fix. */
+export function leaderElectionTimings(opts: RunOptions): {
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+} {
+  const flag = (name: string, v: string | undefined, dflt: number) => {
+    if (v === undefined) return dflt;
+    try {
+      return parseDuration(v);
+    } catch (e) {
+      throw new Error(`--leader-elect-${name}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
+  const t = {
+    leaseDurationMs: flag('lease-duration', opts.leaderElectLeaseDuration, 15_000),
+    renewDeadlineMs: flag('renew-deadline', opts.leaderElectRenewDeadline, 10_000),
+    retryPeriodMs: flag('retry-period', opts.leaderElectRetryPeriod, 2_000),
+  };
+  const problem = leaderElectionTimingProblem(t.leaseDurationMs, t.renewDeadlineMs, t.retryPeriodMs);
+  if (problem) throw new Error(`--leader-elect-lease-duration, -renew-deadline, -retry-period: ${problem}`);
+  return t;
 }
 
 /** The operator's namespace: explicit, else the pod's (POD_NAMESPACE or its service account), else hdh-system. */
@@ -72,6 +105,7 @@ export function createOperator(opts: RunOptions, onFatal: (reason: string) => vo
   const log = createLogger(opts.logLevel, opts.logFormat);
   // Checked before anything starts: a wrong list stops the operator with the flag's message.
   const pkcs11AllowedModules = parseAllowedModules(opts.pkcs11AllowedModules);
+  const pkcs11AllowedTokens = parseAllowedTokens(opts.pkcs11AllowedTokens);
   const kc = loadKubeConfig(opts.kubeconfig);
   const inCluster = !!process.env.KUBERNETES_SERVICE_HOST;
   const identity = `${hostname()}_${process.pid}`;
@@ -86,8 +120,11 @@ export function createOperator(opts: RunOptions, onFatal: (reason: string) => vo
           name: 'hdh-operator-leader',
           namespace: opts.leaderElectionNamespace ?? operatorNamespace(opts.operatorNamespace),
           identity,
+          ...leaderElectionTimings(opts),
         }
       : undefined,
+    // The identity makes each replica's requests recognisable in the API server's audit log.
+    userAgent: `hdh-operator/${OPERATOR_VERSION} (${identity})`,
     informerDefaults: { resyncPeriodMs: 10 * 60_000, ...opts.informer },
   });
   registerOperator(manager, {
@@ -96,6 +133,7 @@ export function createOperator(opts: RunOptions, onFatal: (reason: string) => vo
     operatorNamespace: operatorNamespace(opts.operatorNamespace),
     image: opts.image ?? DEFAULT_IMAGE,
     pkcs11AllowedModules,
+    pkcs11AllowedTokens,
   });
   log.info('starting hdh-operator', {
     server: kc.getCurrentCluster()?.server,
@@ -103,6 +141,7 @@ export function createOperator(opts: RunOptions, onFatal: (reason: string) => vo
     leaderElect,
     concurrency: opts.concurrency,
     pkcs11AllowedModules,
+    pkcs11AllowedTokens: pkcs11AllowedTokens.map((t) => `${t.namespace}/${t.label}`),
   });
   const started = manager.start(onFatal);
   // A module probe still running would hold the process up to its timeout.

@@ -252,6 +252,8 @@ async function buildProvider(o: UnwrapDekOptions): Promise<KeyProvider> {
         module: o.pkcs11Module,
         allowedModules,
         tokenLabel: o.pkcs11TokenLabel,
+        // The operator checked the token against its namespace before rendering this pod.
+        allowedTokens: [o.pkcs11TokenLabel],
         pin,
       });
     }

@@ -1,23 +1,30 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { ensureBinaries, type ControlPlaneBinaries } from './binaries.js';
 import { generatePki } from './certs.js';
 import { renderKubeconfig } from './kubeconfig.js';
-import { KWOK_NODE_ANNOTATION, loadNodeSet, renderNode, type SimulatedNode } from './nodes.js';
+import {
+  KWOK_NODE_ANNOTATION,
+  loadNodeSet,
+  releaseNodeLeases,
+  renderNode,
+  type SimulatedNode,
+} from './nodes.js';
 import { packageRoot } from './paths.js';
 import {
   freeLoopbackPort,
   isOurProcess,
-  readJson,
   removeTree,
   startDetached,
   stopProcess,
   writeJson,
   type ProcessRecord,
 } from './processes.js';
+import { readClusterState, stateFile, stateLockFile, updateClusterState } from './state.js';
 import { controlPlaneVersions } from './versions.js';
 
 /** What `cluster up` leaves in DIR/cluster.json: enough for `down`, `status` and test harnesses. */
@@ -30,8 +37,12 @@ export interface ClusterState {
   kubernetesVersion: string;
   binaries: ControlPlaneBinaries['paths'];
   processes: ProcessRecord[];
+  /** Restarts the components that exit on their own (see supervisor.ts); absent while starting. */
+  supervisor?: ProcessRecord;
   startedAt: string;
   readyAfterMs: number;
+  /** The API server's audit log (JSON lines): metadata of every write request, for tests. */
+  auditLog?: string;
 }
 
 export interface UpOptions {
@@ -43,11 +54,17 @@ export interface UpOptions {
 }
 
 const SERVICE_CIDR = '10.96.0.0/12';
-const stateFile = (dir: string) => join(dir, 'cluster.json');
+/** Writes only, at Metadata level (who, what, when; no bodies): cheap, and what tests count. */
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    verbs: [create, update, patch, delete, deletecollection]
+  - level: None
+`;
 
-export function readClusterState(dir: string): ClusterState | undefined {
-  return readJson<ClusterState>(stateFile(resolve(dir)));
-}
+export { readClusterState };
 
 /** Polls `check` until it returns true; on timeout the error names what failed and the log to read. */
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, log?: string) {
@@ -108,6 +125,10 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterState> {
   if (previous && alive.length === previous.processes.length && alive.length > 0) {
     if (await apiserverReady(previous)) {
       log(`cluster in ${dir} is already running`);
+      if (!previous.supervisor || !isOurProcess(previous.supervisor)) {
+        previous.supervisor = startSupervisor(dir);
+        log(`started its supervisor (pid ${previous.supervisor.pid})`);
+      }
       return previous;
     }
   }
@@ -143,6 +164,9 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterState> {
   );
   const server = `https://127.0.0.1:${apiPort}`;
   const kubeconfig = join(dir, 'kubeconfig');
+  const auditPolicy = join(dir, 'audit-policy.yaml');
+  writeFileSync(auditPolicy, AUDIT_POLICY);
+  const auditLog = join(dir, 'logs', 'audit.log');
   writeFileSync(kubeconfig, renderKubeconfig(server, pki.servingCa.cert, pki.admin.cert, pki.admin.key), {
     mode: 0o600,
   });
@@ -157,6 +181,7 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterState> {
     processes: [],
     startedAt: new Date().toISOString(),
     readyAfterMs: 0,
+    auditLog,
   };
   const start = (name: string, binary: string, args: string[]) => {
     const rec = startDetached(name, binary, args, join(dir, 'logs', `${name}.log`));
@@ -203,6 +228,10 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterState> {
       `--cert-dir=${join(dir, 'pki')}`,
       '--allow-privileged=true',
       '--profiling=false',
+      `--audit-policy-file=${auditPolicy}`,
+      `--audit-log-path=${auditLog}`,
+      '--audit-log-maxsize=200',
+      '--audit-log-maxbackup=1',
       '--v=1',
     ]);
     await waitFor('kube-apiserver /readyz', () => apiserverReady(state), timeoutMs, apiserver.log);
@@ -241,7 +270,7 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterState> {
       '--v=1',
     ]);
     // kwok's own stages, then the project's (hack/devcluster/kwok-stages: grace periods honoured
-    // for pods that ask for it).
+    // for pods that ask for it, readiness restored once a node recovers).
     const stages = [bins.kwokStagesDir, join(packageRoot(), 'hack', 'devcluster', 'kwok-stages')].flatMap(
       (d) =>
         readdirSync(d)
@@ -290,6 +319,8 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterState> {
     );
     state.readyAfterMs = Date.now() - t0;
     writeJson(stateFile(dir), state);
+    // From here on the state file is shared with the supervisor: changes go through its lock.
+    state.supervisor = startSupervisor(dir);
     log(`cluster ready in ${(state.readyAfterMs / 1000).toFixed(1)}s`);
     return state;
   } catch (e) {
@@ -297,6 +328,34 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterState> {
     await clusterDown(dir, { quiet: true, keepLogs: true });
     throw e;
   }
+}
+
+/** The supervisor's compiled entry point (this module runs from dist/, or from src/ under jest). */
+function supervisorScript(): string {
+  const sibling = join(dirname(fileURLToPath(import.meta.url)), 'supervisor.js');
+  if (existsSync(sibling)) return sibling;
+  const built = join(packageRoot(), 'dist', 'src', 'devcluster', 'supervisor.js');
+  if (existsSync(built)) return built;
+  throw new Error(`cannot find the cluster supervisor at ${built}: run npm run build`);
+}
+
+/** Starts DIR's supervisor (unless one runs) and records it in the state file. */
+function startSupervisor(dir: string): ProcessRecord {
+  const script = supervisorScript();
+  // A plain Node.js process: options meant for a test runner's own process stay out.
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  return updateClusterState(dir, (s) => {
+    if (s.supervisor && isOurProcess(s.supervisor)) return s.supervisor;
+    s.supervisor = startDetached(
+      'supervisor',
+      process.execPath,
+      [script, dir],
+      join(dir, 'logs', 'supervisor.log'),
+      env,
+    );
+    return s.supervisor;
+  });
 }
 
 async function apiserverReady(state: ClusterState): Promise<boolean> {
@@ -320,10 +379,19 @@ export interface DownOptions {
   log?: (line: string) => void;
 }
 
-/** Stops exactly the processes recorded in DIR (reverse start order) and removes their state. */
+/**
+ * Stops exactly the processes recorded in DIR — the supervisor first, so that it restarts
+ * nothing, then the components in reverse start order — and removes their state.
+ */
 export async function clusterDown(dir: string, opts: DownOptions = {}): Promise<void> {
   dir = resolve(dir);
   const log = opts.log ?? (() => {});
+  const supervisor = readClusterState(dir)?.supervisor;
+  if (supervisor && isOurProcess(supervisor)) {
+    if (!opts.quiet) log(`stopping the supervisor (pid ${supervisor.pid})`);
+    await stopProcess(supervisor);
+  }
+  // Read again: the supervisor may have restarted a component just before it stopped.
   const state = readClusterState(dir);
   for (const p of [...(state?.processes ?? [])].reverse()) {
     if (isOurProcess(p)) {
@@ -332,6 +400,7 @@ export async function clusterDown(dir: string, opts: DownOptions = {}): Promise<
     }
   }
   for (const sub of ['etcd', 'pki', 'kubeconfig', 'cluster.json']) removeTree(join(dir, sub));
+  removeTree(stateLockFile(dir));
   if (!opts.keepLogs) removeTree(join(dir, 'logs'));
 }
 
@@ -341,6 +410,7 @@ export interface ClusterStatus {
   server?: string;
   kubeconfig?: string;
   processes: (ProcessRecord & { alive: boolean })[];
+  supervisor?: ProcessRecord & { alive: boolean };
 }
 
 export async function clusterStatus(dir: string): Promise<ClusterStatus> {
@@ -349,11 +419,8 @@ export async function clusterStatus(dir: string): Promise<ClusterStatus> {
   if (!state) return { dir, running: false, processes: [] };
   const processes = state.processes.map((p) => ({ ...p, alive: isOurProcess(p) }));
   const running = processes.length > 0 && processes.every((p) => p.alive) && (await apiserverReady(state));
-  return { dir, running, server: state.server, kubeconfig: state.kubeconfig, processes };
-}
-
-function saveState(state: ClusterState): void {
-  writeJson(stateFile(state.dir), state);
+  const supervisor = state.supervisor && { ...state.supervisor, alive: isOurProcess(state.supervisor) };
+  return { dir, running, server: state.server, kubeconfig: state.kubeconfig, processes, supervisor };
 }
 
 function requireState(dir: string): ClusterState {
@@ -362,23 +429,38 @@ function requireState(dir: string): ClusterState {
   return state;
 }
 
-/** Stops one component, keeping its record so `startComponent` can bring it back (failure injection). */
+/**
+ * Stops one component, keeping its record so `startComponent` can bring it back (failure
+ * injection). It is marked stopped on purpose first, so the supervisor leaves it down.
+ */
 export async function stopComponent(dir: string, name: string): Promise<void> {
-  const state = requireState(dir);
-  const rec = state.processes.find((p) => p.name === name);
-  if (!rec) throw new Error(`no component ${name} in ${state.dir}`);
+  const rec = updateClusterState(dir, (state) => {
+    const r = state.processes.find((p) => p.name === name);
+    if (!r) throw new Error(`no component ${name} in ${state.dir}`);
+    r.stopped = true;
+    return r;
+  });
   await stopProcess(rec);
 }
 
 /** Starts a stopped component again with its recorded flags; waits for the API server to be ready. */
 export async function startComponent(dir: string, name: string, timeoutMs = 120_000): Promise<void> {
   const state = requireState(dir);
-  const index = state.processes.findIndex((p) => p.name === name);
-  const rec = state.processes[index];
-  if (!rec) throw new Error(`no component ${name} in ${state.dir}`);
-  if (isOurProcess(rec)) return;
-  state.processes[index] = startDetached(rec.name, rec.binary, rec.args, rec.log);
-  saveState(state);
+  const recorded = state.processes.find((p) => p.name === name);
+  if (name === 'kwok' && recorded && !isOurProcess(recorded)) {
+    releaseNodeLeases(state.binaries.kubectl, state.kubeconfig);
+  }
+  const rec = updateClusterState(dir, (s) => {
+    const index = s.processes.findIndex((p) => p.name === name);
+    const r = s.processes[index];
+    if (!r) throw new Error(`no component ${name} in ${s.dir}`);
+    if (isOurProcess(r)) {
+      delete r.stopped;
+      return r;
+    }
+    s.processes[index] = startDetached(r.name, r.binary, r.args, r.log);
+    return s.processes[index];
+  });
   if (name === 'kube-apiserver')
     await waitFor('kube-apiserver /readyz', () => apiserverReady(state), timeoutMs, rec.log);
 }
@@ -397,11 +479,17 @@ export async function startApiserverReplica(
   const port = await freeLoopbackPort();
   const name = `kube-apiserver-replica-${port}`;
   const args = primary.args
-    .filter((a) => !a.startsWith('--secure-port=') && !a.startsWith('--cert-dir='))
-    .concat(`--secure-port=${port}`, `--cert-dir=${join(state.dir, 'pki', name)}`);
-  const rec = startDetached(name, primary.binary, args, join(state.dir, 'logs', `${name}.log`));
-  state.processes.push(rec);
-  saveState(state);
+    .filter((a) => !/^--(secure-port|cert-dir|audit-log-path)=/.test(a))
+    .concat(
+      `--secure-port=${port}`,
+      `--cert-dir=${join(state.dir, 'pki', name)}`,
+      `--audit-log-path=${join(state.dir, 'logs', `audit-${name}.log`)}`,
+    );
+  const rec = updateClusterState(dir, (s) => {
+    const r = startDetached(name, primary.binary, args, join(state.dir, 'logs', `${name}.log`));
+    s.processes.push(r);
+    return r;
+  });
   const server = `https://127.0.0.1:${port}`;
   const kubeconfig = join(state.dir, `kubeconfig-${name}`);
   writeFileSync(kubeconfig, readFileSync(state.kubeconfig, 'utf8').replace(state.server, server), {
@@ -412,10 +500,10 @@ export async function startApiserverReplica(
     server,
     kubeconfig,
     stop: async () => {
-      await stopProcess(rec);
-      const now = requireState(dir);
-      now.processes = now.processes.filter((p) => p.pid !== rec.pid);
-      saveState(now);
+      await stopComponent(dir, name);
+      updateClusterState(dir, (s) => {
+        s.processes = s.processes.filter((p) => p.name !== name);
+      });
       removeTree(kubeconfig);
     },
   };

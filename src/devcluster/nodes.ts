@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1Node } from '@kubernetes/client-node';
@@ -51,4 +52,28 @@ export function renderNode(n: SimulatedNode): V1Node {
     },
     spec: {},
   };
+}
+
+/**
+ * kwok heartbeats its nodes through their Leases, held under an identity it draws at random at
+ * each start: a restarted kwok leaves every node alone until the stopped one's Leases expire
+ * (`--node-lease-duration-seconds`, 40 s), so no pod starts and a node marked NotReady stays so.
+ * Deleting the Leases before it starts again lets it take its nodes over at once. Only while
+ * no kwok runs; best effort (with the API server down, the new kwok waits out the old Leases).
+ */
+export function releaseNodeLeases(kubectl: string, kubeconfig: string): boolean {
+  const r = spawnSync(
+    kubectl,
+    [
+      '--kubeconfig',
+      kubeconfig,
+      '--request-timeout=5s',
+      'delete',
+      'leases',
+      '--namespace=kube-node-lease',
+      '--all',
+    ],
+    { stdio: 'ignore', timeout: 10_000 },
+  );
+  return r.status === 0;
 }

@@ -1,5 +1,14 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -9,6 +18,8 @@ export interface ProcessRecord {
   binary: string;
   args: string[];
   log: string;
+  /** Stopped on purpose (failure injection): the cluster's supervisor leaves it down. */
+  stopped?: boolean;
 }
 
 /** A free TCP port on the loopback interface (the kernel picks it). */
@@ -29,10 +40,16 @@ export async function freeLoopbackPort(): Promise<number> {
  * Starts a long-running component in its own process group, detached from the caller so it
  * survives the CLI that started it; stdout and stderr go to `log`.
  */
-export function startDetached(name: string, binary: string, args: string[], log: string): ProcessRecord {
+export function startDetached(
+  name: string,
+  binary: string,
+  args: string[],
+  log: string,
+  env: NodeJS.ProcessEnv = process.env,
+): ProcessRecord {
   const fd = openSync(log, 'a');
   try {
-    const child = spawn(binary, args, { detached: true, stdio: ['ignore', fd, fd] });
+    const child = spawn(binary, args, { detached: true, stdio: ['ignore', fd, fd], env });
     if (child.pid === undefined) throw new Error(`could not start ${name} (${binary})`);
     child.unref();
     return { name, pid: child.pid, binary, args, log };
@@ -42,17 +59,19 @@ export function startDetached(name: string, binary: string, args: string[], log:
 }
 
 /**
- * True when `pid` is alive AND still runs `binary` — a PID reused by an unrelated process after
- * a reboot or crash is never treated as ours.
+ * True when `pid` is alive AND still runs `binary` with the recorded arguments — a PID reused by
+ * an unrelated process after a reboot or crash (even another Node.js process) is never treated
+ * as ours.
  */
-export function isOurProcess(rec: Pick<ProcessRecord, 'pid' | 'binary'>): boolean {
+export function isOurProcess(rec: Pick<ProcessRecord, 'pid' | 'binary' | 'args'>): boolean {
   const cmdline = `/proc/${rec.pid}/cmdline`;
   if (!existsSync(cmdline)) return false;
   try {
-    const argv0 = readFileSync(cmdline, 'utf8').split('\0')[0] ?? '';
+    const argv = readFileSync(cmdline, 'utf8').replace(/\0$/, '').split('\0');
     const stat = readFileSync(`/proc/${rec.pid}/stat`, 'utf8');
     const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return argv0 === rec.binary && state !== 'Z';
+    const same = argv.length === rec.args.length + 1 && rec.args.every((a, i) => argv[i + 1] === a);
+    return argv[0] === rec.binary && same && state !== 'Z';
   } catch {
     return false;
   }
@@ -78,8 +97,55 @@ export async function stopProcess(rec: ProcessRecord, graceMs = 10_000): Promise
   while (isOurProcess(rec)) await sleep(50);
 }
 
+/** Replaces the file at once (write, then rename): a concurrent reader never sees half of it. */
 export function writeJson(path: string, value: unknown): void {
-  writeFileSync(path, JSON.stringify(value, null, 2) + '\n', { mode: 0o600 });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n', { mode: 0o600 });
+  renameSync(tmp, path);
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Runs `fn` while holding the lock file `path` (created exclusively, holding our PID), so that
+ * processes that read, change and write the same file do not lose each other's changes. The
+ * lock of a process that died holding it is taken over. `fn` is synchronous: the lock is never
+ * held across an await, so a signal cannot leave it behind.
+ */
+export function withFileLock<T>(path: string, fn: () => T, timeoutMs = 10_000): T {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const fd = openSync(path, 'wx', 0o600);
+      try {
+        writeSync(fd, String(process.pid));
+      } finally {
+        closeSync(fd);
+      }
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      let owner = 0;
+      try {
+        owner = Number(readFileSync(path, 'utf8'));
+      } catch {
+        continue; // released meanwhile
+      }
+      if (owner > 0 && !existsSync(`/proc/${owner}`)) {
+        rmSync(path, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`lock ${path} is held by pid ${owner}; remove the file if that process is not ours`);
+      }
+      Atomics.wait(sleeper, 0, 0, 10);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    rmSync(path, { force: true });
+  }
 }
 
 export function readJson<T>(path: string): T | undefined {

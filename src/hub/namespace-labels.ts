@@ -1,12 +1,14 @@
 import type { CoreV1Api, V1Namespace, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { LABEL_RETAINED_FROM, type HealthDataHub } from '../api/index.js';
-import { hubNamespaceLabels, LABEL_POLICY, POLICY_NAMESPACE_LABEL_PREFIX } from '../placement/admission.js';
+import { hubNamespaceLabels, POLICY_NAMESPACE_LABEL_PREFIX } from '../placement/admission.js';
 import type { Labels } from '../policy/eligibility.js';
 import type { Writer } from '../runtime/apply.js';
 import { statusCode } from '../runtime/errors.js';
 import type { EventRecorder } from '../runtime/events.js';
 import type { Informer } from '../runtime/informer.js';
 import type { Logger } from '../runtime/logging.js';
+import { staleRecords, type RetainedRecord } from '../storage/retention.js';
+import type { RetainedClaimRecords } from './retained-claims.js';
 import { systemNamespaceRefusal } from './system-namespaces.js';
 
 /** Warning Event on a namespace (and its hubs) whose policy label someone else removed or changed. */
@@ -17,28 +19,27 @@ const isPolicyLabel = (key: string) => key.startsWith(`${POLICY_NAMESPACE_LABEL_
 /**
  * The labels that make a namespace sovereign territory: one per policy of the hubs it holds, so
  * every pod in it — not only the operator's — is checked against each of those policies. A hub
- * deleted with its data kept leaves claims marked retained-from, labelled with its policy: the
- * namespace stays held to that policy until they are gone (a pod mounting one is still checked).
- * A retained claim without that record (kept by an older version) keeps every policy label the
- * namespace carries.
+ * deleted with its data kept leaves records of its retained claims (src/hub/retained-claims.ts,
+ * in the operator's namespace): the namespace stays held to the policy each names until the claim
+ * is gone or adopted, whatever the claim's own labels say (the tenant may edit them), and whether
+ * or not that policy still selects the namespace (a label only adds checks). A claim marked
+ * retained-from without a record (kept by an older version) keeps every policy label the namespace
+ * carries.
  */
 export function sovereignNamespaceLabels(
   hubsInNamespace: readonly HealthDataHub[],
   claimsInNamespace: readonly V1PersistentVolumeClaim[] = [],
   liveLabels: Labels = {},
+  records: readonly RetainedRecord[] = [],
 ): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const hub of hubsInNamespace) Object.assign(labels, hubNamespaceLabels(hub.spec.policyName));
+  for (const record of records) Object.assign(labels, hubNamespaceLabels(record.policy));
+  const recorded = new Set(records.map((r) => r.claimUid));
   for (const claim of claimsInNamespace) {
-    const claimLabels = claim.metadata?.labels ?? {};
-    if (claimLabels[LABEL_RETAINED_FROM] === undefined) continue;
-    const policy = claimLabels[LABEL_POLICY];
-    if (policy) {
-      // LABEL_POLICY holds the policy name bounded as the namespace label key bounds it.
-      labels[`${POLICY_NAMESPACE_LABEL_PREFIX}/${policy}`] = 'true';
-    } else {
-      for (const [k, v] of Object.entries(liveLabels)) if (isPolicyLabel(k)) labels[k] = v;
-    }
+    if (claim.metadata?.labels?.[LABEL_RETAINED_FROM] === undefined) continue;
+    if (claim.metadata.uid && recorded.has(claim.metadata.uid)) continue;
+    for (const [k, v] of Object.entries(liveLabels)) if (isPolicyLabel(k)) labels[k] = v;
   }
   return labels;
 }
@@ -50,6 +51,7 @@ export interface NamespaceLabelerDeps {
   namespaces: Informer<V1Namespace>;
   hubs: Informer<HealthDataHub>;
   claims: Informer<V1PersistentVolumeClaim>;
+  records: RetainedClaimRecords;
   events: EventRecorder;
   log: Logger;
   /** The operator's own namespace: like Kubernetes' namespaces, never labelled. */
@@ -92,6 +94,11 @@ export class NamespaceLabeler {
 
   constructor(private readonly d: NamespaceLabelerDeps) {}
 
+  /** The namespace as watched (namespaceView), for Events about it. */
+  get(namespace: string): V1Namespace | undefined {
+    return this.d.namespaces.get(namespace);
+  }
+
   /** The namespace's labels as watched (empty when unknown). */
   labelsOf(namespace: string): Labels {
     return this.d.namespaces.get(namespace)?.metadata?.labels ?? {};
@@ -99,28 +106,44 @@ export class NamespaceLabeler {
 
   async sync(namespace: string): Promise<void> {
     const live = this.d.namespaces.get(namespace) ?? (await this.read(namespace));
-    // Gone or going: an apply would create it again, and a terminating namespace takes no pods.
-    if (!live || live.metadata?.deletionTimestamp) return;
+    // Gone: so are its claims, and their records with them.
+    if (!live) {
+      for (const r of await this.d.records.list(namespace)) await this.d.records.remove(r);
+      return;
+    }
+    // Going: an apply would create it again, and a terminating namespace takes no pods.
+    if (live.metadata?.deletionTimestamp) return;
     const liveLabels = live.metadata?.labels ?? {};
     // Hubs there are refused (src/hub/system-namespaces.ts): their policies hold no pod there.
     if (systemNamespaceRefusal(namespace, this.d.operatorNamespace))
       return this.release(namespace, liveLabels);
     const hubs = this.d.hubs.list((h) => h.metadata.namespace === namespace);
     const last = this.applied.get(namespace);
-    let desired = sovereignNamespaceLabels(
-      hubs,
-      this.d.claims.list((c) => c.metadata?.namespace === namespace),
-      liveLabels,
+    let claims: readonly V1PersistentVolumeClaim[] = this.d.claims.list(
+      (c) => c.metadata?.namespace === namespace,
     );
+    let fresh = false;
+    const readClaims = async () => {
+      if (fresh) return;
+      // Decide on the claims the API server has, not on a cache that may not show yet a claim.
+      claims = (await this.d.core.listNamespacedPersistentVolumeClaim({ namespace })).items;
+      fresh = true;
+    };
+    let records = await this.d.records.list(namespace);
+    if (staleRecords(records, claims, hubs).length > 0) {
+      await readClaims();
+      const stale = staleRecords(records, claims, hubs);
+      for (const r of stale) await this.d.records.remove(r);
+      records = records.filter((r) => !stale.includes(r));
+    }
+    let desired = sovereignNamespaceLabels(hubs, claims, liveLabels, records);
     const dropping = Object.keys(last ?? liveLabels).filter((k) => isPolicyLabel(k) && !(k in desired));
-    if (dropping.length > 0) {
-      // A label is about to go: decide on the claims the API server has, not on a cache that may
-      // not show yet the claims a deleted hub has just retained.
-      const { items } = await this.d.core.listNamespacedPersistentVolumeClaim({
-        namespace,
-        labelSelector: LABEL_RETAINED_FROM,
-      });
-      desired = sovereignNamespaceLabels(hubs, items, liveLabels);
+    if (dropping.length > 0 && !fresh) {
+      // A label is about to go: decide on the claims and records the API server has, not on a
+      // cache that may not show yet the claims a deleted hub has just retained.
+      await readClaims();
+      records = await this.d.records.list(namespace);
+      desired = sovereignNamespaceLabels(hubs, claims, liveLabels, records);
     }
     const same = (a: Record<string, string> | undefined) =>
       !!a && JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(desired).sort());

@@ -1,4 +1,4 @@
-import { CoreV1Api, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, type KubernetesObject, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import {
   ConditionStatus,
   ConditionType,
@@ -16,12 +16,16 @@ import {
   auditPods,
   describeViolations,
   evictionCandidates,
+  labelHolder,
   nodeFacts,
   sameViolations,
+  validHubRegions,
+  type EligibleNodes,
   type HeldPolicy,
   type NodeFacts,
   type PodViolation,
 } from '../placement/audit.js';
+import { policyNamespaceLabelKey } from '../placement/admission.js';
 import type { PlacementMetrics } from '../placement/metrics.js';
 import type { PodNodeIndex } from '../placement/pod-index.js';
 import {
@@ -36,7 +40,7 @@ import { schedulableNodes } from '../policy/nodes.js';
 import type { Writer } from '../runtime/apply.js';
 import type { ApiClients } from '../runtime/client.js';
 import type { ReconcileResult, Reconciler } from '../runtime/controller.js';
-import { describeError, statusCode } from '../runtime/errors.js';
+import { describeError, statusCode, WriteRefused } from '../runtime/errors.js';
 import type { EventRecorder } from '../runtime/events.js';
 import type { Informer } from '../runtime/informer.js';
 import type { Logger } from '../runtime/logging.js';
@@ -45,7 +49,9 @@ import type { NamespaceLabeler } from './namespace-labels.js';
 import { checkReferences, type PlatformSettings } from './references.js';
 import { datastoreReport, storageReport } from '../storage/index.js';
 import {
+  deletingHubStatus,
   desiredHubStatus,
+  refusalReport,
   suspendedHubStatus,
   systemNamespaceHubStatus,
   type HubComponents,
@@ -95,9 +101,23 @@ function soonest(a: number | undefined, b: number | undefined): number | undefin
   return a === undefined ? b : b === undefined ? a : Math.min(a, b);
 }
 
+/**
+ * Where removed pods could go. The policy alone decides for pods outside it: a hub's
+ * placement.regions, which its tenant writes, can only narrow, and must not be able to stop the
+ * removal of a pod from a node outside the policy by naming a region without nodes.
+ */
+function eligibleNodes(nodes: Parameters<typeof countEligibleNodes>[0], self: HeldPolicy): EligibleNodes {
+  return {
+    policy: countEligibleNodes(nodes, self.spec),
+    hubRegions: countEligibleNodes(nodes, self.spec, self.hubRegions),
+  };
+}
+
 /** observe -> compute -> report -> remediate for one HealthDataHub. */
 export class HubReconciler implements Reconciler {
   private readonly core: CoreV1Api;
+  /** Per namespace audited for its label-only policies, the violations last said in an Event. */
+  private readonly reported = new Map<string, string>();
 
   constructor(private readonly d: HubReconcilerDeps) {
     this.core = d.clients.make(CoreV1Api);
@@ -117,8 +137,6 @@ export class HubReconciler implements Reconciler {
       this.d.storage.forget(namespace, name);
       return;
     }
-    // Deletion runs even for a suspended hub: its finalizer must never hold it forever.
-    if (hub.metadata.deletionTimestamp) return this.finalize(hub);
     const policy = this.d.policies.get(hub.spec.policyName);
     const held = this.heldPolicies(namespace);
     const self = held.find((h) => h.hub === name);
@@ -130,6 +148,35 @@ export class HubReconciler implements Reconciler {
     // Counted with the one node verdict: nodes whose providerID contradicts their region label
     // do not count, exactly as in the policy's eligibleNodes.
     const nodes = schedulableNodes(this.d.nodes.list());
+    if (violations) {
+      this.d.metrics.violations.set({ namespace, hub: name }, violations.length);
+      // A pod back inside every policy starts afresh if it ever leaves again.
+      this.d.evictor.forgetExcept(
+        namespace,
+        violations.map((v) => v.uid),
+      );
+    }
+    // The namespace stays held to the hub's policy while the hub exists (its label stays), so
+    // the audit and the removals go on while it is deleted, however long someone's finalizer
+    // keeps it; then the deletion runs, even for a suspended hub.
+    if (hub.metadata.deletionTimestamp) {
+      const status = deletingHubStatus({ hub, policy, violations }, new Date());
+      if (!statusUnchanged(hub.status, status)) {
+        await this.d.writer.applyStatus(HEALTH_DATA_HUB, name, namespace, status).catch((e: unknown) => {
+          if (statusCode(e) !== 404) throw e;
+        });
+      }
+      const removal =
+        self && violations?.length
+          ? await this.remediate(hub, namespace, self, held, violations, eligibleNodes(nodes, self))
+          : undefined;
+      const deletion = await this.finalize({ ...hub, status });
+      const requeue = soonest(
+        (removal || undefined)?.requeueAfterMs,
+        (deletion || undefined)?.requeueAfterMs,
+      );
+      return requeue === undefined ? undefined : { requeueAfterMs: requeue };
+    }
     // Storage, keys and datastore: only for a hub that is not suspended and whose input holds.
     let components: HubComponents | undefined;
     let dataRequeue: number | undefined;
@@ -154,14 +201,6 @@ export class HubReconciler implements Reconciler {
     const status = hub.spec.suspend
       ? suspendedHubStatus(observation, new Date())
       : desiredHubStatus(observation, new Date());
-    if (violations) {
-      this.d.metrics.violations.set({ namespace, hub: name }, violations.length);
-      // A pod back inside every policy starts afresh if it ever leaves again.
-      this.d.evictor.forgetExcept(
-        namespace,
-        violations.map((v) => v.uid),
-      );
-    }
 
     if (!statusUnchanged(hub.status, status)) {
       await this.d.writer.applyStatus(HEALTH_DATA_HUB, name, namespace, status);
@@ -169,11 +208,33 @@ export class HubReconciler implements Reconciler {
     const [, result] = await Promise.all([
       this.reportChanges(hub, status, violations).then(() => this.reportStorage(hub, status)),
       self && violations?.length
-        ? this.remediate(hub, self, held, violations, countEligibleNodes(nodes, self.spec, self.hubRegions))
+        ? this.remediate(hub, namespace, self, held, violations, eligibleNodes(nodes, self))
         : undefined,
     ]);
     const requeue = soonest((result || undefined)?.requeueAfterMs, dataRequeue);
+    if (components?.stalled) {
+      await this.reportRefusal(hub, components.stalled);
+      // Tried again with a growing delay, and at once when the hub or its policy changes.
+      return requeue === undefined ? { backoff: true } : { requeueAfterMs: requeue, backoff: true };
+    }
     return requeue === undefined ? undefined : { requeueAfterMs: requeue };
+  }
+
+  /**
+   * A Warning Event for a refusal of the API server, once per new message (the Ready Event says
+   * the same when Ready changes; the recorder folds the two into one).
+   */
+  private async reportRefusal(
+    hub: HealthDataHub,
+    stalled: { reason: string; message: string },
+  ): Promise<void> {
+    const before = getCondition(hub.status?.conditions, ConditionType.Stalled);
+    if (before?.status === ConditionStatus.True && before.message === stalled.message) return;
+    this.d.log.warn('the API server refused an object of the hub', {
+      hub: `${hub.metadata.namespace}/${hub.metadata.name}`,
+      reason: stalled.message,
+    });
+    await this.d.events.record(hub, 'Warning', stalled.reason, stalled.message);
   }
 
   /**
@@ -195,10 +256,13 @@ export class HubReconciler implements Reconciler {
     const conditions: ConditionUpdate[] = [];
     let live = this.d.datastore.live(hub);
     let requeueAfterMs: number | undefined;
-    const report = (verdicts: Parameters<typeof storageReport>[2], keys?: ConditionUpdate) => {
+    // What the steps found so far: a refusal reports them with the refused object's condition.
+    const verdicts: Parameters<typeof storageReport>[2] = { storageClass };
+    let keysCondition: ConditionUpdate | undefined;
+    const report = () => {
       const storage = storageReport(hub, policy.spec.regions, { ...verdicts, audit });
       const datastore = datastoreReport(hub, live);
-      conditions.push(storage.condition, ...(keys ? [keys] : []), datastore.condition);
+      conditions.push(storage.condition, ...(keysCondition ? [keysCondition] : []), datastore.condition);
       const components: HubComponents = {
         conditions,
         storage: storage.status,
@@ -207,35 +271,50 @@ export class HubReconciler implements Reconciler {
       return requeueAfterMs === undefined ? { components } : { components, requeueAfterMs };
     };
 
-    if (!storageClass.ok) return report({ storageClass });
-    const adoption = await this.d.storage.adopt(hub);
-    requeueAfterMs = soonest(requeueAfterMs, adoption.requeueAfterMs);
-    if (adoption.plan.conflicts.length) return report({ storageClass, adoption: adoption.plan });
+    if (!storageClass.ok) return report();
+    try {
+      const adoption = await this.d.storage.adopt(hub);
+      requeueAfterMs = soonest(requeueAfterMs, adoption.requeueAfterMs);
+      verdicts.adoption = adoption.plan;
+      if (adoption.plan.conflicts.length) return report();
 
-    const keys = await this.d.keys.ensure(hub, policy);
-    requeueAfterMs = soonest(requeueAfterMs, keys.requeueAfterMs);
-    for (const e of keys.events ?? []) await this.d.events.record(hub, e.type, e.reason, e.note);
-    // Claims grow first: the StatefulSet's claim template follows (datastore step).
-    const growth = await this.d.storage.grow(hub);
-    requeueAfterMs = soonest(requeueAfterMs, growth.requeueAfterMs);
-    if (keys.ready) {
-      const outcome = await this.d.datastore.apply(hub, policy, keys.delivery);
-      if (outcome.ok) {
-        live = outcome.live;
-        requeueAfterMs = soonest(requeueAfterMs, outcome.requeueAfterMs);
-      } else {
-        const result = report({ storageClass, adoption: adoption.plan, growth: growth.plan }, keys.condition);
-        result.components.conditions = result.components.conditions.map((c) =>
-          c.type === ConditionType.DatastoreReady
-            ? { ...c, status: ConditionStatus.False, reason: outcome.reason, message: outcome.message }
-            : c,
-        );
-        return result;
+      const keys = await this.d.keys.ensure(hub, policy);
+      requeueAfterMs = soonest(requeueAfterMs, keys.requeueAfterMs);
+      keysCondition = keys.condition;
+      for (const e of keys.events ?? []) await this.d.events.record(hub, e.type, e.reason, e.note);
+      // Claims grow first: the StatefulSet's claim template follows (datastore step).
+      const growth = await this.d.storage.grow(hub);
+      requeueAfterMs = soonest(requeueAfterMs, growth.requeueAfterMs);
+      verdicts.growth = growth.plan;
+      if (keys.ready) {
+        const outcome = await this.d.datastore.apply(hub, policy, keys.delivery);
+        if (outcome.ok) {
+          live = outcome.live;
+          requeueAfterMs = soonest(requeueAfterMs, outcome.requeueAfterMs);
+        } else {
+          const result = report();
+          result.components.conditions = result.components.conditions.map((c) =>
+            c.type === ConditionType.DatastoreReady
+              ? { ...c, status: ConditionStatus.False, reason: outcome.reason, message: outcome.message }
+              : c,
+          );
+          return result;
+        }
       }
+      const result = report();
+      if (keys.encryption) result.components.encryption = keys.encryption;
+      return result;
+    } catch (e) {
+      // What the API server refuses to store is reported (with backoff), not retried blindly:
+      // only a change of the hub, its policy or the platform can lift it.
+      if (!(e instanceof WriteRefused)) throw e;
+      const refusal = refusalReport(hub, e);
+      const result = report();
+      const others = result.components.conditions.filter((c) => c.type !== refusal.condition.type);
+      result.components.conditions = [...others, refusal.condition];
+      result.components.stalled = refusal.stalled;
+      return result;
     }
-    const result = report({ storageClass, adoption: adoption.plan, growth: growth.plan }, keys.condition);
-    if (keys.encryption) result.components.encryption = keys.encryption;
-    return result;
   }
 
   /**
@@ -304,23 +383,89 @@ export class HubReconciler implements Reconciler {
     }
   }
 
-  /** Every hub of the namespace whose policy is known, with that policy. */
+  /**
+   * Every policy the namespace is held to, known to the operator: each hub's (deleted ones too,
+   * while they exist), with the hub's placement.regions when its policy allows them; and each
+   * other policy whose label the namespace carries (claims retained from a deleted hub keep it),
+   * held by the namespace itself (labelHolder).
+   */
   private heldPolicies(namespace: string): HeldPolicy[] {
-    return this.d.hubs
-      .list((h) => h.metadata.namespace === namespace)
-      .flatMap((h) => {
-        const p = this.d.policies.get(h.spec.policyName);
-        return p
-          ? [
-              {
-                hub: h.metadata.name!,
-                policyName: h.spec.policyName,
-                spec: p.spec,
-                hubRegions: h.spec.placement?.regions,
-              },
-            ]
-          : [];
-      });
+    const hubs = this.d.hubs.list((h) => h.metadata.namespace === namespace);
+    const held: HeldPolicy[] = hubs.flatMap((h) => {
+      const p = this.d.policies.get(h.spec.policyName);
+      return p
+        ? [
+            {
+              hub: h.metadata.name!,
+              policyName: h.spec.policyName,
+              spec: p.spec,
+              hubRegions: validHubRegions(p.spec.regions, h.spec.placement?.regions),
+            },
+          ]
+        : [];
+    });
+    const byHubs = new Set(hubs.map((h) => h.spec.policyName));
+    const labels = this.d.namespaces.labelsOf(namespace);
+    for (const p of this.d.policies.list()) {
+      const policyName = p.metadata.name!;
+      if (byHubs.has(policyName) || labels[policyNamespaceLabelKey(policyName)] === undefined) continue;
+      held.push({ hub: labelHolder(policyName), policyName, spec: p.spec });
+    }
+    return held;
+  }
+
+  /**
+   * The audit and removals for the policies a namespace is held to by its label alone: no hub
+   * reports or evicts for them (a hub deleted with its claims retained), so the namespace does.
+   * Reported in hdh_placement_violations{hub=""} and in Events on the Namespace.
+   */
+  async auditNamespace(namespace: string): Promise<ReconcileResult | void> {
+    const gauge = { namespace, hub: '' };
+    const held = systemNamespaceRefusal(namespace, this.d.operatorNamespace)
+      ? []
+      : this.heldPolicies(namespace);
+    const own = held.filter((h) => h.hub === labelHolder(h.policyName));
+    const subject = this.d.namespaces.get(namespace);
+    if (own.length === 0 || !subject) {
+      this.d.metrics.violations.remove(gauge);
+      this.reported.delete(namespace);
+      return;
+    }
+    const violations = auditPods(held, this.placedPods(namespace), await this.nodesOf(namespace));
+    const mine = violations.filter((v) => own.some((h) => v.violatedBy.includes(h.hub)));
+    this.d.metrics.violations.set(gauge, mine.length);
+    this.d.evictor.forgetExcept(
+      namespace,
+      violations.map((v) => v.uid),
+    );
+    const said = mine.length ? describeViolations(mine.slice(0, 5), mine.length) : '';
+    if (said !== (this.reported.get(namespace) ?? '')) {
+      this.reported.set(namespace, said);
+      const policies = own.map((h) => h.policyName).join(', ');
+      if (said) {
+        this.d.log.warn('pods outside a policy the namespace is held to by retained claims', { namespace });
+        await this.d.events.record(
+          subject,
+          'Warning',
+          Reason.PodsOutsidePolicy,
+          `${said}; held to SovereigntyPolicy ${policies} by claims retained from a deleted hub`,
+        );
+      }
+    }
+    const nodes = schedulableNodes(this.d.nodes.list());
+    let retry: number | undefined;
+    for (const self of own) {
+      const result = await this.remediate(
+        subject,
+        namespace,
+        self,
+        held,
+        violations,
+        eligibleNodes(nodes, self),
+      );
+      retry = soonest(retry, (result || undefined)?.requeueAfterMs);
+    }
+    return retry === undefined ? undefined : { requeueAfterMs: retry };
   }
 
   private placedPods(namespace: string): V1Pod[] {
@@ -400,15 +545,15 @@ export class HubReconciler implements Reconciler {
    * often the hub is reconciled.
    */
   private async remediate(
-    hub: HealthDataHub,
+    hub: KubernetesObject,
+    namespace: string,
     self: HeldPolicy,
     held: readonly HeldPolicy[],
     violations: readonly PodViolation[],
-    eligibleNodes: number,
+    eligible: EligibleNodes,
   ): Promise<ReconcileResult | void> {
-    const candidates = evictionCandidates(violations, self);
-    if (candidates.length === 0 || eligibleNodes === 0) return;
-    const namespace = hub.metadata.namespace!;
+    const candidates = evictionCandidates(violations, self, eligible);
+    if (candidates.length === 0) return;
     const settings = remediationSettings(self.spec);
     const policy = `SovereigntyPolicy ${self.policyName}`;
     const timeout = `evictionTimeout ${self.spec.remediation?.evictionTimeout ?? DEFAULT_EVICTION_TIMEOUT} of ${policy}`;
@@ -448,7 +593,7 @@ export class HubReconciler implements Reconciler {
               `of that name from that node: the scheduler keeps placing it there, most likely because the node's ` +
               `labels satisfy the policy while its spec.providerID contradicts them, or a local volume pins the pod ` +
               `to it. Removals now wait ${seconds(RECURRENCE_BACKOFF_BASE_MS)}, doubling up to ` +
-              `${seconds(RECURRENCE_BACKOFF_CAP_MS)}; PlacementCompliant stays False meanwhile. Fix or cordon the ` +
+              `${seconds(RECURRENCE_BACKOFF_CAP_MS)}, never past the ${timeout}; the violation stays reported meanwhile. Fix or cordon the ` +
               `node, or move the volume`,
           );
         }
@@ -467,7 +612,7 @@ export class HubReconciler implements Reconciler {
       const grace = `grace period ${step.gracePeriodSeconds}s`;
       if (outcome.result === 'evicted') {
         this.d.log.info('evicted pod outside its policy', {
-          hub: `${namespace}/${hub.metadata.name}`,
+          hub: `${namespace}/${self.hub}`,
           pod: v.pod,
           node: v.node,
         });
@@ -480,13 +625,13 @@ export class HubReconciler implements Reconciler {
       } else if (outcome.result === 'deleted' && step.action === 'delete') {
         const note =
           step.reason === 'EvictionTimeout'
-            ? `deleted ${subject} (${v.reason}): its eviction was refused for ${seconds(Date.now() - (outcome.since ?? Date.now()))}, ` +
-              `beyond the ${timeout}; ` +
+            ? `deleted ${subject} (${v.reason}): still there ${seconds(Date.now() - (outcome.since ?? Date.now()))} after it was ` +
+              `found outside the policy, beyond the ${timeout}; ` +
               `PodDisruptionBudgets do not stop a deletion; ${grace}`
             : `${subject} was terminating with a grace period of ${pod.metadata?.deletionGracePeriodSeconds}s; deleted again ` +
               `with ${step.gracePeriodSeconds}s, the maxGracePeriodSeconds of ${policy}, which shortens it`;
         this.d.log.info('deleted pod outside its policy', {
-          hub: `${namespace}/${hub.metadata.name}`,
+          hub: `${namespace}/${self.hub}`,
           pod: v.pod,
           node: v.node,
           reason: step.reason,

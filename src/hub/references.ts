@@ -8,6 +8,7 @@ import {
   type SovereigntyPolicy,
 } from '../api/index.js';
 import { moduleRefusal } from '../keys/pkcs11-modules.js';
+import { tokenRefusal, type AllowedToken } from '../keys/pkcs11-tokens.js';
 import { regionsOutsidePolicy, type Labels } from '../policy/eligibility.js';
 import { describeNamespaceSelector, policySelectsNamespace } from '../policy/namespaces.js';
 
@@ -15,10 +16,15 @@ import { describeNamespaceSelector, policySelectsNamespace } from '../policy/nam
 export interface PlatformSettings {
   /** PKCS#11 modules a hub may name (--pkcs11-allowed-modules). */
   pkcs11AllowedModules: readonly string[];
+  /** Which namespace may name which PKCS#11 token (--pkcs11-allowed-tokens). */
+  pkcs11AllowedTokens?: readonly AllowedToken[];
 }
 
-/** The operator's defaults: no PKCS#11 module is allowed unless the platform lists it. */
-export const DEFAULT_PLATFORM_SETTINGS: PlatformSettings = { pkcs11AllowedModules: [] };
+/** The operator's defaults: no PKCS#11 module or token is allowed unless the platform lists it. */
+export const DEFAULT_PLATFORM_SETTINGS: PlatformSettings = {
+  pkcs11AllowedModules: [],
+  pkcs11AllowedTokens: [],
+};
 
 /**
  * Checks what admission cannot: rules that depend on other objects (the policy exists, the hub's
@@ -100,6 +106,21 @@ export function checkReferences(
         ConditionType.KeysReady,
         Reason.Pkcs11ModuleNotAllowed,
         `${refused}: set spec.encryption.pkcs11.module to an allowed module, or ask the platform team to allow this one`,
+      ),
+    );
+  }
+  // Likewise the token: refused before any login, whether or not such a token exists.
+  const label = provider === 'pkcs11' ? hub.spec.encryption?.pkcs11?.tokenLabel : undefined;
+  const tokenRefused =
+    label === undefined
+      ? undefined
+      : tokenRefusal(label, hub.metadata.namespace ?? '', platform.pkcs11AllowedTokens ?? []);
+  if (tokenRefused) {
+    failures.push(
+      fail(
+        ConditionType.KeysReady,
+        Reason.Pkcs11TokenNotAllowed,
+        `${tokenRefused}: set spec.encryption.pkcs11.tokenLabel to a token of this namespace, or ask the platform team to map this one to it`,
       ),
     );
   }

@@ -49,6 +49,66 @@ export interface HubComponents {
   storage?: HubStorageStatus;
   datastore?: HubDatastoreStatus;
   encryption?: HubEncryptionStatus;
+  /**
+   * Set when progress needs a change of input the steps cannot make (the API server refused an
+   * object rendered from the hub): Stalled, and Ready False, with this reason and message.
+   */
+  stalled?: { reason: string; message: string };
+}
+
+/** An object write the API server refused (src/runtime/errors.ts WriteRefused). */
+export interface RefusedWrite {
+  kind: string;
+  /** `StatefulSet ns/name`. */
+  subject: string;
+  code: number;
+  serverMessage: string;
+}
+
+/** The condition that reports an object of the given kind. */
+function conditionOfKind(kind: string): string {
+  switch (kind) {
+    case 'ServiceAccount':
+    case 'Role':
+    case 'RoleBinding':
+    case 'Secret':
+      return ConditionType.KeysReady;
+    case 'PersistentVolumeClaim':
+      return ConditionType.StorageReady;
+    default:
+      // StatefulSet, Service, PodDisruptionBudget
+      return ConditionType.DatastoreReady;
+  }
+}
+
+/**
+ * What a refusal of the API server becomes: the condition of the refused object's component
+ * False with reason ApiServerRefused and the server's message, and what to do about it. 403 is
+ * the platform's to fix (RBAC, a quota, an admission webhook); any other refusal the spec's.
+ */
+export function refusalReport(
+  hub: HealthDataHub,
+  refused: RefusedWrite,
+): { condition: ConditionUpdate; stalled: { reason: string; message: string } } {
+  const fix =
+    refused.code === 403
+      ? 'the operator is not allowed to write it (its RBAC, a ResourceQuota or an admission webhook refuses): ' +
+        'ask the platform team'
+      : `fix the hub's spec (or the tolerations and node requirements of SovereigntyPolicy ` +
+        `"${hub.spec.policyName}") so that it renders a valid object`;
+  const message =
+    `the API server refused ${refused.subject} (${refused.code}): ${refused.serverMessage}; ${fix}. ` +
+    'Retried with a growing delay, and at once when the hub changes';
+  return {
+    condition: {
+      type: conditionOfKind(refused.kind),
+      status: ConditionStatus.False,
+      reason: Reason.ApiServerRefused,
+      message,
+      observedGeneration: hub.metadata.generation ?? 0,
+    },
+    stalled: { reason: Reason.ApiServerRefused, message },
+  };
 }
 
 /**
@@ -100,9 +160,18 @@ export function desiredHubStatus(obs: HubObservation, now: Date): HealthDataHubS
   }
 
   const first = failures[0];
+  const stalled = components?.stalled;
   if (first) {
     cond(ConditionType.Stalled, ConditionStatus.True, first.reason, first.message);
     cond(ConditionType.Reconciling, ConditionStatus.False, first.reason, 'waiting for the input to be fixed');
+  } else if (stalled) {
+    cond(ConditionType.Stalled, ConditionStatus.True, stalled.reason, stalled.message);
+    cond(
+      ConditionType.Reconciling,
+      ConditionStatus.False,
+      stalled.reason,
+      'waiting for the input to be fixed',
+    );
   } else if (noEligible) {
     cond(ConditionType.Stalled, ConditionStatus.True, Reason.NoEligibleNodes, noEligible);
     cond(
@@ -124,7 +193,8 @@ export function desiredHubStatus(obs: HubObservation, now: Date): HealthDataHubS
   return {
     ...(hub.status ?? {}),
     observedGeneration: generation,
-    conditions: withReady(hub, merged, generation, now),
+    // A refusal says what blocks the hub more precisely than the claims it keeps from existing.
+    conditions: withReady(hub, merged, generation, now, first ? undefined : stalled),
     placement: placementStatus(hub.status?.placement, eligible, obs.violations, now),
     ...(components?.storage ? { storage: components.storage } : {}),
     ...(components?.datastore ? { datastore: components.datastore } : {}),
@@ -164,17 +234,40 @@ export function systemNamespaceHubStatus(
 
 /**
  * The status of a suspended hub: nothing changes but the placement audit, which goes on so the
- * hub stays held to its policy (spec.suspend). Without a policy there is no verdict to report.
+ * hub stays held to its policy (spec.suspend). Input that does not hold (no policy, a region or
+ * provider it does not allow) is reported as for any hub — Stalled, Ready False — since resuming
+ * could not help; the other conditions stay as they were.
  */
 export function suspendedHubStatus(obs: HubObservation, now: Date): HealthDataHubStatus {
   const { hub, policy } = obs;
-  if (
-    !policy ||
-    !obs.violations ||
-    checkReferences(hub, policy, obs.platform, obs.namespaceLabels).length > 0
-  )
-    return hub.status ?? {};
   const generation = hub.metadata.generation ?? 0;
+  const failures = checkReferences(hub, policy, obs.platform, obs.namespaceLabels);
+  const first = failures[0];
+  if (first) {
+    const stalled = (type: string, status: ConditionStatus, message: string): ConditionUpdate => ({
+      type,
+      status,
+      reason: first.reason,
+      message,
+      observedGeneration: generation,
+    });
+    let conditions = (hub.status?.conditions ?? []).filter((c) => c.type !== ConditionType.Ready);
+    for (const u of [
+      ...failures,
+      stalled(ConditionType.Stalled, ConditionStatus.True, first.message),
+      stalled(ConditionType.Reconciling, ConditionStatus.False, 'waiting for the input to be fixed'),
+    ])
+      conditions = setCondition(conditions, u, now);
+    return {
+      ...(hub.status ?? {}),
+      observedGeneration: generation,
+      conditions: withReady(hub, conditions, generation, now, {
+        reason: first.reason,
+        message: first.message,
+      }),
+    };
+  }
+  if (!policy || !obs.violations) return hub.status ?? {};
   const update = placementCompliance(obs.violations, policy, generation);
   const others = (hub.status?.conditions ?? []).filter(
     (c) => c.type !== ConditionType.PlacementCompliant && c.type !== ConditionType.Ready,
@@ -184,15 +277,49 @@ export function suspendedHubStatus(obs: HubObservation, now: Date): HealthDataHu
     update,
     now,
   );
+  // Not known while suspended, and said so: a suspended hub's components are not reconciled.
+  const pending = summarizeReady(conditions, generation).status === ConditionStatus.Unknown;
   return {
     ...(hub.status ?? {}),
-    conditions: withReady(hub, conditions, generation, now),
+    conditions: withReady(
+      hub,
+      conditions,
+      generation,
+      now,
+      pending
+        ? {
+            status: ConditionStatus.Unknown,
+            reason: Reason.Suspended,
+            message:
+              'spec.suspend is true: storage, keys and the datastore are not reconciled until it is false; ' +
+              'placement is still audited',
+          }
+        : undefined,
+    ),
     placement: placementStatus(
       hub.status?.placement,
       hub.status?.placement?.eligibleNodes,
       obs.violations,
       now,
     ),
+  };
+}
+
+/**
+ * The status of a hub being deleted: the placement audit goes on (the namespace stays held to the
+ * policy while the hub exists); Ready and the rest are the deletion's to say.
+ */
+export function deletingHubStatus(
+  obs: Pick<HubObservation, 'hub' | 'policy' | 'violations'>,
+  now: Date,
+): HealthDataHubStatus {
+  const { hub, policy, violations } = obs;
+  if (!policy || !violations) return hub.status ?? {};
+  const update = placementCompliance(violations, policy, hub.metadata.generation ?? 0);
+  return {
+    ...(hub.status ?? {}),
+    conditions: setCondition(hub.status?.conditions, update, now),
+    placement: placementStatus(hub.status?.placement, hub.status?.placement?.eligibleNodes, violations, now),
   };
 }
 
@@ -253,12 +380,24 @@ function placementStatus(
  * Ready is computed from the others; its previous value carries its lastTransitionTime. It always
  * comes first, so the order of the list is stable and an unchanged status compares equal.
  */
-function withReady(hub: HealthDataHub, conditions: Condition[], generation: number, now: Date): Condition[] {
+function withReady(
+  hub: HealthDataHub,
+  conditions: Condition[],
+  generation: number,
+  now: Date,
+  /** Ready with this reason and message (False unless said), whatever the others say. */
+  blocked?: { status?: ConditionStatus; reason: string; message: string },
+): Condition[] {
   const previousReady = getCondition(hub.status?.conditions, ConditionType.Ready);
-  const [ready] = setCondition(
-    previousReady ? [previousReady] : [],
-    summarizeReady(conditions, generation),
-    now,
-  );
+  const summary: ConditionUpdate = blocked
+    ? {
+        type: ConditionType.Ready,
+        status: blocked.status ?? ConditionStatus.False,
+        reason: blocked.reason,
+        message: blocked.message,
+        observedGeneration: generation,
+      }
+    : summarizeReady(conditions, generation);
+  const [ready] = setCondition(previousReady ? [previousReady] : [], summary, now);
   return [ready!, ...conditions];
 }

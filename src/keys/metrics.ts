@@ -18,6 +18,8 @@ export class KeyMetrics {
   readonly operations: Counter<'provider' | 'op' | 'result'>;
   readonly rotations: Counter;
   readonly providerUp: Gauge<'provider'>;
+  /** Logins to PKCS#11 tokens, by result (no token label: a hub's spec names it). */
+  readonly pkcs11Logins: Counter<'result'>;
 
   /** Registers the key metrics on `registry` (OperatorMetrics.registry); once per registry. */
   constructor(registry: Registry) {
@@ -36,6 +38,12 @@ export class KeyMetrics {
       name: 'hdh_key_provider_up',
       help: 'Whether the last operation reached the key provider (1) or found it unavailable (0)',
       labelNames: ['provider'],
+      registers: [registry],
+    });
+    this.pkcs11Logins = new Counter({
+      name: 'hdh_pkcs11_logins_total',
+      help: 'Logins to PKCS#11 tokens by result: success, pin_incorrect, failed, or not tried (skipped_budget: too many failed logins to the token recently; skipped_pin_state: the token reports its PIN locked or at its final try)',
+      labelNames: ['result'],
       registers: [registry],
     });
   }

@@ -14,7 +14,9 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { isAbsolute } from 'node:path';
 import type * as Pkcs11 from 'pkcs11js';
-import { moduleFileProblem, moduleRefusal, probeModule } from './pkcs11-modules.js';
+import type { KeyMetrics } from './metrics.js';
+import { moduleFileProblem, moduleRefusal, modulesAsNamed, probeModule } from './pkcs11-modules.js';
+import { ALLOWED_TOKENS_FLAG, LoginBudget, pinFlagsRefusal } from './pkcs11-tokens.js';
 import { IV_BYTES, KEK_BYTES, TAG_BYTES, decodeWrapped, encodeWrapped, wrapAad } from './envelope.js';
 import type { KeyIdentity } from './identity.js';
 import {
@@ -39,6 +41,13 @@ export interface Pkcs11ProviderOptions {
   allowedModules: readonly string[];
   /** Label of the token holding the KEKs. */
   tokenLabel: string;
+  /**
+   * The token labels the hub's namespace may use (--pkcs11-allowed-tokens); any other is refused
+   * before the module is opened.
+   */
+  allowedTokens: readonly string[];
+  /** When set, logins are counted (hdh_pkcs11_logins_total). */
+  metrics?: KeyMetrics | undefined;
   /** The token's user PIN. Kept in a private field; never logged or put in a message. */
   pin: string;
 }
@@ -171,6 +180,14 @@ export function finalizePkcs11Modules(): void {
 const refusedPinKey = randomBytes(32);
 const refusedPins = new Set<string>();
 
+// Failed logins per token, whatever the PIN: each wrong PIN is tried once, but a tenant can write
+// many, and a token locks (or can be guessed) after enough of them. Per process, like the list above.
+const loginBudget = new LoginBudget();
+
+/** What came of a login attempt, for hdh_pkcs11_logins_total. */
+export type Pkcs11LoginResult =
+  'success' | 'pin_incorrect' | 'failed' | 'skipped_budget' | 'skipped_pin_state';
+
 export class Pkcs11KeyProvider implements KeyProvider {
   // ES private fields are invisible to JSON.stringify and util.inspect, so logging the provider
   // object cannot print the PIN.
@@ -179,11 +196,15 @@ export class Pkcs11KeyProvider implements KeyProvider {
   private readonly module: string;
   private readonly allowedModules: readonly string[];
   private readonly tokenLabel: string;
+  private readonly allowedTokens: readonly string[];
+  private readonly metrics: KeyMetrics | undefined;
 
   constructor(options: Pkcs11ProviderOptions) {
     this.module = options.module;
     this.allowedModules = options.allowedModules;
     this.tokenLabel = options.tokenLabel;
+    this.allowedTokens = options.allowedTokens ?? [];
+    this.metrics = options.metrics;
     this.#pin = options.pin;
     this.#pinEntry = createHmac('sha256', refusedPinKey)
       .update(`${options.module}\u0000${options.tokenLabel}\u0000${options.pin}`)
@@ -360,6 +381,13 @@ export class Pkcs11KeyProvider implements KeyProvider {
     what: string,
     fn: (lib: Pkcs11.PKCS11, pk: Binding, session: Handle) => T,
   ): Promise<T> {
+    // Refused before the module is opened: the answer never depends on the token existing.
+    if (!this.allowedTokens.includes(this.tokenLabel)) {
+      throw new ProviderUnavailableError(
+        `PKCS#11 token ${JSON.stringify(this.tokenLabel)} (spec.encryption.pkcs11.tokenLabel) is not one this hub's namespace may use: the platform maps tokens to namespaces with the operator flag ${ALLOWED_TOKENS_FLAG}`,
+        'pkcs11',
+      );
+    }
     let loaded: { lib: Pkcs11.PKCS11; pk: Binding };
     try {
       loaded = await openPkcs11Module(this.module, this.allowedModules);
@@ -376,7 +404,7 @@ export class Pkcs11KeyProvider implements KeyProvider {
     fn: (lib: Pkcs11.PKCS11, pk: Binding, session: Handle) => T,
   ): Promise<T> {
     try {
-      const slot = this.slot(lib);
+      const { slot, flags } = this.slot(lib);
       let s: Handle;
       try {
         s = lib.C_OpenSession(slot, pk.CKF_SERIAL_SESSION | pk.CKF_RW_SESSION);
@@ -384,7 +412,7 @@ export class Pkcs11KeyProvider implements KeyProvider {
         throw this.unavailable(`cannot open a session on token ${this.tokenLabel}`, e);
       }
       try {
-        this.login(lib, pk, s);
+        this.login(lib, pk, s, flags);
         try {
           return Promise.resolve(fn(lib, pk, s));
         } catch (e) {
@@ -408,12 +436,15 @@ export class Pkcs11KeyProvider implements KeyProvider {
     }
   }
 
-  private slot(lib: Pkcs11.PKCS11): Handle {
-    let matches: Handle[];
+  /** The token's slot and its CK_TOKEN_INFO flags. */
+  private slot(lib: Pkcs11.PKCS11): { slot: Handle; flags: number } {
+    let matches: { slot: Handle; flags: number }[];
     try {
       matches = lib
         .C_GetSlotList(true)
-        .filter((slot) => lib.C_GetTokenInfo(slot).label.trimEnd() === this.tokenLabel);
+        .map((slot) => ({ slot, info: lib.C_GetTokenInfo(slot) }))
+        .filter(({ info }) => info.label.trimEnd() === this.tokenLabel)
+        .map(({ slot, info }) => ({ slot, flags: info.flags }));
     } catch (e) {
       throw this.unavailable(`cannot list the tokens of PKCS#11 module ${this.module}`, e);
     }
@@ -433,13 +464,35 @@ export class Pkcs11KeyProvider implements KeyProvider {
     return slot;
   }
 
-  private login(lib: Pkcs11.PKCS11, pk: Binding, s: Handle): void {
+  private login(lib: Pkcs11.PKCS11, pk: Binding, s: Handle, flags: number): void {
     if (refusedPins.has(this.#pinEntry)) {
       throw new ProviderUnavailableError(
         `token ${this.tokenLabel} refused this PIN before; it is not tried again (tokens lock a PIN after repeated failures): put the right PIN in the Secret named by spec.encryption.pkcs11.pinSecretRef`,
         'pkcs11',
       );
     }
+    const count = (result: Pkcs11LoginResult) => this.metrics?.pkcs11Logins.inc({ result });
+    // The token as the budget knows it: the same library under another allowed path (a link and
+    // its target) is the same token. Resolved only now, once the module is allowed and loaded.
+    const budgetKey = `${modulesAsNamed(this.module).at(-1)}\u0000${this.tokenLabel}`;
+    const pinState = pinFlagsRefusal(this.tokenLabel, flags, {
+      finalTry: pk.CKF_USER_PIN_FINAL_TRY,
+      locked: pk.CKF_USER_PIN_LOCKED,
+    });
+    if (pinState) {
+      count('skipped_pin_state');
+      throw new ProviderUnavailableError(pinState, 'pkcs11');
+    }
+    const until = loginBudget.blockedUntil(budgetKey);
+    if (until) {
+      count('skipped_budget');
+      throw new ProviderUnavailableError(
+        `token ${this.tokenLabel} refused too many logins recently; the operator tries no login to it until ${until.toISOString()} so that its user PIN does not lock: check the PIN Secret named by spec.encryption.pkcs11.pinSecretRef of each hub using this token`,
+        'pkcs11',
+      );
+    }
+    // Tokens set COUNT_LOW after a failed login since the last good one: said on a new failure.
+    const earlier = flags & pk.CKF_USER_PIN_COUNT_LOW ? ' (the token reports earlier failed logins too)' : '';
     const attempt = () => lib.C_Login(s, pk.CKU_USER, this.#pin);
     try {
       try {
@@ -452,10 +505,12 @@ export class Pkcs11KeyProvider implements KeyProvider {
       }
     } catch (e) {
       const code = e instanceof pk.Pkcs11Error ? e.code : undefined;
+      loginBudget.fail(budgetKey);
+      count(code === pk.CKR_PIN_INCORRECT ? 'pin_incorrect' : 'failed');
       if (code === pk.CKR_PIN_INCORRECT) {
         refusedPins.add(this.#pinEntry);
         throw new ProviderUnavailableError(
-          `token ${this.tokenLabel} refused the PIN (CKR_PIN_INCORRECT): put the right PIN in the Secret named by spec.encryption.pkcs11.pinSecretRef`,
+          `token ${this.tokenLabel} refused the PIN (CKR_PIN_INCORRECT)${earlier}: put the right PIN in the Secret named by spec.encryption.pkcs11.pinSecretRef`,
           'pkcs11',
         );
       }
@@ -468,6 +523,7 @@ export class Pkcs11KeyProvider implements KeyProvider {
       const fix = fixes.get(code);
       throw this.unavailable(`cannot log in to token ${this.tokenLabel}${fix ? `: ${fix}` : ''}`, e);
     }
+    count('success');
   }
 
   private unavailable(message: string, e: unknown): ProviderUnavailableError {

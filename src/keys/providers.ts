@@ -9,6 +9,7 @@ import { BuiltinKeyProvider } from './builtin.js';
 import { instrumentProvider, type KeyMetrics } from './metrics.js';
 import { Pkcs11KeyProvider } from './pkcs11.js';
 import { moduleRefusal } from './pkcs11-modules.js';
+import { tokenRefusal, tokensOfNamespace, type AllowedToken } from './pkcs11-tokens.js';
 import { TransitKeyProvider } from './transit.js';
 import {
   ProviderUnavailableError,
@@ -25,6 +26,8 @@ export interface ProviderDeps {
   metrics?: KeyMetrics | undefined;
   /** PKCS#11 modules the platform allows (--pkcs11-allowed-modules); none when absent. */
   pkcs11AllowedModules?: readonly string[] | undefined;
+  /** Which namespace may use which PKCS#11 token (--pkcs11-allowed-tokens); none when absent. */
+  pkcs11AllowedTokens?: readonly AllowedToken[] | undefined;
 }
 
 /** The provider of `hub`'s spec.encryption, instrumented when deps.metrics is set. */
@@ -51,9 +54,14 @@ async function buildProvider(hub: HealthDataHub, deps: ProviderDeps): Promise<Ke
       const allowedModules = deps.pkcs11AllowedModules ?? [];
       const refused = moduleRefusal(settings.module, allowedModules);
       if (refused) return unavailableProvider('pkcs11', refused);
+      // So is a token the hub's namespace may not use: no PIN is read, no login tried.
+      const namespace = hub.metadata.namespace!;
+      const allowedTokens = tokensOfNamespace(deps.pkcs11AllowedTokens ?? [], namespace);
+      const tokenRefused = tokenRefusal(settings.tokenLabel, namespace, deps.pkcs11AllowedTokens ?? []);
+      if (tokenRefused) return unavailableProvider('pkcs11', tokenRefused);
       // One trailing line break is dropped (Secrets made from files usually end with one; PINs
       // never do); otherwise the PIN is used exactly as stored.
-      const pin = await readSecretValue(deps.core, hub.metadata.namespace!, settings.pinSecretRef, {
+      const pin = await readSecretValue(deps.core, namespace, settings.pinSecretRef, {
         provider: 'pkcs11',
         what: 'PIN Secret',
         field: 'spec.encryption.pkcs11.pinSecretRef',
@@ -65,7 +73,9 @@ async function buildProvider(hub: HealthDataHub, deps: ProviderDeps): Promise<Ke
         module: settings.module,
         allowedModules,
         tokenLabel: settings.tokenLabel,
+        allowedTokens,
         pin,
+        metrics: deps.metrics,
       });
     }
     case 'transit': {

@@ -3,6 +3,7 @@
 // shell feeds it from its caches and acts on the verdicts (src/hub/reconciler.ts).
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { LABEL_HUB, type PlacementViolation, type SovereigntyPolicySpec } from '../api/index.js';
+import { regionsOutsidePolicy } from '../policy/eligibility.js';
 import { isSchedulable } from '../policy/nodes.js';
 import { nodeFacts, nodeVerdict, type NodeFacts } from './compliance.js';
 
@@ -25,6 +26,29 @@ export interface HeldPolicy {
   hubRegions?: readonly string[];
 }
 
+/**
+ * The hub's placement.regions the audit holds its pods to: all of them when the policy allows
+ * them all, none when one is outside the policy (RegionNotAllowed, checkReferences). A region the
+ * policy does not allow narrows nothing, so it can neither make the hub's pods violate nor, in
+ * eligible-node counts, stop an eviction.
+ */
+export function validHubRegions(
+  policyRegions: readonly string[],
+  hubRegions: readonly string[] | undefined,
+): readonly string[] | undefined {
+  if (!hubRegions?.length || regionsOutsidePolicy(policyRegions, hubRegions).length > 0) return undefined;
+  return hubRegions;
+}
+
+/**
+ * The holder name of a policy the namespace is held to by its label alone, with no hub of the
+ * namespace using it (claims retained from a deleted hub keep the label): `policy/<name>`, which
+ * no hub name or label value can be, so no pod counts as its own.
+ */
+export function labelHolder(policyName: string): string {
+  return `policy/${policyName}`;
+}
+
 export interface PodViolation extends PlacementViolation {
   /** The pod's UID: an eviction names it so that a pod recreated under the same name is spared. */
   uid?: string;
@@ -34,6 +58,11 @@ export interface PodViolation extends PlacementViolation {
   mirror: boolean;
   /** The hubs whose held policy the pod violates. */
   violatedBy: string[];
+  /**
+   * The hubs among violatedBy whose policy the node satisfies: the pod, one of theirs, is only
+   * outside their placement.regions. Absent when none.
+   */
+  onlyHubRegions?: string[];
 }
 
 const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
@@ -110,11 +139,13 @@ export function auditPods(
     const nodeName = pod.spec!.nodeName!;
     const node = nodes.get(nodeName);
     const violatedBy: string[] = [];
+    const onlyHubRegions: string[] = [];
     let reason: string | undefined;
     for (const h of held) {
       const why = node ? podNodeVerdict(pod, node, h) : `node ${nodeName} no longer exists`;
       if (why === undefined) continue;
       violatedBy.push(h.hub);
+      if (node && h.hubRegions && nodeVerdict(node, h.spec) === undefined) onlyHubRegions.push(h.hub);
       reason ??= several && node ? `${why} (SovereigntyPolicy ${h.policyName})` : why;
     }
     if (reason === undefined) continue;
@@ -126,19 +157,43 @@ export function auditPods(
       nodeMissing: !node,
       mirror: !!pod.metadata?.annotations?.[MIRROR_ANNOTATION],
       violatedBy,
+      ...(onlyHubRegions.length ? { onlyHubRegions } : {}),
     });
   }
   return violations.sort((a, b) => (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : 0));
 }
 
 /**
- * The violations `hub` evicts: those of its own policy, when the policy enforces and asks for
- * eviction. Pods on a vanished node and mirror pods are only reported (see PodViolation).
+ * Schedulable nodes that could take a removed pod back: those inside the policy, and those inside
+ * the hub's (valid) placement.regions too, where the hub's own pods go.
  */
-export function evictionCandidates(violations: readonly PodViolation[], hub: HeldPolicy): PodViolation[] {
+export interface EligibleNodes {
+  policy: number;
+  hubRegions: number;
+}
+
+/**
+ * The violations `hub` evicts: those of its own policy, when the policy enforces and asks for
+ * eviction. Pods on a vanished node and mirror pods are only reported (see PodViolation). Nor is
+ * a pod removed that nothing could take back: a pod outside the policy stays while no node
+ * satisfies the policy, whatever the hub's placement.regions say (which its tenant writes and
+ * could point at a region without nodes); a hub's pod inside the policy but outside the hub's
+ * regions stays while no node is inside them.
+ */
+export function evictionCandidates(
+  violations: readonly PodViolation[],
+  hub: HeldPolicy,
+  eligible: EligibleNodes,
+): PodViolation[] {
   if ((hub.spec.enforcement ?? 'Enforce') !== 'Enforce') return [];
   if ((hub.spec.onViolation ?? 'Evict') !== 'Evict') return [];
-  return violations.filter((v) => v.violatedBy.includes(hub.hub) && !v.nodeMissing && !v.mirror);
+  return violations.filter(
+    (v) =>
+      v.violatedBy.includes(hub.hub) &&
+      !v.nodeMissing &&
+      !v.mirror &&
+      (v.onlyHubRegions?.includes(hub.hub) ? eligible.hubRegions : eligible.policy) > 0,
+  );
 }
 
 /** At most this many violations are listed in status (the CRD's maxItems). */

@@ -51,9 +51,12 @@ export function remediationSettings(spec: Pick<SovereigntyPolicySpec, 'remediati
 
 /** A pod's remembered removal attempts (by UID). */
 export interface RemovalAttempts {
-  /** When the first attempt was made: the evictionTimeout counts from here. */
+  /**
+   * When the pod was first found outside the policy with a node to go to (its first removal
+   * step): the evictionTimeout counts from here, whatever it waits for meanwhile.
+   */
   since: number;
-  /** When the latest attempt was made. */
+  /** When the latest attempt was made (`since` before the first). */
   last: number;
   /** Consecutive refused or failed requests, for the backoff. */
   failures: number;
@@ -75,7 +78,10 @@ export interface RemovalHistory {
   removedUid: string;
 }
 
-/** A pod back after a removal waits 1 s, 2 s, 4 s … at most 5 min before it is removed again. */
+/**
+ * A pod back after a removal waits 1 s, 2 s, 4 s … at most 5 min before it is removed again, and
+ * never past its own evictionTimeout (see nextRemovalStep).
+ */
 export const RECURRENCE_BACKOFF_BASE_MS = 1000;
 export const RECURRENCE_BACKOFF_CAP_MS = 5 * 60_000;
 /** Removals further apart than this start the count afresh; longer than the cap, so the count grows. */
@@ -126,12 +132,19 @@ export function cappedGracePeriod(pod: V1Pod, maxGracePeriodSeconds: number): nu
   return Math.max(1, Math.min(own, maxGracePeriodSeconds));
 }
 
+/** A pod just found outside its policy: no attempt yet, its evictionTimeout counts from `now`. */
+export function firstSeen(now: number): RemovalAttempts {
+  return { since: now, last: now, failures: 0, notBefore: now };
+}
+
 /**
  * What to do next about a pod found outside its policy (pure). A terminating pod is left to
  * finish unless its grace period is longer than the cap; a running one is evicted, with backoff
- * between refusals, until the evictionTimeout has passed since the first attempt, then deleted.
- * A pod the scheduler put back where an earlier one of its name was removed from (`history`)
- * waits `recurrenceDelay` after that removal before its own first attempt; nothing else does.
+ * between refusals, until the evictionTimeout has passed since it was first seen (`attempts.since`,
+ * see firstSeen), then deleted. A pod the scheduler put back where an earlier one of its name was
+ * removed from (`history`) waits `recurrenceDelay` after that removal before its own first
+ * attempt, but never past its deadline: the wait is part of its evictionTimeout, so every pod
+ * leaves within evictionTimeout + maxGracePeriodSeconds of being seen; nothing else waits.
  */
 export function nextRemovalStep(
   pod: V1Pod,
@@ -146,10 +159,12 @@ export function nextRemovalStep(
     return { action: 'spare', why: `namespace ${namespace} is a system namespace` };
   }
   const backoff = (until: number) => ({ action: 'wait' as const, afterMs: Math.max(1, until - now) });
+  const deadline = (attempts?.since ?? now) + settings.evictionTimeoutMs;
   // Only before this pod's first attempt: once begun, its removal runs as any other's.
   const uid = pod.metadata?.uid;
-  if (history && !attempts && uid && uid !== history.removedUid && !pod.metadata?.deletionTimestamp) {
-    const due = history.lastRemoval + recurrenceDelay(history.removals);
+  const begun = !!attempts && attempts.failures > 0;
+  if (history && !begun && uid && uid !== history.removedUid && !pod.metadata?.deletionTimestamp) {
+    const due = Math.min(history.lastRemoval + recurrenceDelay(history.removals), deadline);
     if (now < due) return { ...backoff(due), repeated: { removals: history.removals } };
   }
   const backingOff = !!attempts && now < attempts.notBefore;
@@ -162,7 +177,6 @@ export function nextRemovalStep(
       : { action: 'wait' };
   }
   const gracePeriodSeconds = cappedGracePeriod(pod, settings.maxGracePeriodSeconds);
-  const deadline = (attempts?.since ?? now) + settings.evictionTimeoutMs;
   if (now >= deadline) {
     // A deletion that failed after the deadline backs off too.
     if (backingOff && attempts.last >= deadline) return backoff(attempts.notBefore);
@@ -194,7 +208,7 @@ export interface RemovalOutcome {
   firstFailure?: boolean;
   /** When blocked or failed: the next step is due after this long. */
   retryAfterMs?: number;
-  /** When the first attempt was made (for messages: how long budgets held the pod). */
+  /** When the pod was first seen outside the policy (for messages: how long it stayed). */
   since?: number;
 }
 
@@ -232,10 +246,17 @@ export class Evictor {
     ]);
   }
 
-  /** The next step for `pod` (which the audit found outside a policy with these settings). */
+  /**
+   * The next step for `pod` (which the audit found outside a policy with these settings). The
+   * first call for a pod starts its evictionTimeout (firstSeen).
+   */
   plan(pod: V1Pod, settings: RemediationSettings, now = Date.now()): RemovalStep {
     const uid = pod.metadata?.uid;
     const key = recurrenceKey(pod);
+    const namespace = pod.metadata?.namespace ?? '';
+    if (uid && !this.attempts.has(uid) && !this.protectedNamespaces.has(namespace)) {
+      this.attempts.set(uid, { ...firstSeen(now), namespace });
+    }
     return nextRemovalStep(
       pod,
       uid ? this.attempts.get(uid) : undefined,

@@ -96,19 +96,49 @@ export function restrictedAnchorKeys(
   return [...new Set(keys)];
 }
 
+/** The local name a restricted key must have to attest a node's region (see regionsPinned). */
+export const RESTRICTED_REGION_NAME = 'region';
+
+/**
+ * Whether the policy's regions rest on a label only the platform sets. Regions are matched on
+ * topology.kubernetes.io/region, which a kubelet sets on its own Node, so an anchor such as
+ * jurisdiction In [EU] does not keep an EU node of another region from labelling itself into
+ * them: the operator cannot know which regions an anchor value implies. They are pinned only by a
+ * requirement `In` on a restricted key named `region` (e.g.
+ * sovereign.node-restriction.kubernetes.io/region) whose values all lie in the policy's regions:
+ * then every node the policy accepts carries the platform's word that it is in one of them.
+ */
+export function regionsPinned(
+  policy: Pick<SovereigntyPolicySpec, 'regions' | 'nodeSelectorRequirements'>,
+): boolean {
+  return (policy.nodeSelectorRequirements ?? []).some(
+    (r) =>
+      isRestrictedRegionKey(r.key) &&
+      r.operator === 'In' &&
+      (r.values ?? []).length > 0 &&
+      (r.values ?? []).every((v) => (policy.regions ?? []).includes(v)),
+  );
+}
+
+/** A restricted key (isRestrictedKey) whose name, after the prefix, is `region`. */
+export function isRestrictedRegionKey(key: string): boolean {
+  return isRestrictedKey(key) && key.slice(key.indexOf('/') + 1) === RESTRICTED_REGION_NAME;
+}
+
 /**
  * Label keys the policy's verdict relies on that a kubelet may set (or remove) on its own Node.
  * Every requirement key outside the restricted prefixes is one. So is the region label
- * (topology.kubernetes.io/region, which kubelets set themselves) unless a restricted anchor
- * exists: without one, a node can label itself into an allowed region and qualify. The
- * providerID cross-check does not cover it: a kubelet registers its own Node and may set an empty
- * providerID itself, so a providerID proves nothing a kubelet could not have written.
+ * (topology.kubernetes.io/region, which kubelets set themselves) unless a restricted requirement
+ * pins the regions (regionsPinned): a restricted anchor on anything else does not, as a node it
+ * admits can still label itself into an allowed region. The providerID cross-check does not
+ * cover it either: a kubelet registers its own Node and may set an empty providerID itself, so a
+ * providerID proves nothing a kubelet could not have written.
  */
 export function selfAssertableKeys(
-  policy: Pick<SovereigntyPolicySpec, 'nodeSelectorRequirements'>,
+  policy: Pick<SovereigntyPolicySpec, 'regions' | 'nodeSelectorRequirements'>,
 ): string[] {
   const keys = (policy.nodeSelectorRequirements ?? []).map((r) => r.key).filter((k) => !isRestrictedKey(k));
-  const region = restrictedAnchorKeys(policy).length === 0 ? [REGION_LABEL] : [];
+  const region = regionsPinned(policy) ? [] : [REGION_LABEL];
   return [...new Set([...region, ...keys])];
 }
 

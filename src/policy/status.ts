@@ -8,22 +8,41 @@ import {
 } from '../api/index.js';
 import { mergeConditions } from '../hub/status.js';
 import { countEligibleNodes, type NodeFacts } from '../placement/compliance.js';
-import { restrictedAnchorKeys, selfAssertableKeys } from './eligibility.js';
+import { REGION_LABEL, restrictedAnchorKeys, selfAssertableKeys } from './eligibility.js';
 
 /** Condition telling whether every node label the policy trusts is protected from kubelets. */
 export const NODE_LABELS_TRUSTED = 'NodeLabelsTrusted';
 
 /** What NodeLabelsTrusted=False says: which keys a kubelet may set, and how to anchor the policy. */
-function untrustedLabelsMessage(weak: readonly string[], anchors: readonly string[]): string {
+function untrustedLabelsMessage(
+  weak: readonly string[],
+  anchors: readonly string[],
+  regions: readonly string[],
+): string {
   const how =
     'NodeRestriction protects only keys under node-restriction.kubernetes.io/ and *.node-restriction.kubernetes.io/';
-  return anchors.length === 0
-    ? `a node can label itself into this policy: it qualifies by keys a kubelet may set on its own Node ` +
-        `[${weak.join(', ')}]. ${how}: require one that the platform team sets on compliant nodes (e.g. ` +
-        `sovereign.node-restriction.kubernetes.io/jurisdiction In [EU]) and put every other requirement on ` +
-        `such keys; a providerID does not replace it (a kubelet may set its own)`
-    : `requirements on [${weak.join(', ')}] can be met by a kubelet labelling its own Node (among nodes ` +
-        `carrying [${anchors.join(', ')}]). ${how}: require such keys instead, set by the platform team`;
+  const pinRegions =
+    `pin the regions with a restricted label the platform team sets, e.g. ` +
+    `sovereign.node-restriction.kubernetes.io/region In [${regions.join(', ')}] (values within spec.regions)`;
+  if (anchors.length === 0) {
+    return (
+      `a node can label itself into this policy: it qualifies by keys a kubelet may set on its own Node ` +
+      `[${weak.join(', ')}]. ${how}: require one that the platform team sets on compliant nodes (e.g. ` +
+      `sovereign.node-restriction.kubernetes.io/jurisdiction In [EU]), ${pinRegions}, and put every other ` +
+      `requirement on such keys; a providerID does not replace it (a kubelet may set its own)`
+    );
+  }
+  const others = weak.filter((k) => k !== REGION_LABEL);
+  const region = weak.includes(REGION_LABEL)
+    ? `regions [${regions.join(', ')}] are matched on ${REGION_LABEL}, which a kubelet sets on its own Node: ` +
+      `a node carrying [${anchors.join(', ')}] in any other region can label itself into them (the operator ` +
+      `cannot know which regions an anchor value implies); ${pinRegions}. `
+    : '';
+  const rest = others.length
+    ? `requirements on [${others.join(', ')}] can be met by a kubelet labelling its own Node (among nodes ` +
+      `carrying [${anchors.join(', ')}]). ${how}: require such keys instead, set by the platform team`
+    : '';
+  return (region + rest).trim();
 }
 
 export function desiredPolicyStatus(
@@ -59,14 +78,18 @@ export function desiredPolicyStatus(
           type: NODE_LABELS_TRUSTED,
           status: ConditionStatus.False,
           reason: Reason.SelfAssertableLabels,
-          message: untrustedLabelsMessage(weak, restrictedAnchorKeys(policy.spec)),
+          message: untrustedLabelsMessage(weak, restrictedAnchorKeys(policy.spec), policy.spec.regions),
           observedGeneration: generation,
         }
       : {
           type: NODE_LABELS_TRUSTED,
           status: ConditionStatus.True,
           reason: 'RestrictedLabels',
-          message: `a node qualifies only with [${restrictedAnchorKeys(policy.spec).join(', ')}], which a kubelet cannot set on its own Node (NodeRestriction), and every required key is restricted`,
+          message:
+            `a node qualifies only with [${restrictedAnchorKeys(policy.spec).join(', ')}], which a kubelet cannot set on its own Node (NodeRestriction), every required key is restricted and a restricted region label pins spec.regions` +
+            (policy.spec.regions.length > 1
+              ? `; a hub's spec.placement.regions narrows by ${REGION_LABEL}, which a kubelet sets itself: within the policy's regions, that narrowing is not evidence`
+              : ''),
           observedGeneration: generation,
         },
   ];

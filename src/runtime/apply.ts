@@ -6,6 +6,7 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import type { ApiClients } from './client.js';
+import { asWriteRefused } from './errors.js';
 import { addFinalizerPatch, removeFinalizerPatch, type JsonPatchOp } from './finalizers.js';
 
 /** Kubernetes API access the controllers share: typed clients built once per KubeConfig. */
@@ -22,16 +23,23 @@ export class Writer {
     this.custom = clients.make(CustomObjectsApi);
   }
 
-  /** Server-side apply of a whole desired object, taking ownership of the fields it sets. */
+  /**
+   * Server-side apply of a whole desired object, taking ownership of the fields it sets. A refusal
+   * (invalid, forbidden, too large) throws WriteRefused naming the object.
+   */
   async apply<T extends KubernetesObject>(obj: T): Promise<T> {
-    return this.objects.patch(
-      obj,
-      undefined,
-      undefined,
-      this.fieldManager,
-      true,
-      PatchStrategy.ServerSideApply,
-    );
+    try {
+      return await this.objects.patch(
+        obj,
+        undefined,
+        undefined,
+        this.fieldManager,
+        true,
+        PatchStrategy.ServerSideApply,
+      );
+    } catch (e) {
+      throw asWriteRefused(e, obj);
+    }
   }
 
   /**

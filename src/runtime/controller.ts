@@ -1,3 +1,4 @@
+import { FencedError } from './client.js';
 import { describeError } from './errors.js';
 import type { Logger } from './logging.js';
 import type { OperatorMetrics } from './metrics.js';
@@ -6,6 +7,12 @@ import { WorkQueue } from './workqueue.js';
 export interface ReconcileResult {
   /** Reconcile this key again after this many milliseconds (periodic audits, rotation). */
   requeueAfterMs?: number;
+  /**
+   * Reconcile this key again with its growing retry delay, as after an error, but without one:
+   * the reconciler has reported what blocks it (a refusal only a change of input can lift). The
+   * delay starts afresh after a reconcile without it.
+   */
+  backoff?: boolean;
 }
 
 /**
@@ -82,6 +89,12 @@ export class Controller {
     const endWork = metrics.workDuration.startTimer({ name });
     try {
       const result = (await this.reconciler.reconcile(key)) ?? {};
+      if (result.backoff) {
+        metrics.reconcileTotal.inc({ controller: name, result: 'requeue_after' });
+        this.queue.addRateLimited(key);
+        if (result.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
+        return;
+      }
       this.queue.forget(key);
       if (result.requeueAfterMs !== undefined) {
         metrics.reconcileTotal.inc({ controller: name, result: 'requeue_after' });
@@ -91,7 +104,13 @@ export class Controller {
       }
     } catch (e) {
       metrics.reconcileErrors.inc({ controller: name });
-      if (e instanceof TerminalError) {
+      if (e instanceof FencedError) {
+        // Leadership is gone: the reconcile stopped before this write went out; the next leader
+        // reconciles the key.
+        metrics.reconcileTotal.inc({ controller: name, result: 'error' });
+        log.info('reconcile aborted: not the leader', { controller: name, key, error: e.message });
+        this.queue.forget(key);
+      } else if (e instanceof TerminalError) {
         metrics.reconcileTotal.inc({ controller: name, result: 'error' });
         this.queue.forget(key);
         log.warn('reconcile failed; not retrying until the object changes', {

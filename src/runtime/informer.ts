@@ -1,20 +1,11 @@
-import { KubernetesObjectApi, Watch, type KubernetesObject } from '@kubernetes/client-node';
+import { Watch, type KubernetesObject } from '@kubernetes/client-node';
 import type { ApiClients } from './client.js';
 import { backoffDelay } from './backoff.js';
 import { describeError, statusCode } from './errors.js';
+import { apiVersionOf, collectionPath, listAll, type ResourceRef } from './list.js';
 import type { Logger } from './logging.js';
 
-/** Which objects an informer tracks. */
-export interface ResourceRef {
-  /** '' for the core group. */
-  group: string;
-  version: string;
-  kind: string;
-  plural: string;
-  /** Restrict to one namespace (namespaced kinds only). */
-  namespace?: string;
-  labelSelector?: string;
-}
+export type { ResourceRef } from './list.js';
 
 export type InformerEvent = 'add' | 'update' | 'delete' | 'resync';
 export type InformerHandler<T> = (event: InformerEvent, obj: T, old?: T) => void;
@@ -38,20 +29,13 @@ export interface InformerOptions<T extends KubernetesObject = KubernetesObject> 
    * keep metadata.name, namespace and resourceVersion.
    */
   transform?: (obj: T) => T;
+  /** Objects per list request (default LIST_PAGE_SIZE); every page is read, whatever the size. */
+  pageSize?: number;
 }
 
 export function objectKey(obj: KubernetesObject): string {
   const ns = obj.metadata?.namespace;
   return ns ? `${ns}/${obj.metadata?.name}` : (obj.metadata?.name ?? '');
-}
-
-function apiVersionOf(ref: ResourceRef): string {
-  return ref.group ? `${ref.group}/${ref.version}` : ref.version;
-}
-
-function collectionPath(ref: ResourceRef): string {
-  const base = ref.group ? `/apis/${ref.group}/${ref.version}` : `/api/${ref.version}`;
-  return ref.namespace ? `${base}/namespaces/${ref.namespace}/${ref.plural}` : `${base}/${ref.plural}`;
 }
 
 class GoneError extends Error {}
@@ -65,7 +49,6 @@ class GoneError extends Error {}
 export class Informer<T extends KubernetesObject = KubernetesObject> {
   private readonly cache = new Map<string, T>();
   private readonly handlers: InformerHandler<T>[] = [];
-  private readonly objects: KubernetesObjectApi;
   private readonly watcher: Watch;
   private resourceVersion = '';
   private stopped = true;
@@ -77,15 +60,15 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   private syncWaiters: (() => void)[] = [];
   private wakeBackoff: (() => void) | undefined;
   private listCount = 0;
+  private pageCount = 0;
   private attempt = 0;
 
   constructor(
-    clients: ApiClients,
+    private readonly clients: ApiClients,
     readonly ref: ResourceRef,
     private readonly log: Logger,
     private readonly opts: InformerOptions<T> = {},
   ) {
-    this.objects = clients.make(KubernetesObjectApi);
     this.watcher = new Watch(clients.kc);
   }
 
@@ -109,6 +92,11 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   /** How many full lists were made (the first, plus one per 410 Gone or failed reconnect). */
   get lists(): number {
     return this.listCount;
+  }
+
+  /** How many list requests (pages) those lists took. */
+  get listPages(): number {
+    return this.pageCount;
   }
 
   get synced(): boolean {
@@ -225,29 +213,10 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   }
 
   private async relist(): Promise<void> {
-    const items: T[] = [];
-    let cont: string | undefined;
-    let rv = '';
-    do {
-      const page = await this.objects.list<T>(
-        apiVersionOf(this.ref),
-        this.ref.kind,
-        this.ref.namespace,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        this.ref.labelSelector,
-        500,
-        cont,
-      );
-      for (const item of page.items) {
-        // List items carry no apiVersion/kind; restore them so the cache holds whole objects.
-        items.push(this.complete(item));
-      }
-      cont = page.metadata?._continue || undefined;
-      rv = page.metadata?.resourceVersion ?? '';
-    } while (cont);
+    const list = await listAll<T>(this.clients, this.ref, this.opts.pageSize);
+    // List items carry no apiVersion/kind; restore them so the cache holds whole objects.
+    const items = list.items.map((item) => this.complete(item));
+    this.pageCount += list.pages;
 
     const seen = new Set<string>();
     for (const item of items) {
@@ -265,7 +234,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
         this.emit('delete', old);
       }
     }
-    this.resourceVersion = rv;
+    this.resourceVersion = list.resourceVersion;
     this.listCount++;
     this.failingSince = undefined;
     this.markSynced();

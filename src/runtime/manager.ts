@@ -14,6 +14,8 @@ export interface ManagerOptions {
   leaderElection?: LeaderElectionOptions;
   concurrency?: number;
   informerDefaults?: Omit<InformerOptions, 'transform'>;
+  /** Sent with every API request (audit logs tell replicas apart by it). */
+  userAgent?: string;
 }
 
 /**
@@ -35,7 +37,11 @@ export class Manager {
     readonly metrics: OperatorMetrics,
     private readonly opts: ManagerOptions = {},
   ) {
-    this.clients = new ApiClients(kc, metrics);
+    // With leader election, every write passes the elector's fence: refused unless leading.
+    const fence = opts.leaderElection
+      ? () => (this.elector ? this.elector.check() : 'leadership not acquired yet')
+      : undefined;
+    this.clients = new ApiClients(kc, metrics, { userAgent: opts.userAgent, fence });
   }
 
   informer<T extends KubernetesObject>(ref: ResourceRef, opts: InformerOptions<T> = {}): Informer<T> {
@@ -67,7 +73,8 @@ export class Manager {
 
   /**
    * Serves probes, syncs caches, waits for leadership (when enabled), then starts the workers.
-   * `onFatal` is called when leadership is lost.
+   * `onFatal` is called when leadership is lost; by then no queue hands out work any more and
+   * every write is refused, so reconciles still running end at their next write.
    */
   async start(onFatal: (reason: string) => void): Promise<void> {
     for (const [bind, withMetrics] of [
@@ -94,8 +101,16 @@ export class Manager {
     if (this.stopping) return;
     this.log.info('caches synced', { informers: this.informers.map((i) => i.name) });
     if (this.opts.leaderElection) {
-      this.elector = new LeaderElector(this.clients, this.opts.leaderElection, this.log, this.metrics);
-      const won = await this.elector.acquire(() => onFatal('leader election lost'));
+      this.elector = new LeaderElector(
+        this.clients.unfenced(),
+        this.opts.leaderElection,
+        this.log,
+        this.metrics,
+      );
+      const won = await this.elector.acquire(() => {
+        for (const c of this.controllers) c.queue.shutdown();
+        onFatal('leader election lost');
+      });
       if (!won) return;
     }
     for (const c of this.controllers) c.start();

@@ -87,10 +87,15 @@ export class WorkQueue {
     return this.failures.get(key) ?? 0;
   }
 
-  /** Waits for the next key; undefined once the queue shuts down. */
+  /**
+   * Waits for the next key; undefined once the queue shuts down, even with keys still queued:
+   * unlike client-go's queue it does not drain, since shutdown may mean leadership is lost and
+   * the keys are the next leader's work.
+   */
   async get(): Promise<string | undefined> {
-    while (this.queue.length === 0) {
+    for (;;) {
       if (this.shuttingDown) return undefined;
+      if (this.queue.length > 0) break;
       await new Promise<void>((r) => this.waiters.push(r));
     }
     const key = this.queue.shift()!;

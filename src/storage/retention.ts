@@ -1,11 +1,14 @@
 // What happens to a hub's claims when the hub is deleted (run from its finalizer), and how a new
 // hub of the same name takes over claims kept from a deleted one. Data is destroyed only on an
 // explicit, UID-bound confirmation; every other path keeps it.
-import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import {
   ANNOTATION_CONFIRM_DESTROY,
+  API_GROUP,
   LABEL_HUB,
+  LABEL_MANAGED_BY,
   LABEL_RETAINED_FROM,
+  MANAGED_BY_VALUE,
   type HealthDataHub,
 } from '../api/index.js';
 import { LABEL_POLICY, policyLabelValue } from '../placement/admission.js';
@@ -106,8 +109,9 @@ export function planDeletion(hub: HealthDataHub, claims: readonly V1PersistentVo
 /**
  * Marks a claim as retained from the hub `hubUid` and removes its owner references, so that no
  * garbage collection can reach it once the hub is gone: after this, only a person deletes it.
- * `policy` (policyLabelValue of the hub's policy) is recorded in LABEL_POLICY: the namespace stays
- * held to that policy while the claim exists. Undefined when the claim is already so.
+ * `policy` (policyLabelValue of the hub's policy) is written in LABEL_POLICY for people to read:
+ * what holds the namespace to it is the operator's record (retainedRecord), which the tenant cannot
+ * edit. Undefined when the claim is already so.
  */
 export function retainPatch(
   claim: V1PersistentVolumeClaim,
@@ -200,4 +204,89 @@ export function planAdoption(hub: HealthDataHub, claims: readonly V1PersistentVo
     };
   }
   return plan;
+}
+
+/**
+ * Label on a retained-claim record (a ConfigMap in the operator's namespace) naming the namespace
+ * of its claim. The record says which policy the claim's namespace stays held to: the claim's
+ * own labels are the tenant's to edit, the operator's namespace is not.
+ */
+export const LABEL_RETAINED_NAMESPACE = `${API_GROUP}/retained-namespace`;
+
+/** What a retained-claim record holds. */
+export interface RetainedRecord {
+  /** The record's own name (retained-claim-<claim UID>). */
+  name: string;
+  namespace: string;
+  claim: string;
+  claimUid: string;
+  hub: string;
+  hubUid: string;
+  /** The deleted hub's spec.policyName. */
+  policy: string;
+}
+
+/** The record of `claim`, retained from `hub`, kept in `operatorNamespace`. */
+export function retainedRecord(
+  hub: HealthDataHub,
+  claim: V1PersistentVolumeClaim,
+  operatorNamespace: string,
+): V1ConfigMap {
+  const namespace = hub.metadata.namespace ?? '';
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: `retained-claim-${claim.metadata?.uid ?? ''}`,
+      namespace: operatorNamespace,
+      labels: {
+        [LABEL_MANAGED_BY]: MANAGED_BY_VALUE,
+        [LABEL_RETAINED_NAMESPACE]: namespace,
+        [LABEL_RETAINED_FROM]: hub.metadata.uid ?? '',
+      },
+    },
+    data: {
+      namespace,
+      claim: claim.metadata?.name ?? '',
+      claimUid: claim.metadata?.uid ?? '',
+      hub: hub.metadata.name ?? '',
+      hubUid: hub.metadata.uid ?? '',
+      policy: hub.spec.policyName,
+    },
+  };
+}
+
+/** A record read back; undefined when it lacks a field (not the operator's writing). */
+export function readRetainedRecord(cm: V1ConfigMap): RetainedRecord | undefined {
+  const d = cm.data ?? {};
+  const fields = ['namespace', 'claim', 'claimUid', 'hub', 'hubUid', 'policy'] as const;
+  if (!cm.metadata?.name || fields.some((f) => !d[f])) return undefined;
+  return {
+    name: cm.metadata.name,
+    namespace: d.namespace!,
+    claim: d.claim!,
+    claimUid: d.claimUid!,
+    hub: d.hub!,
+    hubUid: d.hubUid!,
+    policy: d.policy!,
+  };
+}
+
+/**
+ * Records whose claim no longer needs one: the claim (by UID) is gone, or a later hub of the same
+ * name adopted it (the claim is not marked retained any more and that hub, another UID, exists).
+ * `claims` must come from the API server: a cache that does not show a claim yet would release it.
+ * A tenant who unmarks the claim without such a hub changes nothing: the record stays.
+ */
+export function staleRecords(
+  records: readonly RetainedRecord[],
+  claims: readonly V1PersistentVolumeClaim[],
+  hubs: readonly Pick<HealthDataHub, 'metadata'>[],
+): RetainedRecord[] {
+  return records.filter((r) => {
+    const claim = claims.find((c) => c.metadata?.uid === r.claimUid);
+    if (!claim) return true;
+    const adopted = retainedFrom(claim) === undefined;
+    return adopted && hubs.some((h) => h.metadata.name === r.hub && h.metadata.uid !== r.hubUid);
+  });
 }

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import type * as Pkcs11 from 'pkcs11js';
 import { pkcs11Module } from '../../src/keys/pkcs11.js';
 import { ALLOWED_MODULES_FLAG, modulesAsNamed } from '../../src/keys/pkcs11-modules.js';
+import { ALLOWED_TOKENS_FLAG, type AllowedToken } from '../../src/keys/pkcs11-tokens.js';
 
 export const DEBIAN_SOFTHSM2_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 
@@ -13,6 +14,8 @@ export interface SoftHsmToken {
   /** The module and the file it resolves to: what the operator must be allowed to load. */
   allowedModules: string[];
   label: string;
+  /** The token's label alone: what a provider of a namespace mapped to it may use. */
+  allowedTokens: string[];
   pin: string;
   soPin: string;
 }
@@ -30,6 +33,16 @@ export function softHsmModule(): string {
 /** The SoftHSM2 module and the file it resolves to (Debian's path is a symbolic link). */
 export function softHsmAllowedModules(): string[] {
   return modulesAsNamed(softHsmModule());
+}
+
+/** The namespaces allowed to use `token` (ProviderDeps.pkcs11AllowedTokens). */
+export function tokenFor(token: SoftHsmToken, ...namespaces: string[]): AllowedToken[] {
+  return namespaces.map((namespace) => ({ namespace, label: token.label }));
+}
+
+/** The operator flag letting `namespaces` use `token`, for tests that run `hdh-operator run`. */
+export function allowedTokensFlag(token: SoftHsmToken, ...namespaces: string[]): string {
+  return `${ALLOWED_TOKENS_FLAG}=${namespaces.map((ns) => `${ns}/${token.label}`).join(',')}`;
 }
 
 /** The operator flag allowing the SoftHSM2 module, for tests that run `hdh-operator run`. */
@@ -68,6 +81,7 @@ export function createSoftHsmToken(label: string, pin = '246813', soPin = '97531
     module,
     allowedModules: softHsmAllowedModules(),
     label,
+    allowedTokens: [label],
     pin,
     soPin,
   };

@@ -6,6 +6,7 @@ import { FINALIZER, HEALTH_DATA_HUB, type HealthDataHub } from '../../api/index.
 import type { Writer } from '../../runtime/apply.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import { planDeletion, type StorageMetrics } from '../../storage/index.js';
+import type { RetainedClaimRecords } from '../retained-claims.js';
 import type { ClaimWriter } from './claim-writes.js';
 import type { KeyGate } from './keys.js';
 
@@ -15,6 +16,8 @@ export interface DeletionDeps {
   events: EventRecorder;
   metrics: StorageMetrics;
   keys: KeyGate;
+  /** Where the policy a retained claim holds its namespace to is recorded (not on the claim). */
+  records: RetainedClaimRecords;
 }
 
 export type DeletionOutcome =
@@ -26,12 +29,18 @@ export async function finalizeHub(d: DeletionDeps, hub: HealthDataHub): Promise<
   if (!hub.metadata.finalizers?.includes(FINALIZER)) return { done: true };
   const namespace = hub.metadata.namespace!;
 
-  const plan = planDeletion(hub, await d.writes.list(namespace));
+  const claims = await d.writes.list(namespace);
+  const plan = planDeletion(hub, claims);
   for (const action of plan.actions) {
     if (action.action === 'delete') {
       await d.writes.delete(namespace, action.claim, action.uid);
       d.metrics.claimOperations.inc({ op: 'delete' });
-    } else if (action.patch) {
+      continue;
+    }
+    // The record first: from the moment the claim is marked, the namespace is held by the record.
+    const claim = claims.find((c) => c.metadata?.name === action.claim);
+    if (claim) await d.records.record(hub, claim);
+    if (action.patch) {
       await d.writes.patch(namespace, action.claim, action.patch);
       d.metrics.claimOperations.inc({ op: 'retain' });
     }

@@ -445,6 +445,74 @@ describe('a hub namespace is never left without admission', () => {
     await tenantCore.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name: 'data-research-0' });
     await eventually('namespace released', async () => !(await labelled()), 30_000);
   }, 180_000);
+
+  it('keeps the namespace held to the deleted hub policy whatever the tenant does to the retained claim labels', async () => {
+    const ns = await prepareHubNamespace(kc, 'adv-retain-edit');
+    cleanups.push(() => deleteNamespaceAndWait(kc, ns));
+    // A laxer policy the tenant would rather be held to: any region, no namespace it selects.
+    const lax = `adv-lax-${suffix}`;
+    await createPolicy(lax, {
+      regions: ['us-east-1', 'fr-par'],
+      namespaceSelector: { matchLabels: { 'tier.example.com/lax': 'true' } },
+    });
+    cleanups.push(() => deleteAdmissionObjects(lax));
+    cleanups.push(() => deletePolicy(lax));
+    const op = await startOperatorProcess([`--namespace=${ns}`, '--leader-elect=false']);
+    cleanups.push(() => op.stop());
+    const tenant = await tenantAdmin(ns);
+    const tenantCore = tenant.makeApiClient(CoreV1Api);
+    await createHub(tenant, hubManifest('research', ns));
+    const key = policyNamespaceLabelKey('eu-hds');
+    const labels = async () => (await core.readNamespace({ name: ns })).metadata?.labels ?? {};
+    await eventually('namespace labelled', async () => (await labels())[key] === 'true', 30_000);
+    await eventually(
+      'finalizer on the hub',
+      async () => !!(await getHub(kc, ns, 'research')).metadata.finalizers?.length,
+      30_000,
+    );
+    await tenantCore.createNamespacedPersistentVolumeClaim({
+      namespace: ns,
+      body: {
+        metadata: { name: 'data-research-0' },
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          storageClassName: 'encrypted-eu',
+          resources: { requests: { storage: '1Gi' } },
+        },
+      },
+    });
+    await deleteHubAndWait(tenant, ns, 'research');
+    const retainedFrom = escapeKey('hdh.sovereign.eu/retained-from');
+    const policyKey = escapeKey('hdh.sovereign.eu/policy');
+    const editClaim = (body: object[]) =>
+      tenantCore.patchNamespacedPersistentVolumeClaim(
+        { namespace: ns, name: 'data-research-0', body },
+        labelPatch,
+      );
+
+    // The tenant names the laxer policy on its claim: the namespace is not relabelled for it.
+    await editClaim([{ op: 'replace', path: `/metadata/labels/${policyKey}`, value: lax }]);
+    await sleep(3000);
+    expect(await labels()).toMatchObject({ [key]: 'true' });
+    expect((await labels())[policyNamespaceLabelKey(lax)]).toBeUndefined();
+    // ... then strips the retained mark: the namespace stays held all the same.
+    await editClaim([
+      { op: 'remove', path: `/metadata/labels/${retainedFrom}` },
+      { op: 'remove', path: `/metadata/labels/${policyKey}` },
+    ]);
+    await sleep(3000);
+    expect((await labels())[key]).toBe('true');
+    const mounting = pod('reads-retained', {
+      nodeName: US_NODE,
+      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data-research-0' } }],
+    });
+    const verdict = await admits(tenant, ns, mounting);
+    expect(verdict.ok).toBe(false);
+    expect(verdict.message).toContain('eu-hds');
+    // Deleting the claim is what releases it, marked or not.
+    await tenantCore.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name: 'data-research-0' });
+    await eventually('namespace released', async () => (await labels())[key] === undefined, 30_000);
+  }, 180_000);
 });
 
 /** Deletes the admission objects of a test policy (the operator keeps them after the policy). */
@@ -489,6 +557,8 @@ async function limitedOperatorKubeConfig(
   rules.push(
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['*'] },
     { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'rolebindings'], verbs: ['*'] },
+    // The retained-claim records (Role hdh-operator-retained-claims in the operator's namespace).
+    { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'create', 'patch', 'delete'] },
   );
   const name = user;
   await rbac.createClusterRole({ body: { metadata: { name }, rules } });

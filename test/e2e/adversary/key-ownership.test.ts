@@ -38,9 +38,11 @@ import {
 import { writeLegacyKeys } from '../../support/legacy-keys.js';
 import { startOperatorProcess, type OperatorProcess } from '../../support/operator.js';
 import {
+  allowedTokensFlag,
   createSoftHsmToken,
   findKeyObjects,
   softHsmAllowedModulesFlag,
+  tokenFor,
   withTokenSession,
   type SoftHsmToken,
 } from '../../support/softhsm.js';
@@ -74,6 +76,8 @@ describe("a tenant cannot obtain or destroy another hub's key-encryption key", (
         '--leader-elect=false',
         '--log-level=debug',
         softHsmAllowedModulesFlag(),
+        // The platform lets both namespaces share the token: ownership must hold all the same.
+        allowedTokensFlag(token, victimNs, attackerNs),
       ]),
     );
 
@@ -310,6 +314,7 @@ describe("a tenant cannot obtain or destroy another hub's key-encryption key", (
         core,
         operatorNamespace: OPERATOR_NS,
         pkcs11AllowedModules: token.allowedModules,
+        pkcs11AllowedTokens: tokenFor(token, victimNs),
       });
       expect(legacy.kek.name).toBe(`hdh-${victimNs}-x${s}-${stored.metadata.uid}`);
       expect(legacy.kek.name).toBe(`hdh-${attackerNs}-a-x${s}-${stored.metadata.uid}`);

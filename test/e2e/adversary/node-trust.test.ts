@@ -47,6 +47,7 @@ const REGION = 'topology.kubernetes.io/region';
 const ZONE = 'topology.kubernetes.io/zone';
 const JURISDICTION = 'sovereign.node-restriction.kubernetes.io/jurisdiction';
 const HDS = 'sovereign.node-restriction.kubernetes.io/hds';
+const REGION_PIN = 'sovereign.node-restriction.kubernetes.io/region';
 const OPERATOR_NAMESPACE = 'hdh-system';
 const POLICY_LABEL = 'policy.hdh.sovereign.eu/eu-hds';
 const suffix = Date.now().toString(36);
@@ -108,6 +109,8 @@ describe('node trust, against a kubelet, a careless platform admin and hubs in s
   let ns: string;
   let op: OperatorProcess;
   const regionOnly = `adv-region-only-${suffix}`;
+  const franceAnchoredEu = `adv-fr-anchored-eu-${suffix}`;
+  const francePinned = `adv-fr-pinned-${suffix}`;
   const mislabelledClass = `adv-mislabelled-${suffix}`;
   const nodes: string[] = [];
 
@@ -128,9 +131,9 @@ describe('node trust, against a kubelet, a careless platform admin and hubs in s
     }
     await op?.stop();
     if (ns) await deleteNamespaceAndWait(kc, ns);
-    await custom
-      .deleteClusterCustomObject({ ...SOVEREIGNTY_POLICY, name: regionOnly })
-      .catch(() => undefined);
+    for (const name of [regionOnly, franceAnchoredEu, francePinned]) {
+      await custom.deleteClusterCustomObject({ ...SOVEREIGNTY_POLICY, name }).catch(() => undefined);
+    }
     for (const name of nodes) await core.deleteNode({ name }).catch(() => undefined);
     for (const namespace of ['kube-public', OPERATOR_NAMESPACE]) {
       for (const binding of ['tenant-admin', 'tenant-hdh-test-tenant-hubs']) {
@@ -213,11 +216,67 @@ describe('node trust, against a kubelet, a careless platform admin and hubs in s
     expect(await eligibleNodes(regionOnly, (n) => n >= before + 1)).toBe(before + 1);
     await sleep(1500);
     expect((await getPolicy(regionOnly)).status?.eligibleNodes).toBe(before + 1);
-    // A policy anchored on a label only the platform sets neither counts it nor distrusts itself.
+    // A policy anchored on a label only the platform sets does not count it.
     expect((await getPolicy('eu-hds')).status?.eligibleNodes).toBe(anchoredBefore);
-    expect(getCondition((await getPolicy('eu-hds')).status?.conditions, 'NodeLabelsTrusted')).toMatchObject({
-      status: 'True',
+  });
+
+  it('a kubelet of an EU node in de-fra relabels its own region fr-par: a France-only policy anchored on EU reports NodeLabelsTrusted=False', async () => {
+    const node = `adv-de-rogue-${suffix}`;
+    await createNode(node, {
+      [REGION]: 'de-fra',
+      [ZONE]: 'de-fra-1',
+      [JURISDICTION]: 'EU',
+      [REGION_PIN]: 'de-fra',
     });
+    nodes.push(node);
+    const create = (name: string, spec: object) =>
+      custom.createClusterCustomObject({
+        ...SOVEREIGNTY_POLICY,
+        body: {
+          apiVersion: SOVEREIGNTY_POLICY.apiVersion,
+          kind: SOVEREIGNTY_POLICY.kind,
+          metadata: { name },
+          spec,
+        },
+      });
+    // France only, anchored on the jurisdiction: what the EU anchor says nothing about is the region.
+    await create(franceAnchoredEu, {
+      regions: ['fr-par'],
+      nodeSelectorRequirements: [{ key: JURISDICTION, operator: 'In', values: ['EU'] }],
+    });
+    // France only, the region pinned by a label only the platform sets.
+    await create(francePinned, {
+      regions: ['fr-par'],
+      nodeSelectorRequirements: [
+        { key: JURISDICTION, operator: 'In', values: ['EU'] },
+        { key: REGION_PIN, operator: 'In', values: ['fr-par'] },
+      ],
+    });
+    const anchoredBefore = await eligibleNodes(franceAnchoredEu, () => true);
+    const pinnedBefore = await eligibleNodes(francePinned, () => true);
+
+    const kubelet = kubeletOf(node).makeApiClient(CoreV1Api);
+    await patchLabels(kubelet, node, { [REGION]: 'fr-par', [ZONE]: 'fr-par-1' });
+    const refused = await refusal(patchLabels(kubelet, node, { [REGION_PIN]: 'fr-par' }));
+    expect(refused.code).toBe(403);
+
+    const condition = (policy: string) =>
+      eventually(
+        `${policy} NodeLabelsTrusted`,
+        async () => getCondition((await getPolicy(policy)).status?.conditions, 'NodeLabelsTrusted'),
+        30_000,
+        200,
+      );
+    const anchored = await condition(franceAnchoredEu);
+    expect(anchored).toMatchObject({ status: 'False', reason: 'SelfAssertableLabels' });
+    expect(anchored.message).toContain(`matched on ${REGION}`);
+    expect(anchored.message).toContain(`${REGION_PIN} In [fr-par]`);
+    // ... rightly: the German node now counts for the France-only policy.
+    expect(await eligibleNodes(franceAnchoredEu, (n) => n >= anchoredBefore + 1)).toBe(anchoredBefore + 1);
+    // The pinned policy trusts its labels and does not count it.
+    expect(await condition(francePinned)).toMatchObject({ status: 'True', reason: 'RestrictedLabels' });
+    await sleep(1500);
+    expect((await getPolicy(francePinned)).status?.eligibleNodes).toBe(pinnedBefore);
   });
 
   it('a volume on a node labelled fr-par whose providerID says us-east-1 is outside, never StorageReady', async () => {

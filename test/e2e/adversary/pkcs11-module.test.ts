@@ -16,6 +16,7 @@ import { newDekSet, renderDekSecret } from '../../../src/keys/dek.js';
 import { keyIdentity } from '../../../src/keys/identity.js';
 import { Pkcs11KeyProvider } from '../../../src/keys/pkcs11.js';
 import { ALLOWED_MODULES_FLAG } from '../../../src/keys/pkcs11-modules.js';
+import { ALLOWED_TOKENS_FLAG } from '../../../src/keys/pkcs11-tokens.js';
 import { testKubeConfig } from '../../support/cluster.js';
 import {
   deleteNamespaceAndWait,
@@ -139,6 +140,8 @@ describe('a tenant naming any file as the PKCS#11 module', () => {
       `--namespace=${ns}`,
       '--leader-elect=false',
       `${ALLOWED_MODULES_FLAG}=${allowed.join(',')}`,
+      // The token is the tenant's: the module is what this attack is about.
+      `${ALLOWED_TOKENS_FLAG}=${ns}/hdh-adversary`,
     ]);
     health = watchHealth(op.probesUrl);
   });
@@ -262,6 +265,7 @@ describe('a tenant naming any file as the PKCS#11 module', () => {
       module: '/m',
       allowedModules: [],
       tokenLabel: 't',
+      allowedTokens: [],
       pin: 'p',
     }).keyRef(keyIdentity(hub));
     // Well-formed (IV, 32-byte key, tag): it is never unwrapped.

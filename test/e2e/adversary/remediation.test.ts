@@ -27,6 +27,7 @@ import {
   getHub,
   hubCondition,
   hubManifest,
+  patchHub,
   prepareHubNamespace,
   waitForHubCondition,
 } from '../../support/hubs.js';
@@ -53,6 +54,7 @@ const kc = testKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
 const relabel = new NodeRelabeller(kc);
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const custom = (from: KubeConfig = kc) => from.makeApiClient(CustomObjectsApi);
 
 /** eu-hds, with the remediation bounds stated short enough for a test. */
 const policySpec = {
@@ -386,6 +388,139 @@ describe('removal of pods outside the policy, against a tenant', () => {
     expect(events.note).toContain(`grace period of ${A_DAY}s`);
     await waitForHubCondition(kc, ns, hubName, 'PlacementCompliant', { status: 'True' }, 30_000);
   }, 120_000);
+});
+
+describe('a tenant that would stop the removals in its namespace', () => {
+  const hubName = 'lever';
+  let ns: string;
+  let policy: string;
+  let op: OperatorProcess;
+  let tenant: KubeConfig;
+
+  beforeAll(async () => {
+    ns = await prepareHubNamespace(kc, 'adv-lever');
+    policy = `${ns}-bounded`;
+    await createPolicy(kc, policy, policySpec);
+    op = await startOperatorProcess([`--namespace=${ns}`, '--leader-elect=false']);
+    tenant = await tenantAdmin(ns);
+    await createHub(tenant, hubManifest(hubName, ns, policy));
+    await namespaceHeld(kc, ns, policy, REGIONS);
+  }, 120_000);
+  afterEach(async () => {
+    await relabel.restore();
+  });
+  afterAll(async () => {
+    await relabel.restore();
+    await custom()
+      .patchNamespacedCustomObject(
+        { ...HEALTH_DATA_HUB, namespace: ns, name: hubName, body: { metadata: { finalizers: null } } },
+        mergePatch,
+      )
+      .catch(() => undefined);
+    await op?.stop();
+    await deletePolicy(kc, policy);
+  });
+
+  /** Relabels the pod's node out of the policy; the pod must be gone within `withinMs`. */
+  async function removedOnceOutside(pod: V1Pod, withinMs: number): Promise<Departure> {
+    const t0 = Date.now();
+    await relabel.setRegion(pod.spec!.nodeName!, 'us-east-1');
+    const d = await followDeparture(ns, pod.metadata!.name!, pod.metadata!.uid!, t0, withinMs);
+    await relabel.restore();
+    return d;
+  }
+
+  it('points the hub at a region without nodes, or outside the policy: pods outside the policy are still removed', async () => {
+    // A region of the policy where no node is, then one the policy does not allow (RegionNotAllowed).
+    for (const [i, regions] of [['eu-west-3'], ['zz-nowhere']].entries()) {
+      await patchHub(tenant, ns, hubName, { spec: { placement: { regions } } });
+      await eventually(
+        `hub reconciled with placement.regions ${regions.join(',')}`,
+        async () => {
+          const hub = await getHub(kc, ns, hubName);
+          return hub.status?.observedGeneration === hub.metadata.generation;
+        },
+        30_000,
+        200,
+      );
+      const pod = await tenantPod(tenant, ns, `exfil-${i}`);
+      const d = await removedOnceOutside(pod, 15_000);
+      report(
+        `hub placement.regions [${regions.join(', ')}]: pod outside the policy terminating after ${d.terminating} ms, gone after ${d.gone} ms`,
+      );
+      expect(d.terminating ?? d.gone).toBeDefined();
+      expect(d.terminating ?? d.gone!).toBeLessThanOrEqual(10_000);
+    }
+    await patchHub(tenant, ns, hubName, { spec: { placement: null } });
+  }, 120_000);
+
+  it('holds the hub in deletion with its own finalizer, then lets it go with its claim retained: pods are still removed', async () => {
+    const ours = await eventually(
+      'finalizer on the hub',
+      async () => (await getHub(kc, ns, hubName)).metadata.finalizers,
+      30_000,
+    );
+    // The hub's claim (named for it, as its StatefulSet would make it): retained at deletion.
+    await tenant.makeApiClient(CoreV1Api).createNamespacedPersistentVolumeClaim({
+      namespace: ns,
+      body: {
+        metadata: { name: `data-${hubName}-0` },
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          storageClassName: 'encrypted-eu',
+          resources: { requests: { storage: '1Gi' } },
+        },
+      },
+    });
+    // The tenant's own finalizer, then the deletion: the hub stays, being deleted, as long as it likes.
+    await patchHub(tenant, ns, hubName, { metadata: { finalizers: [...ours, 'tenant.example/hold'] } });
+    await custom(tenant).deleteNamespacedCustomObject({ ...HEALTH_DATA_HUB, namespace: ns, name: hubName });
+    await eventually(
+      'the operator done with the deletion (only the tenant finalizer left)',
+      async () => {
+        const hub = await getHub(kc, ns, hubName);
+        return (
+          !!hub.metadata.deletionTimestamp &&
+          JSON.stringify(hub.metadata.finalizers) === JSON.stringify(['tenant.example/hold'])
+        );
+      },
+      60_000,
+      300,
+    );
+    const held = await tenantPod(tenant, ns, 'while-deleting');
+    const relabelled = Date.now();
+    const d = await removedOnceOutside(held, 15_000);
+    const hub = await getHub(kc, ns, hubName);
+    report(`hub held in deletion: pod terminating after ${d.terminating} ms, gone after ${d.gone} ms`);
+    expect(d.terminating ?? d.gone).toBeDefined();
+    expect(d.terminating ?? d.gone!).toBeLessThanOrEqual(10_000);
+    // Its status still follows the audit: the verdict changed (violation, then none) since the relabel.
+    expect(Date.parse(hub.status!.placement!.lastAuditTime!)).toBeGreaterThanOrEqual(relabelled - 1000);
+
+    // Let it go: its claim is retained, so the namespace stays held to the policy, hub or not.
+    await patchHub(tenant, ns, hubName, { metadata: { finalizers: null } });
+    await eventually(
+      'hub gone',
+      async () =>
+        getHub(kc, ns, hubName).then(
+          () => false,
+          () => true,
+        ),
+      30_000,
+      300,
+    );
+    const retained = await core.readNamespacedPersistentVolumeClaim({
+      namespace: ns,
+      name: `data-${hubName}-0`,
+    });
+    expect(retained.metadata?.labels?.['hdh.sovereign.eu/retained-from']).toBeDefined();
+    await namespaceHeld(kc, ns, policy, REGIONS);
+    const orphan = await tenantPod(tenant, ns, 'after-deletion');
+    const e = await removedOnceOutside(orphan, 15_000);
+    report(`hub gone, claim retained: pod terminating after ${e.terminating} ms, gone after ${e.gone} ms`);
+    expect(e.terminating ?? e.gone).toBeDefined();
+    expect(e.terminating ?? e.gone!).toBeLessThanOrEqual(10_000);
+  }, 180_000);
 });
 
 describe('pods in system namespaces', () => {

@@ -42,14 +42,17 @@ describe('hdh-operator cluster up/status/down', () => {
 
     const state = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as {
       processes: { pid: number }[];
+      supervisor: { pid: number };
     };
-    expect(state.processes.map((p) => p.pid).every(alive)).toBe(true);
+    const pids = [...state.processes.map((p) => p.pid), state.supervisor.pid];
+    expect(pids.every(alive)).toBe(true);
 
     const status = await run(process.execPath, [cli, 'cluster', 'status', '--dir', dir]);
     expect(status.stdout).toContain('running');
+    expect(status.stdout).toMatch(new RegExp(`supervisor +pid ${state.supervisor.pid} +running`));
 
     await run(process.execPath, [cli, 'cluster', 'down', '--dir', dir]);
-    expect(state.processes.map((p) => p.pid).some(alive)).toBe(false);
+    expect(pids.some(alive)).toBe(false);
     expect(existsSync(join(dir, 'cluster.json'))).toBe(false);
 
     await expect(run(process.execPath, [cli, 'cluster', 'status', '--dir', dir])).rejects.toMatchObject({

@@ -19,6 +19,7 @@ import {
 } from '../../support/hubs.js';
 import { startOperatorProcess, type OperatorProcess } from '../../support/operator.js';
 import {
+  allowedTokensFlag,
   createSoftHsmToken,
   findKeyObjects,
   softHsmAllowedModulesFlag,
@@ -55,6 +56,7 @@ describe('a hub with its key-encryption key in a PKCS#11 token', () => {
       '--leader-elect=false',
       '--log-level=debug',
       softHsmAllowedModulesFlag(),
+      allowedTokensFlag(token, ns),
     ]);
   });
   afterAll(async () => {

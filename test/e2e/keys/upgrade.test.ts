@@ -35,9 +35,11 @@ import {
 import { writeLegacyKeys, type LegacyKeys } from '../../support/legacy-keys.js';
 import { startOperatorProcess, type OperatorProcess } from '../../support/operator.js';
 import {
+  allowedTokensFlag,
   createSoftHsmToken,
   findKeyObjects,
   softHsmAllowedModulesFlag,
+  tokenFor,
   withTokenSession,
   type SoftHsmToken,
 } from '../../support/softhsm.js';
@@ -129,6 +131,7 @@ describe('keys made under the earlier identity scheme, after an upgrade', () => 
           core,
           operatorNamespace: OPERATOR_NS,
           pkcs11AllowedModules: token.allowedModules,
+          pkcs11AllowedTokens: tokenFor(token, ns),
         }),
       );
     }
@@ -153,6 +156,7 @@ describe('keys made under the earlier identity scheme, after an upgrade', () => 
       '--leader-elect=false',
       '--log-level=debug',
       softHsmAllowedModulesFlag(),
+      allowedTokensFlag(token, ns),
     ]);
   }, 120_000);
 

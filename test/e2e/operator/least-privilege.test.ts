@@ -73,6 +73,8 @@ describe('the operator with the RBAC it ships', () => {
       'ClusterRoleBinding',
       'Role',
       'Role',
+      'Role',
+      'RoleBinding',
       'RoleBinding',
       'RoleBinding',
       'ServiceAccount',

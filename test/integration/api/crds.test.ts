@@ -468,6 +468,40 @@ const hubCreates: InvalidCase[] = [
     mutate: (h) => (h.spec.datastore = { resources: { requests: { cpu: 'lots' } } }),
     field: 'spec.datastore.resources.requests.cpu',
   },
+  // What the pod schema would refuse in the StatefulSet the operator renders.
+  {
+    what: 'toleration key with a 64-character name',
+    mutate: (h) =>
+      (h.spec.placement = { tolerations: [{ key: `example.com/${'k'.repeat(64)}`, operator: 'Exists' }] }),
+    field: 'spec.placement.tolerations[0].key',
+  },
+  {
+    what: 'memory request above its limit',
+    mutate: (h) =>
+      (h.spec.datastore = { resources: { requests: { memory: '2Gi' }, limits: { memory: '1Gi' } } }),
+    field: 'spec.datastore.resources.requests',
+  },
+  {
+    what: 'resource name no container can ask for',
+    mutate: (h) => (h.spec.datastore = { resources: { limits: { 'a/b/c': '1' } } }),
+    field: 'spec.datastore.resources.limits',
+  },
+  {
+    what: 'negative integer quantity',
+    mutate: (h) => (h.spec.datastore = { resources: { limits: { cpu: -1 } } }),
+    field: 'spec.datastore.resources.limits',
+  },
+  {
+    what: "secretKeyRef key '.'",
+    mutate: (h) =>
+      (h.spec.datastore = { env: [{ name: 'A', valueFrom: { secretKeyRef: { name: 's', key: '.' } } }] }),
+    field: 'spec.datastore.env[0].valueFrom.secretKeyRef.key',
+  },
+  {
+    what: 'extended resource requested without an equal limit',
+    mutate: (h) => (h.spec.datastore = { resources: { requests: { 'example.com/gpu': '1' } } }),
+    field: 'spec.datastore.resources.requests',
+  },
   { what: 'suspend not a boolean', mutate: (h) => (h.spec.suspend = 'yes'), field: 'spec.suspend' },
   {
     what: 'hub name not a DNS label',
@@ -581,6 +615,17 @@ const policyCreates: InvalidCase[] = [
     what: 'unknown toleration effect',
     mutate: (p) => (p.spec.tolerations = [{ key: 'k', value: 'v', effect: 'Sometimes' }]),
     field: 'spec.tolerations[0].effect',
+  },
+  {
+    what: 'toleration key with a 64-character name',
+    mutate: (p) => (p.spec.tolerations = [{ key: 'k'.repeat(64), operator: 'Exists' }]),
+    field: 'spec.tolerations[0].key',
+  },
+  {
+    what: 'namespaceSelector key with a 64-character name',
+    mutate: (p) =>
+      (p.spec.namespaceSelector = { matchExpressions: [{ key: 'k'.repeat(64), operator: 'Exists' }] }),
+    field: 'spec.namespaceSelector.matchExpressions[0].key',
   },
   {
     what: 'evictionTimeout not a duration',

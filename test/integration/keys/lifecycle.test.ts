@@ -41,6 +41,7 @@ import {
 import { metricValue } from '../../support/metrics.js';
 import {
   createSoftHsmToken,
+  tokenFor,
   findKeyObjects,
   withTokenSession,
   type SoftHsmToken,
@@ -312,7 +313,13 @@ beforeAll(async () => {
   transitSettings = await transitEncryption(core, hubNs, vault);
   registry = new Registry();
   metrics = new KeyMetrics(registry);
-  deps = { core, operatorNamespace: operatorNs, metrics, pkcs11AllowedModules: token.allowedModules };
+  deps = {
+    core,
+    operatorNamespace: operatorNs,
+    metrics,
+    pkcs11AllowedModules: token.allowedModules,
+    pkcs11AllowedTokens: tokenFor(token, hubNs),
+  };
   lifecycle = newLifecycle();
   const clients = new ApiClients(kc);
   writer = new Writer(clients, FIELD_MANAGER);

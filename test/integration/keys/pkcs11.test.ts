@@ -43,6 +43,7 @@ beforeAll(() => {
   provider = new Pkcs11KeyProvider({
     module: token.module,
     allowedModules: token.allowedModules,
+    allowedTokens: token.allowedTokens,
     tokenLabel: token.label,
     pin: token.pin,
   });
@@ -144,6 +145,7 @@ describe('PKCS#11 provider on SoftHSM2', () => {
     const wrong = new Pkcs11KeyProvider({
       module: token.module,
       allowedModules: token.allowedModules,
+      allowedTokens: token.allowedTokens,
       tokenLabel: token.label,
       pin: wrongPin,
     });
@@ -170,6 +172,7 @@ describe('PKCS#11 provider on SoftHSM2', () => {
     const wrong2 = new Pkcs11KeyProvider({
       module: token.module,
       allowedModules: token.allowedModules,
+      allowedTokens: token.allowedTokens,
       tokenLabel: token.label,
       pin: otherWrongPin,
     });
@@ -188,6 +191,8 @@ describe('PKCS#11 provider on SoftHSM2', () => {
     const noToken = new Pkcs11KeyProvider({
       module: token.module,
       allowedModules: token.allowedModules,
+      // Allowed by the platform, but not on the token list: the platform's mistake to see.
+      allowedTokens: ['no-such-token'],
       tokenLabel: 'no-such-token',
       pin: token.pin,
     });
@@ -201,6 +206,7 @@ describe('PKCS#11 provider on SoftHSM2', () => {
     const noModule = new Pkcs11KeyProvider({
       module: missing,
       allowedModules: [missing],
+      allowedTokens: token.allowedTokens,
       tokenLabel: token.label,
       pin: token.pin,
     });
@@ -216,6 +222,7 @@ describe('PKCS#11 provider on SoftHSM2', () => {
       const p = new Pkcs11KeyProvider({
         module,
         allowedModules: token.allowedModules,
+        allowedTokens: token.allowedTokens,
         tokenLabel: token.label,
         pin: token.pin,
       });
@@ -230,6 +237,7 @@ describe('PKCS#11 provider on SoftHSM2', () => {
     const relative = new Pkcs11KeyProvider({
       module: 'libsofthsm2.so',
       allowedModules: token.allowedModules,
+      allowedTokens: token.allowedTokens,
       tokenLabel: token.label,
       pin: token.pin,
     });
@@ -281,6 +289,7 @@ describe('PKCS#11 provider on SoftHSM2', () => {
       new Pkcs11KeyProvider({
         module: token.module,
         allowedModules: token.allowedModules,
+        allowedTokens: token.allowedTokens,
         tokenLabel: token.label,
         pin: '11112222',
       }),

@@ -28,7 +28,7 @@ import {
   prepareHubNamespace,
 } from '../../support/hubs.js';
 import { writeLegacyKeys } from '../../support/legacy-keys.js';
-import { createSoftHsmToken, type SoftHsmToken } from '../../support/softhsm.js';
+import { createSoftHsmToken, tokenFor, type SoftHsmToken } from '../../support/softhsm.js';
 import { startVaultDevServer, transitEncryption, type VaultDevServer } from '../../support/vault.js';
 
 const cli = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
@@ -58,7 +58,12 @@ beforeAll(async () => {
   });
   vault = await startVaultDevServer();
   transit = await transitEncryption(core, hubNs, vault);
-  deps = { core, operatorNamespace: operatorNs, pkcs11AllowedModules: token.allowedModules };
+  deps = {
+    core,
+    operatorNamespace: operatorNs,
+    pkcs11AllowedModules: token.allowedModules,
+    pkcs11AllowedTokens: tokenFor(token, hubNs),
+  };
   lifecycle = new KeyLifecycle({ secrets: core, providers: deps });
   work = mkdtempSync(join(tmpdir(), 'it-unwrap-'));
 });

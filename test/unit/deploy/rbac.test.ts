@@ -27,8 +27,8 @@ describe('RBAC of the kustomize config and of the Helm chart', () => {
     expect(rulesOf(chart, 'ClusterRole')).toEqual(rulesOf(config, 'ClusterRole'));
   });
 
-  it('grant the same rules in the operator namespace (leader election, key access)', () => {
-    expect(rulesOf(config, 'Role')).toHaveLength(2);
+  it('grant the same rules in the operator namespace (leader election, key access, retained claims)', () => {
+    expect(rulesOf(config, 'Role')).toHaveLength(3);
     expect(rulesOf(chart, 'Role')).toEqual(rulesOf(config, 'Role'));
   });
 });

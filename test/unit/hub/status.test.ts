@@ -1,5 +1,10 @@
 import type { HealthDataHub, SovereigntyPolicy } from '../../../src/api/index.js';
-import { desiredHubStatus, suspendedHubStatus, systemNamespaceHubStatus } from '../../../src/hub/status.js';
+import {
+  desiredHubStatus,
+  refusalReport,
+  suspendedHubStatus,
+  systemNamespaceHubStatus,
+} from '../../../src/hub/status.js';
 import { systemNamespaceRefusal } from '../../../src/hub/system-namespaces.js';
 import { statusUnchanged } from '../../../src/runtime/status.js';
 import { renderHubTable, shortAge } from '../../../src/hub/table.js';
@@ -201,10 +206,102 @@ describe('placement audit in the hub status', () => {
       violations: [outside],
       lastAuditTime: '2026-11-01T11:00:00Z',
     });
-    // Without its policy there is no verdict: the status stays as it was.
-    expect(suspendedHubStatus({ hub: suspended, policy: undefined, nodes: [], violations: [] }, t1)).toBe(
-      running,
+  });
+
+  it('says Suspended while a suspended hub has never been reconciled', () => {
+    const s = suspendedHubStatus({ hub: hub({ suspend: true }), policy, nodes: [], violations: [] }, t1);
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'Suspended', observedGeneration: 1 });
+    expect(cond(s, 'PlacementCompliant')).toMatchObject({ status: 'True', reason: 'Compliant' });
+  });
+
+  it('reports a suspended hub whose policy does not exist: PolicyNotFound, Stalled, Ready False', () => {
+    const fresh = hub({ suspend: true });
+    const s = suspendedHubStatus({ hub: fresh, policy: undefined, nodes: [] }, t1);
+    expect(cond(s, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'PolicyNotFound',
+      observedGeneration: 1,
+    });
+    expect(cond(s, 'PlacementCompliant')).toMatchObject({ status: 'False', reason: 'PolicyNotFound' });
+    expect(cond(s, 'Stalled')).toMatchObject({ status: 'True', reason: 'PolicyNotFound' });
+    expect(cond(s, 'Reconciling')).toMatchObject({ status: 'False', reason: 'PolicyNotFound' });
+    expect(s.observedGeneration).toBe(1);
+    // Other conditions of the running hub stay as they were: nothing was reconciled.
+    const running = desiredHubStatus({ hub: hub(), policy, nodes, violations: [] }, t0);
+    const wasRunning = { ...hub({ suspend: true }), status: { ...running, storage: { claims: [] } } };
+    const again = suspendedHubStatus({ hub: wasRunning, policy: undefined, nodes: [] }, t1);
+    expect(cond(again, 'Ready')).toMatchObject({ status: 'False', reason: 'PolicyNotFound' });
+    expect(again.storage).toEqual({ claims: [] });
+    // A region outside the policy is reported the same way.
+    const outsideRegions = hub({ suspend: true, placement: { regions: ['us-east-1'] } });
+    const r = suspendedHubStatus({ hub: outsideRegions, policy, nodes: [], violations: [] }, t1);
+    expect(cond(r, 'Ready')).toMatchObject({ status: 'False', reason: 'RegionNotAllowed' });
+    expect(cond(r, 'Stalled')).toMatchObject({ status: 'True', reason: 'RegionNotAllowed' });
+  });
+});
+
+describe('refusals of the API server', () => {
+  const refused = (kind: string, code: number) => ({
+    kind,
+    subject: `${kind} n/h`,
+    code,
+    serverMessage: `${kind}.apps "h" is invalid: spec.template.spec.tolerations[0].key: Invalid value: "x"`,
+  });
+  const ok = (type: string, reason: string) => ({
+    type,
+    status: 'True' as const,
+    reason,
+    message: reason,
+    observedGeneration: 1,
+  });
+
+  it('become the component condition, Stalled and Ready False with the server message', () => {
+    const r = refusalReport(hub(), refused('StatefulSet', 422));
+    expect(r.condition).toMatchObject({
+      type: 'DatastoreReady',
+      status: 'False',
+      reason: 'ApiServerRefused',
+    });
+    expect(r.condition.message).toContain('the API server refused StatefulSet n/h (422)');
+    expect(r.condition.message).toContain('spec.template.spec.tolerations[0].key');
+    expect(r.condition.message).toContain("fix the hub's spec");
+    const components = {
+      // The claims never came: StorageReady is False too, but the refusal is what blocks the hub.
+      conditions: [
+        { ...ok('StorageReady', 'ClaimsPending'), status: 'False' as const },
+        ok('KeysReady', 'KeyAvailable'),
+        r.condition,
+      ],
+      stalled: r.stalled,
+    };
+    const s = desiredHubStatus({ hub: hub(), policy, nodes, violations: [], components }, t0);
+    expect(cond(s, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'ApiServerRefused',
+      message: r.stalled.message,
+    });
+    expect(cond(s, 'Stalled')).toMatchObject({ status: 'True', reason: 'ApiServerRefused' });
+    expect(cond(s, 'Reconciling')).toMatchObject({ status: 'False' });
+    expect(cond(s, 'DatastoreReady')).toMatchObject({ status: 'False', reason: 'ApiServerRefused' });
+  });
+
+  it('name the condition of the refused kind, and the platform team for a 403', () => {
+    expect(refusalReport(hub(), refused('Service', 422)).condition.type).toBe('DatastoreReady');
+    expect(refusalReport(hub(), refused('PodDisruptionBudget', 422)).condition.type).toBe('DatastoreReady');
+    expect(refusalReport(hub(), refused('RoleBinding', 403)).condition.type).toBe('KeysReady');
+    expect(refusalReport(hub(), refused('ServiceAccount', 403)).condition.message).toContain(
+      'ask the platform team',
     );
+    expect(refusalReport(hub(), refused('PersistentVolumeClaim', 403)).condition.type).toBe('StorageReady');
+  });
+
+  it('leave Ready to the input when the input itself does not hold', () => {
+    const r = refusalReport(hub(), refused('StatefulSet', 422));
+    const s = desiredHubStatus(
+      { hub: hub(), policy: undefined, nodes, components: { conditions: [r.condition], stalled: r.stalled } },
+      t0,
+    );
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'PolicyNotFound' });
   });
 });
 

@@ -138,6 +138,7 @@ describe('checkReferences: a hub naming a module the platform did not allow', ()
   it('is KeysReady=False, Pkcs11ModuleNotAllowed, with a message naming the flag', () => {
     const [failure, ...rest] = checkReferences(hub('/proc/self/fd/13'), policy, {
       pkcs11AllowedModules: [LIB],
+      pkcs11AllowedTokens: [{ namespace: 'ten', label: 't' }],
     });
     expect(rest).toEqual([]);
     expect(failure).toMatchObject({
@@ -150,9 +151,15 @@ describe('checkReferences: a hub naming a module the platform did not allow', ()
     expect(failure!.message).toContain('set spec.encryption.pkcs11.module to an allowed module');
   });
 
-  it('allows none by default, and passes a listed module', () => {
-    expect(checkReferences(hub(LIB), policy).map((f) => f.reason)).toEqual(['Pkcs11ModuleNotAllowed']);
-    expect(checkReferences(hub(LIB), policy, { pkcs11AllowedModules: [LIB] })).toEqual([]);
+  it('allows none by default (nor any token), and passes a listed module', () => {
+    expect(checkReferences(hub(LIB), policy).map((f) => f.reason)).toEqual([
+      'Pkcs11ModuleNotAllowed',
+      'Pkcs11TokenNotAllowed',
+    ]);
+    const token = [{ namespace: 'ten', label: 't' }];
+    expect(
+      checkReferences(hub(LIB), policy, { pkcs11AllowedModules: [LIB], pkcs11AllowedTokens: token }),
+    ).toEqual([]);
   });
 });
 

@@ -7,6 +7,7 @@ import {
   podAuditView,
   sameViolations,
   statusViolations,
+  validHubRegions,
   type HeldPolicy,
   type NodeFacts,
 } from '../../../src/placement/audit.js';
@@ -25,6 +26,9 @@ const nodes = new Map<string, NodeFacts>([
   ['lying', { ...eu('fr-par'), providerID: 'aws:///us-east-1a/i-0abc' }],
   ['honest', { ...eu('fr-par'), providerID: 'scaleway://instance/fr-par-2/8c6f4d0e' }],
 ]);
+
+/** Nodes to go to, inside the policy and inside the hub's regions. */
+const room = { policy: 3, hubRegions: 3 };
 
 const held = (over: Partial<HeldPolicy> = {}): HeldPolicy => ({
   hub: 'oncology',
@@ -67,7 +71,7 @@ describe('placement audit', () => {
     const v = auditPods([held()], [pod('orphan', 'vanished')], nodes);
     expect(v).toMatchObject([{ pod: 'orphan', node: 'vanished', nodeMissing: true }]);
     expect(v[0]!.reason).toBe('node vanished no longer exists');
-    expect(evictionCandidates(v, held())).toEqual([]);
+    expect(evictionCandidates(v, held(), room)).toEqual([]);
   });
 
   it('ignores pods that are finished or not scheduled, and reports terminating ones until they are gone', () => {
@@ -89,7 +93,7 @@ describe('placement audit', () => {
     const v = auditPods([held()], [leaving, done, failed, pending, bound], nodes);
     expect(v.map((x) => x.pod)).toEqual(['bound', 'terminating']);
     // Still a candidate: the remediation shortens a grace period longer than the policy allows.
-    expect(evictionCandidates(v, held()).map((x) => x.pod)).toEqual(['bound', 'terminating']);
+    expect(evictionCandidates(v, held(), room).map((x) => x.pod)).toEqual(['bound', 'terminating']);
   });
 
   it('treats a node whose region label contradicts its providerID as outside every policy', () => {
@@ -116,6 +120,46 @@ describe('placement audit', () => {
     ]);
   });
 
+  it('evicts a pod outside the policy whenever the policy has a node for it, whatever the hub regions say', () => {
+    // The tenant points the hub at a region without nodes: the policy still has three.
+    const narrowed = held({ hubRegions: ['eu-west-3'] });
+    const own = pod('datastore-0', 'fra-1', {
+      metadata: { name: 'datastore-0', labels: { 'hdh.sovereign.eu/hub': 'oncology' } },
+    });
+    const ownOutside = pod('datastore-1', 'us-1', {
+      metadata: { name: 'datastore-1', labels: { 'hdh.sovereign.eu/hub': 'oncology' } },
+    });
+    const v = auditPods([narrowed], [pod('exfil', 'us-1'), own, ownOutside], nodes);
+    expect(v.map((x) => [x.pod, x.onlyHubRegions])).toEqual([
+      ['datastore-0', ['oncology']],
+      ['datastore-1', undefined],
+      ['exfil', undefined],
+    ]);
+    const noneInHubRegions = { policy: 3, hubRegions: 0 };
+    // Outside the policy: removed. Inside it, outside only the hub's regions, which have no node:
+    // nothing could take the hub's pod back, it stays (reported).
+    expect(evictionCandidates(v, narrowed, noneInHubRegions).map((x) => x.pod)).toEqual([
+      'datastore-1',
+      'exfil',
+    ]);
+    expect(evictionCandidates(v, narrowed, room).map((x) => x.pod)).toEqual([
+      'datastore-0',
+      'datastore-1',
+      'exfil',
+    ]);
+    // No node inside the policy at all: nothing is removed (NoEligibleNodes).
+    expect(evictionCandidates(v, narrowed, { policy: 0, hubRegions: 0 })).toEqual([]);
+  });
+
+  it('ignores hub regions the policy does not allow (RegionNotAllowed): they narrow nothing', () => {
+    const regions = euHds().spec.regions;
+    expect(validHubRegions(regions, ['fr-par'])).toEqual(['fr-par']);
+    expect(validHubRegions(regions, ['zz-nowhere'])).toBeUndefined();
+    expect(validHubRegions(regions, ['fr-par', 'zz-nowhere'])).toBeUndefined();
+    expect(validHubRegions(regions, [])).toBeUndefined();
+    expect(validHubRegions(regions, undefined)).toBeUndefined();
+  });
+
   it('applies the strictest policy when several hubs share a namespace', () => {
     const strict: HeldPolicy = {
       hub: 'genomics',
@@ -130,8 +174,8 @@ describe('placement audit', () => {
     // The reason names the policy, since the namespace answers to two.
     expect(v[0]!.reason).toBe('region de-fra is not one of [fr-par] (SovereigntyPolicy fr-only)');
     // Each hub evicts for its own policy only.
-    expect(evictionCandidates(v, held()).map((x) => x.pod)).toEqual(['c']);
-    expect(evictionCandidates(v, strict).map((x) => x.pod)).toEqual(['a', 'c']);
+    expect(evictionCandidates(v, held(), room).map((x) => x.pod)).toEqual(['c']);
+    expect(evictionCandidates(v, strict, room).map((x) => x.pod)).toEqual(['a', 'c']);
   });
 
   it('reports nothing without a known policy (fail closed: no verdict, nothing evicted)', () => {
@@ -144,12 +188,16 @@ describe('placement audit', () => {
     });
     const v = auditPods([held()], [pod('c', 'us-1'), mirror], nodes);
     expect(v.map((x) => x.pod)).toEqual(['c', 'kube-thing']);
-    expect(evictionCandidates(v, held()).map((x) => x.pod)).toEqual(['c']);
-    expect(evictionCandidates(v, held({ spec: { ...euHds().spec, onViolation: 'Report' } }))).toEqual([]);
-    expect(evictionCandidates(v, held({ spec: { ...euHds().spec, enforcement: 'Audit' } }))).toEqual([]);
+    expect(evictionCandidates(v, held(), room).map((x) => x.pod)).toEqual(['c']);
+    expect(evictionCandidates(v, held({ spec: { ...euHds().spec, onViolation: 'Report' } }), room)).toEqual(
+      [],
+    );
+    expect(evictionCandidates(v, held({ spec: { ...euHds().spec, enforcement: 'Audit' } }), room)).toEqual(
+      [],
+    );
     // Defaults (as a policy stored before the defaults existed would read): Enforce, Evict.
     const { enforcement: _e, onViolation: _o, ...bare } = euHds().spec;
-    expect(evictionCandidates(v, held({ spec: bare })).map((x) => x.pod)).toEqual(['c']);
+    expect(evictionCandidates(v, held({ spec: bare }), room).map((x) => x.pod)).toEqual(['c']);
   });
 
   it('reaches the same verdicts on the reduced pods the cache keeps as on whole pods', () => {

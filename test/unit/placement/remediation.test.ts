@@ -3,6 +3,7 @@ import {
   afterFailure,
   afterRemoval,
   cappedGracePeriod,
+  firstSeen,
   maxEvictionRequests,
   nextRemovalStep,
   RECURRENCE_BACKOFF_CAP_MS,
@@ -223,7 +224,7 @@ describe('a pod the scheduler keeps putting back on a node outside the policy', 
       afterMs: 900,
       repeated: { removals: 1 },
     });
-    // Then it is removed as any other: its evictionTimeout starts with its first attempt.
+    // Then it is removed as any other: its evictionTimeout counts from when it was first seen.
     expect(nextRemovalStep(replica('b'), undefined, settings, protectedNs, 11_000, removed)).toEqual({
       action: 'evict',
       gracePeriodSeconds: 5,
@@ -234,14 +235,75 @@ describe('a pod the scheduler keeps putting back on a node outside the policy', 
       afterMs: 3000,
     });
     // Once its own removal has begun (a budget refused), its own backoff and timeout decide.
-    const refused = afterFailure(undefined, 11_000, 1000);
+    const refused = afterFailure(firstSeen(10_100), 11_000, 1000);
     expect(nextRemovalStep(replica('b'), refused, settings, protectedNs, 12_000, thrice)).toMatchObject({
       action: 'evict',
     });
-    expect(nextRemovalStep(replica('b'), refused, settings, protectedNs, 31_000, thrice)).toMatchObject({
+    // Its deadline: 20 s after it was seen (10.1 s), not after its first attempt (11 s).
+    expect(nextRemovalStep(replica('b'), refused, settings, protectedNs, 30_000, thrice)).toMatchObject({
+      action: 'evict',
+    });
+    expect(nextRemovalStep(replica('b'), refused, settings, protectedNs, 30_100, thrice)).toMatchObject({
       action: 'delete',
       reason: 'EvictionTimeout',
     });
+  });
+
+  it('counts the wait of a returning pod inside its evictionTimeout', () => {
+    // Removed 8 times: the next would wait 128 s, more than the 20 s timeout.
+    const often: RemovalHistory = { removals: 8, lastRemoval: 0, removedUid: 'a' };
+    const seen = firstSeen(500);
+    expect(nextRemovalStep(replica('b'), seen, settings, protectedNs, 500, often)).toEqual({
+      action: 'wait',
+      afterMs: 20_000,
+      repeated: { removals: 8 },
+    });
+    // At its deadline its whole timeout has passed since it was seen: deleted, budgets or not.
+    expect(nextRemovalStep(replica('b'), seen, settings, protectedNs, 20_500, often)).toEqual({
+      action: 'delete',
+      gracePeriodSeconds: 5,
+      reason: 'EvictionTimeout',
+    });
+    // A short wait leaves the rest of the timeout to the budgets.
+    const once: RemovalHistory = { removals: 1, lastRemoval: 0, removedUid: 'a' };
+    expect(nextRemovalStep(replica('b'), seen, settings, protectedNs, 1000, once)).toMatchObject({
+      action: 'evict',
+    });
+  });
+
+  it('removes a pod recreated under the same name behind a refusing budget within the stated bound', () => {
+    // A tenant's bare pod with a day's grace period, a budget refusing every eviction, recreated a
+    // second after each removal: every instance is gone within evictionTimeout + maxGracePeriodSeconds.
+    for (const s of [remediationSettings({}), settings]) {
+      const bound = s.evictionTimeoutMs + s.maxGracePeriodSeconds * 1000;
+      let history: RemovalHistory | undefined;
+      let now = 0;
+      const lived: number[] = [];
+      for (let cycle = 1; cycle <= 14; cycle++) {
+        const p = replica(`uid-${cycle}`);
+        p.spec!.terminationGracePeriodSeconds = 86_400;
+        const created = now;
+        let attempts: RemovalAttempts = firstSeen(now);
+        for (;;) {
+          const step = nextRemovalStep(p, attempts, s, protectedNs, now, history);
+          if (step.action === 'wait') {
+            now += step.afterMs!;
+          } else if (step.action === 'evict') {
+            attempts = afterFailure(attempts, now, backoffDelay(attempts.failures, 1000, 60_000));
+          } else {
+            expect(step).toMatchObject({ action: 'delete', reason: 'EvictionTimeout' });
+            if (step.action !== 'delete') break;
+            history = afterRemoval(history, p.metadata!.uid!, now);
+            now += step.gracePeriodSeconds * 1000;
+            lived.push(now - created);
+            now += 1000;
+            break;
+          }
+        }
+      }
+      expect(lived).toHaveLength(14);
+      expect(Math.max(...lived)).toBeLessThanOrEqual(bound);
+    }
   });
 
   it('never delays what applies to terminating pods nor spares more than before', () => {
@@ -264,23 +326,29 @@ describe('a pod the scheduler keeps putting back on a node outside the policy', 
   it('bounds the removals of a pod put back at once, and the wait between two of them', () => {
     for (let seed = 1; seed <= 100; seed++) {
       const rnd = random(seed);
+      // The default policy (2 min) and the test's (20 s): the wait is capped by the timeout.
+      const s = seed % 2 ? settings : remediationSettings({});
+      const cap = Math.min(RECURRENCE_BACKOFF_CAP_MS, s.evictionTimeoutMs);
       let history: RemovalHistory | undefined;
       let uid = 0;
       let now = 0;
+      let seen = firstSeen(now);
       const removals: number[] = [];
       while (now < 3 * 3600_000) {
-        const step = nextRemovalStep(replica(`p${uid}`), undefined, settings, protectedNs, now, history);
+        const step = nextRemovalStep(replica(`p${uid}`), seen, s, protectedNs, now, history);
         if (step.action === 'wait') {
           // Woken early by unrelated events as often as not: that must not make a request.
           now += rnd() < 0.5 ? 1 : step.afterMs!;
           continue;
         }
-        expect(step.action).toBe('evict');
+        // Evicted, or deleted when the wait reached its deadline.
+        expect(['evict', 'delete']).toContain(step.action);
         removals.push(now);
         history = afterRemoval(history, `p${uid}`, now);
         // The scheduler puts the replacement back within half a second.
         uid++;
         now += Math.floor(rnd() * 500);
+        seen = firstSeen(now);
       }
       // The first violation is removed at once.
       expect(removals[0]).toBe(0);
@@ -288,8 +356,8 @@ describe('a pod the scheduler keeps putting back on a node outside the policy', 
       expect(removals.filter((t) => t < 30_000).length).toBeLessThanOrEqual(5);
       // Never longer than the cap (and the replacement's binding) between two removals.
       const gaps = removals.slice(1).map((t, i) => t - removals[i]!);
-      expect(Math.max(...gaps)).toBeLessThanOrEqual(RECURRENCE_BACKOFF_CAP_MS + 500);
-      expect(Math.max(...gaps)).toBeGreaterThanOrEqual(RECURRENCE_BACKOFF_CAP_MS);
+      expect(Math.max(...gaps)).toBeLessThanOrEqual(cap + 500);
+      expect(Math.max(...gaps)).toBeGreaterThanOrEqual(cap);
     }
   });
 });

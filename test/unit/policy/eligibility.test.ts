@@ -5,6 +5,7 @@ import {
   isRestrictedKey,
   regionsOutsidePolicy,
   requirementHolds,
+  isRestrictedRegionKey,
   restrictedAnchorKeys,
   selfAssertableKeys,
 } from '../../../src/policy/eligibility.js';
@@ -55,10 +56,20 @@ describe('node eligibility', () => {
   });
 
   it('flags requirement keys a kubelet may set on its own node', () => {
-    expect(selfAssertableKeys(policy)).toEqual([]);
+    const pinned = [
+      ...policy.nodeSelectorRequirements,
+      {
+        key: 'sovereign.node-restriction.kubernetes.io/region',
+        operator: 'In' as const,
+        values: policy.regions,
+      },
+    ];
+    expect(selfAssertableKeys({ ...policy, nodeSelectorRequirements: pinned })).toEqual([]);
     expect(
       selfAssertableKeys({
+        regions: policy.regions,
         nodeSelectorRequirements: [
+          ...pinned,
           { key: 'example.com/jurisdiction', operator: 'In', values: ['EU'] },
           { key: 'node-restriction.kubernetes.io/x', operator: 'Exists' },
           { key: 'evil-node-restriction.kubernetes.io/y', operator: 'Exists' },
@@ -67,13 +78,14 @@ describe('node eligibility', () => {
     ).toEqual(['example.com/jurisdiction', 'evil-node-restriction.kubernetes.io/y']);
   });
 
-  it('flags the region a kubelet sets itself unless a label only the platform sets must be present', () => {
-    expect(selfAssertableKeys({})).toEqual(['topology.kubernetes.io/region']);
+  it('flags the region a kubelet sets itself unless a restricted region label pins spec.regions', () => {
+    const regions = ['fr-par'];
+    expect(selfAssertableKeys({ regions })).toEqual(['topology.kubernetes.io/region']);
     const restricted = 'sovereign.node-restriction.kubernetes.io/jurisdiction';
     for (const operator of ['NotIn', 'DoesNotExist'] as const) {
       const values = operator === 'NotIn' ? ['US'] : undefined;
       expect(
-        selfAssertableKeys({ nodeSelectorRequirements: [{ key: restricted, operator, values }] }),
+        selfAssertableKeys({ regions, nodeSelectorRequirements: [{ key: restricted, operator, values }] }),
       ).toEqual(['topology.kubernetes.io/region']);
     }
     for (const [operator, values] of [
@@ -83,8 +95,29 @@ describe('node eligibility', () => {
     ] as const) {
       const reqs = [{ key: restricted, operator, values: values ? [...values] : undefined }];
       expect(restrictedAnchorKeys({ nodeSelectorRequirements: reqs })).toEqual([restricted]);
-      expect(selfAssertableKeys({ nodeSelectorRequirements: reqs })).toEqual([]);
+      // An anchor on anything but the region leaves the region self-assertable.
+      expect(selfAssertableKeys({ regions, nodeSelectorRequirements: reqs })).toEqual([
+        'topology.kubernetes.io/region',
+      ]);
     }
+    const pin = (key: string, operator: 'In' | 'Exists', values?: string[]) =>
+      selfAssertableKeys({ regions, nodeSelectorRequirements: [{ key, operator, values }] });
+    expect(pin('sovereign.node-restriction.kubernetes.io/region', 'In', ['fr-par'])).toEqual([]);
+    expect(pin('node-restriction.kubernetes.io/region', 'In', ['fr-par'])).toEqual([]);
+    // Not pinned: a value outside spec.regions, a mere presence, a key a kubelet may set.
+    for (const weak of [
+      pin('sovereign.node-restriction.kubernetes.io/region', 'In', ['fr-par', 'de-fra']),
+      pin('sovereign.node-restriction.kubernetes.io/region', 'Exists'),
+      pin('sovereign.node-restriction.kubernetes.io/regions', 'In', ['fr-par']),
+    ]) {
+      expect(weak).toEqual(['topology.kubernetes.io/region']);
+    }
+    expect(pin('example.com/region', 'In', ['fr-par'])).toEqual([
+      'topology.kubernetes.io/region',
+      'example.com/region',
+    ]);
+    expect(isRestrictedRegionKey('sovereign.node-restriction.kubernetes.io/region')).toBe(true);
+    expect(isRestrictedRegionKey('topology.kubernetes.io/region')).toBe(false);
     // A kubernetes.io key is not a node-restriction one, whatever NodeRestriction does with it.
     expect(isRestrictedKey('node.kubernetes.io/instance-type')).toBe(false);
     expect(isRestrictedKey('a.node-restriction.kubernetes.io/x')).toBe(true);

@@ -116,17 +116,38 @@ describe('sovereignNamespaceLabels', () => {
     expect(sovereignNamespaceLabels([])).toEqual({});
   });
 
-  it('keeps the label of a deleted hub while a claim retained from it remains', () => {
-    const retained = claim({
+  const record = (policyName: string, claimUid = 'c-1') => ({
+    name: `retained-claim-${claimUid}`,
+    namespace: 'oncology',
+    claim: 'data-research-0',
+    claimUid,
+    hub: 'research',
+    hubUid: 'uid-1',
+    policy: policyName,
+  });
+  const marked = (labels: Record<string, string>, uid = 'c-1') => {
+    const c = claim(labels);
+    c.metadata = { ...c.metadata, uid };
+    return c;
+  };
+
+  it('keeps the label of a deleted hub while its record of a retained claim remains', () => {
+    const retained = marked({ 'hdh.sovereign.eu/retained-from': 'uid-1' });
+    expect(sovereignNamespaceLabels([], [retained], {}, [record('eu-hds')])).toEqual({ [key]: 'true' });
+    // The record, not the claim the tenant may edit, names the policy and holds the namespace.
+    const relabelled = marked({
       'hdh.sovereign.eu/retained-from': 'uid-1',
-      'hdh.sovereign.eu/policy': policyLabelValue('eu-hds'),
+      'hdh.sovereign.eu/policy': policyLabelValue('lab-global'),
     });
-    expect(sovereignNamespaceLabels([], [retained])).toEqual({ [key]: 'true' });
-    // Adopted again (no retained-from), the claim is its new hub's: it holds the namespace no more.
-    expect(sovereignNamespaceLabels([], [claim({ 'hdh.sovereign.eu/policy': 'eu-hds' })])).toEqual({});
+    expect(sovereignNamespaceLabels([], [relabelled], {}, [record('eu-hds')])).toEqual({ [key]: 'true' });
+    expect(sovereignNamespaceLabels([], [marked({})], {}, [record('eu-hds')])).toEqual({ [key]: 'true' });
+    // A claim label alone labels nothing for a policy it names.
+    expect(sovereignNamespaceLabels([], [claim({ 'hdh.sovereign.eu/policy': 'eu-hds' })], {}, [])).toEqual(
+      {},
+    );
   });
 
-  it('keeps every policy label when a retained claim does not say its policy (kept by an older version)', () => {
+  it('keeps every policy label when a claim marked retained has no record (kept by an older version)', () => {
     const legacy = claim({ 'hdh.sovereign.eu/retained-from': 'uid-1' });
     const live = { [key]: 'true', [policyNamespaceLabelKey('us-any')]: 'true', team: 'a' };
     expect(sovereignNamespaceLabels([], [legacy], live)).toEqual({
@@ -137,10 +158,8 @@ describe('sovereignNamespaceLabels', () => {
 
   it('maps a long policy name to the same key as the namespace label', () => {
     const long = 'p'.repeat(120);
-    const retained = claim({
-      'hdh.sovereign.eu/retained-from': 'u',
-      'hdh.sovereign.eu/policy': policyLabelValue(long),
-    });
-    expect(Object.keys(sovereignNamespaceLabels([], [retained]))).toEqual([policyNamespaceLabelKey(long)]);
+    expect(Object.keys(sovereignNamespaceLabels([], [], {}, [record(long)]))).toEqual([
+      policyNamespaceLabelKey(long),
+    ]);
   });
 });

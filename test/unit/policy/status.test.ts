@@ -4,6 +4,7 @@ import { desiredPolicyStatus, NODE_LABELS_TRUSTED } from '../../../src/policy/st
 
 const REGION = 'topology.kubernetes.io/region';
 const JURISDICTION = 'sovereign.node-restriction.kubernetes.io/jurisdiction';
+const REGION_PIN = 'sovereign.node-restriction.kubernetes.io/region';
 const policy = (spec: Partial<SovereigntyPolicy['spec']> = {}): SovereigntyPolicy =>
   ({
     apiVersion: 'hdh.sovereign.eu/v1alpha1',
@@ -43,12 +44,55 @@ describe('NodeLabelsTrusted', () => {
     expect(c?.message).toContain('[topology.kubernetes.io/zone]');
   });
 
-  it('is True only when a label only the platform sets must be present, and nothing else is self-assertable', () => {
+  it('is False when an anchor is wider than the regions: an EU node of de-fra labels itself fr-par', () => {
+    // A France-only policy anchored on jurisdiction In [EU]: the anchor does not say which EU region.
+    const p = policy({ nodeSelectorRequirements: [{ key: JURISDICTION, operator: 'In', values: ['EU'] }] });
+    const c = trust(p);
+    expect(c).toMatchObject({ status: 'False', reason: 'SelfAssertableLabels' });
+    expect(c?.message).toContain(`matched on ${REGION}`);
+    expect(c?.message).toContain(`${REGION_PIN} In [fr-par]`);
+    // ... and rightly: such a node, relabelled by its kubelet, is counted.
+    const s = desiredPolicyStatus(p, [{ labels: { [JURISDICTION]: 'EU', [REGION]: 'fr-par' } }], 0, t0);
+    expect(s.eligibleNodes).toBe(1);
+  });
+
+  it('is False when the restricted region label allows a region outside spec.regions', () => {
     const c = trust(
-      policy({ nodeSelectorRequirements: [{ key: JURISDICTION, operator: 'In', values: ['EU'] }] }),
+      policy({
+        nodeSelectorRequirements: [
+          { key: JURISDICTION, operator: 'In', values: ['EU'] },
+          { key: REGION_PIN, operator: 'In', values: ['fr-par', 'de-fra'] },
+        ],
+      }),
+    );
+    expect(c).toMatchObject({ status: 'False', reason: 'SelfAssertableLabels' });
+    expect(c?.message).toContain(REGION);
+  });
+
+  it('is True only when a restricted region label pins spec.regions and nothing else is self-assertable', () => {
+    const c = trust(
+      policy({
+        nodeSelectorRequirements: [
+          { key: JURISDICTION, operator: 'In', values: ['EU'] },
+          { key: REGION_PIN, operator: 'In', values: ['fr-par'] },
+        ],
+      }),
     );
     expect(c).toMatchObject({ status: 'True', reason: 'RestrictedLabels' });
     expect(c?.message).toContain(JURISDICTION);
+    expect(c?.message).toContain('pins spec.regions');
+    expect(c?.message).not.toContain('spec.placement.regions');
+  });
+
+  it('says, for a trusted policy of several regions, that a hub narrowing them is not evidence', () => {
+    const c = trust(
+      policy({
+        regions: ['fr-par', 'de-fra'],
+        nodeSelectorRequirements: [{ key: REGION_PIN, operator: 'In', values: ['fr-par', 'de-fra'] }],
+      }),
+    );
+    expect(c).toMatchObject({ status: 'True', reason: 'RestrictedLabels' });
+    expect(c?.message).toContain(`spec.placement.regions narrows by ${REGION}`);
   });
 });
 

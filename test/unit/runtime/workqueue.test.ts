@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { FencedError } from '../../../src/runtime/client.js';
 import { Controller, TerminalError } from '../../../src/runtime/controller.js';
 import { createLogger } from '../../../src/runtime/logging.js';
 import { OperatorMetrics } from '../../../src/runtime/metrics.js';
@@ -67,6 +68,18 @@ describe('WorkQueue', () => {
     q.shutdown();
     expect(await pending).toBeUndefined();
   });
+
+  it('hands out nothing after shutdown, not even keys still queued, and takes no new ones', async () => {
+    const q = new WorkQueue({ name: 't' });
+    q.add('a');
+    q.add('b');
+    q.shutdown();
+    expect(await q.get()).toBeUndefined();
+    q.add('c');
+    q.addAfter('d', 1);
+    expect(await q.get()).toBeUndefined();
+    expect(q.isShuttingDown).toBe(true);
+  });
 });
 
 describe('backoffDelay', () => {
@@ -108,6 +121,47 @@ describe('Controller', () => {
     expect(maxParallelSameKey).toBe(1);
     expect(calls.filter((c) => c === 'hot')).toHaveLength(2);
     expect(calls).toContain('other');
+  });
+
+  it('stop() waits for reconciles in flight but starts none of the keys still queued', async () => {
+    const calls: string[] = [];
+    let release: () => void = () => {};
+    const ctrl = new Controller(
+      {
+        reconcile: async (key) => {
+          calls.push(key);
+          if (key === 'slow') await new Promise<void>((r) => (release = r));
+        },
+      },
+      { name: 'test', concurrency: 1, metrics: new OperatorMetrics(), log: quiet },
+    );
+    ctrl.start();
+    ctrl.enqueue('slow');
+    await sleep(5);
+    for (const k of ['q1', 'q2', 'q3']) ctrl.enqueue(k);
+    const stopped = ctrl.stop();
+    release();
+    await stopped;
+    expect(calls).toEqual(['slow']);
+  });
+
+  it('does not retry a reconcile whose write was fenced', async () => {
+    let attempts = 0;
+    const ctrl = new Controller(
+      {
+        reconcile: async () => {
+          attempts++;
+          throw new FencedError('PATCH /x not sent: not the leader');
+        },
+      },
+      { name: 'test', concurrency: 1, metrics: new OperatorMetrics(), log: quiet },
+    );
+    ctrl.start();
+    ctrl.enqueue('k');
+    await sleep(100);
+    expect(attempts).toBe(1);
+    expect(ctrl.queue.failuresOf('k')).toBe(0);
+    await ctrl.stop();
   });
 
   it('retries errors with backoff but not terminal errors', async () => {

@@ -1,5 +1,14 @@
 import { claimName, claimOrdinal, hubClaims } from '../../../src/storage/claims.js';
-import { destroyConfirmed, planAdoption, planDeletion, retainPatch } from '../../../src/storage/retention.js';
+import {
+  destroyConfirmed,
+  LABEL_RETAINED_NAMESPACE,
+  planAdoption,
+  planDeletion,
+  readRetainedRecord,
+  retainedRecord,
+  retainPatch,
+  staleRecords,
+} from '../../../src/storage/retention.js';
 import { claim, hub, UID } from './fixtures.js';
 
 const CONFIRM = 'hdh.sovereign.eu/confirm-destroy';
@@ -220,5 +229,45 @@ describe('planAdoption', () => {
     expect(planAdoption(hub(), [claim('data-oncology-0', { labels: { [RETAINED]: UID } })]).adopt).toEqual(
       [],
     );
+  });
+});
+
+describe('retained-claim records', () => {
+  const retainedClaim = () => claim('data-oncology-0', { labels: { [RETAINED]: UID } });
+
+  it('record the claim, its hub and the hub policy in the operator namespace, and read back', () => {
+    const c = retainedClaim();
+    const cm = retainedRecord(hub(), c, 'hdh-system');
+    expect(cm.metadata).toMatchObject({
+      name: `retained-claim-${c.metadata!.uid}`,
+      namespace: 'hdh-system',
+      labels: { [LABEL_RETAINED_NAMESPACE]: hub().metadata.namespace, [RETAINED]: UID },
+    });
+    expect(readRetainedRecord(cm)).toMatchObject({
+      namespace: hub().metadata.namespace,
+      claim: 'data-oncology-0',
+      claimUid: c.metadata!.uid,
+      hub: 'oncology',
+      hubUid: UID,
+      policy: hub().spec.policyName,
+    });
+    expect(readRetainedRecord({ ...cm, data: { ...cm.data, policy: '' } })).toBeUndefined();
+  });
+
+  it('go stale when the claim is gone or a later hub of the same name adopted it, not when a tenant unmarks it', () => {
+    const c = retainedClaim();
+    const r = readRetainedRecord(retainedRecord(hub(), c, 'hdh-system'))!;
+    expect(staleRecords([r], [c], [])).toEqual([]);
+    expect(staleRecords([r], [], [])).toEqual([r]);
+    const unmarked = claim('data-oncology-0', { labels: {} });
+    unmarked.metadata!.uid = c.metadata!.uid;
+    // The tenant strips retained-from: no hub adopted it, the record stays.
+    expect(staleRecords([r], [unmarked], [])).toEqual([]);
+    // The hub being deleted (same UID) is no adopter either.
+    expect(staleRecords([r], [unmarked], [hub()])).toEqual([]);
+    const successor = hub();
+    successor.metadata.uid = 'successor-uid';
+    expect(staleRecords([r], [unmarked], [successor])).toEqual([r]);
+    expect(staleRecords([r], [c], [successor])).toEqual([]);
   });
 });

@@ -1,0 +1,583 @@
+// Generated hubs and policies, hostile values included, sent through the API server with the
+// operator running: whatever the schema admits must get a status (Ready, for its generation, with a
+// reason) within 60 s — an object the API server then refuses to realise (a toleration key the
+// pod schema refuses, requests above limits, a resource name no container can ask for) must
+// become a condition saying so, never a silent retry loop — and whatever the schema refuses must
+// be refused naming the field. Counts: HDH_FUZZ_HUBS (default 150) and HDH_FUZZ_POLICIES
+// (default 20); HDH_FUZZ_SEED picks another sequence.
+import { CoreV1Api, CustomObjectsApi, StorageV1Api } from '@kubernetes/client-node';
+import {
+  ConditionType,
+  getCondition,
+  HEALTH_DATA_HUB,
+  SOVEREIGNTY_POLICY,
+  type HealthDataHub,
+  type SovereigntyPolicy,
+} from '../../../src/api/index.js';
+import { noProvisionerClass } from '../../../src/devcluster/storage.js';
+import { testKubeConfig } from '../../support/cluster.js';
+import {
+  createHub,
+  deleteNamespaceAndWait,
+  hubCondition,
+  hubManifest,
+  prepareHubNamespace,
+  waitForHubCondition,
+} from '../../support/hubs.js';
+import { startOperatorProcess, type OperatorProcess } from '../../support/operator.js';
+import { hubEvents } from '../../support/placement.js';
+import { eventually } from '../../support/wait.js';
+
+const HUBS = Number(process.env.HDH_FUZZ_HUBS ?? 150);
+const POLICIES = Number(process.env.HDH_FUZZ_POLICIES ?? 20);
+const SEED = Number(process.env.HDH_FUZZ_SEED ?? 12);
+const HUBS_PER_NAMESPACE = 50;
+/** How long an admitted object may go without a status. */
+const STATUS_WITHIN_MS = 60_000;
+
+const kc = testKubeConfig();
+const custom = kc.makeApiClient(CustomObjectsApi);
+const run = Date.now().toString(36);
+
+/** mulberry32: a small seeded generator, so a failing sequence can be replayed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+class Gen {
+  constructor(readonly random: () => number) {}
+  int(min: number, max: number): number {
+    return min + Math.floor(this.random() * (max - min + 1));
+  }
+  chance(p: number): boolean {
+    return this.random() < p;
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[Math.floor(this.random() * xs.length)]!;
+  }
+  some<T>(xs: readonly T[], max = xs.length): T[] {
+    return Array.from({ length: this.int(0, max) }, () => this.pick(xs));
+  }
+  word(len: number, alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789'): string {
+    return Array.from({ length: len }, () => this.pick([...alphabet])).join('');
+  }
+  /** A DNS label of `len` characters (len ≥ 1). */
+  label(len: number): string {
+    return len === 1 ? this.word(1, 'abcdefghij') : `${this.word(1, 'abcdefghij')}${this.word(len - 1)}`;
+  }
+
+  /** A valid value mostly, a hostile one at the rate HOSTILE: most objects get a few of them. */
+  either<T>(valid: readonly (() => T)[], hostile: readonly (() => T)[]): T {
+    return this.pick(this.chance(HOSTILE) ? hostile : valid)();
+  }
+
+  /** Label, toleration and requirement keys: valid ones and every way to get one wrong. */
+  key(): string {
+    return this.either(
+      [
+        () => 'dedicated',
+        () => 'sovereign.node-restriction.kubernetes.io/pool',
+        () => `example.com/${this.label(63)}`,
+        () => this.label(63),
+        () => `${Array.from({ length: 4 }, () => this.label(62)).join('.')}/x`, // 251-char prefix
+        () => `${this.label(10)}.${this.label(5)}/${this.label(12)}`,
+      ],
+      [
+        () => `example.com/${this.label(64)}`,
+        () => this.label(64),
+        () => `${Array.from({ length: 4 }, () => this.label(63)).join('.')}/x`, // 255-char prefix
+        () => 'a/b/c',
+        () => 'Example.com/x',
+        () => '-lead',
+        () => 'trail-',
+        () => 'with space',
+        () => 'ключ',
+        () => '/x',
+        () => 'x/',
+      ],
+    );
+  }
+
+  labelValue(): string {
+    return this.either(
+      [() => 'true', () => 'EU', () => '', () => this.label(63), () => 'x_y.z'],
+      [() => this.label(64), () => 'a b', () => '-x', () => 'é'],
+    );
+  }
+
+  toleration(): Record<string, unknown> {
+    const t: Record<string, unknown> = {};
+    const exists = this.chance(0.3);
+    if (!exists || this.chance(0.8)) t.key = this.key();
+    t.operator = this.either([() => (exists ? 'Exists' : 'Equal')], [() => 'Bogus']);
+    if (!exists && this.chance(0.7)) t.value = this.labelValue();
+    if (this.chance(0.6)) {
+      t.effect = this.either(
+        [() => this.pick(['NoSchedule', 'PreferNoSchedule', 'NoExecute'])],
+        [() => 'Never'],
+      );
+    }
+    if (this.chance(0.2)) {
+      t.effect = this.either([() => 'NoExecute'], [() => 'NoSchedule']);
+      t.tolerationSeconds = this.either([() => 0, () => 300, () => 2 ** 53 - 1], [() => -1]);
+    }
+    return t;
+  }
+
+  resourceName(): string {
+    return this.either(
+      [
+        () => 'cpu',
+        () => 'memory',
+        () => 'ephemeral-storage',
+        () => 'hugepages-2Mi',
+        () => 'example.com/gpu',
+        () => `example.com/${this.label(63)}`,
+      ],
+      [
+        () => 'hugepages-bogus',
+        () => 'a/b/c',
+        () => 'gpu',
+        () => 'requests.cpu',
+        () => 'kubernetes.io/x',
+        () => 'Example.com/gpu',
+        () => `example.com/${this.label(64)}`,
+        () => 'pods',
+      ],
+    );
+  }
+
+  quantity(): string | number {
+    return this.either<string | number>(
+      [
+        () => '100m',
+        () => '500m',
+        () => '1',
+        () => '2',
+        () => '64Mi',
+        () => '2Mi',
+        () => '1Gi',
+        () => '4Gi',
+        () => '0.5',
+        () => '1e3',
+        () => 0,
+        () => 3,
+      ],
+      [() => '1e9999', () => '-1', () => '9999999Ei', () => -5, () => '', () => 'lots'],
+    );
+  }
+
+  resources(): Record<string, unknown> {
+    const map = () =>
+      Object.fromEntries(
+        Array.from({ length: this.int(1, 3) }, () => [this.resourceName(), this.quantity()]),
+      );
+    const r: Record<string, unknown> = {};
+    if (this.chance(0.7)) r.requests = map();
+    if (this.chance(0.6)) r.limits = map();
+    // The everyday case, where a request above the limit comes from.
+    if (this.chance(0.4)) r.requests = { memory: this.pick(['1Gi', '2Gi']), cpu: this.pick(['1', '2']) };
+    if (this.chance(0.4))
+      r.limits = { memory: this.pick(['512Mi', '1Gi', '4Gi']), cpu: this.pick(['500m', '4']) };
+    return r;
+  }
+
+  envVar(): Record<string, unknown> {
+    const name = this.either(
+      [() => 'PGDATA_OPTS', () => 'POSTGRES_DB', () => `_${this.word(8)}`, () => `a.b-${this.word(3)}`],
+      [
+        () => 'a=b',
+        () => '1ABC',
+        () => '',
+        () => 'x'.repeat(257),
+        () => '.',
+        () => '..',
+        () => 'with space',
+        () => 'ÉTÉ',
+      ],
+    );
+    const e: Record<string, unknown> = { name };
+    const which = this.int(0, 2);
+    if (which === 1) e.value = this.pick(['x', '', 'é'.repeat(10)]);
+    if (which === 2) {
+      e.valueFrom = this.either<Record<string, unknown>>(
+        [() => ({ secretKeyRef: { name: 'db', key: this.pick(['pw', '.pw', 'a_b']) } })],
+        [
+          () => ({ secretKeyRef: { name: 'Bad_Name', key: 'pw' } }),
+          () => ({ secretKeyRef: { name: 'db', key: this.pick(['a/b', '..', '.']) } }),
+          () => ({ configMapKeyRef: { name: 'cfg', key: 'k' }, secretKeyRef: { name: 'db', key: 'pw' } }),
+        ],
+      );
+    }
+    return e;
+  }
+
+  requirement(): Record<string, unknown> {
+    const operator = this.either(
+      [() => this.pick(['In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt'])],
+      [() => 'Bogus'],
+    );
+    const r: Record<string, unknown> = { key: this.key(), operator };
+    const count =
+      operator === 'Gt' || operator === 'Lt'
+        ? 1
+        : operator.endsWith('Exist') || operator === 'Exists'
+          ? 0
+          : this.int(1, 3);
+    const values = Array.from({ length: this.either([() => count], [() => this.int(0, 3)]) }, () =>
+      operator === 'Gt' || operator === 'Lt'
+        ? this.either(
+            [() => '1', () => '-3', () => '9223372036854775807'],
+            [() => '9223372036854775808', () => '1.5'],
+          )
+        : this.labelValue(),
+    );
+    if (values.length || this.chance(0.2)) r.values = values;
+    return r;
+  }
+}
+
+/** The share of generated fields given a hostile value. */
+const HOSTILE = 0.1;
+const REGIONS = ['fr-par', 'eu-west-3', 'de-fra'];
+
+function fuzzPolicy(g: Gen, name: string): SovereigntyPolicy {
+  const region = () =>
+    g.either([() => g.pick([...REGIONS, 'es-mad'])], [() => 'x'.repeat(64), () => 'bad region', () => '']);
+  const spec: Record<string, unknown> = {
+    regions: [...new Set(Array.from({ length: g.either([() => g.int(1, 3)], [() => 0]) }, region))],
+  };
+  if (g.chance(0.6))
+    spec.nodeSelectorRequirements = Array.from({ length: g.int(1, 3) }, () => g.requirement());
+  if (g.chance(0.5)) spec.tolerations = Array.from({ length: g.int(1, 3) }, () => g.toleration());
+  if (g.chance(0.3)) {
+    spec.keyProviders = [
+      ...new Set(g.either([() => ['builtin', g.pick(['pkcs11', 'transit'])]], [() => ['aws-kms']])),
+    ];
+  }
+  // Audit mostly: the generated policies should not hold back pods of other tests.
+  spec.enforcement = g.either([() => (g.chance(0.9) ? 'Audit' : 'Enforce')], [() => 'Strict']);
+  if (g.chance(0.2)) spec.onViolation = g.either([() => g.pick(['Evict', 'Report'])], [() => 'Kill']);
+  if (g.chance(0.3)) {
+    spec.namespaceSelector = g.chance(0.5)
+      ? { matchLabels: { [g.key()]: g.labelValue() } }
+      : {
+          matchExpressions: [{ key: g.key(), operator: g.either([() => 'Exists'], [() => 'Near']) }],
+        };
+  }
+  if (g.chance(0.2)) {
+    spec.remediation = {
+      evictionTimeout: g.either(
+        [() => g.pick(['2m', '0s', '90s'])],
+        [() => g.pick(['2h', 'soon', '99999h'])],
+      ),
+      maxGracePeriodSeconds: g.either([() => g.pick([1, 30])], [() => g.pick([0, 3601])]),
+    };
+  }
+  return {
+    apiVersion: SOVEREIGNTY_POLICY.apiVersion,
+    kind: SOVEREIGNTY_POLICY.kind,
+    metadata: { name },
+    spec,
+  } as unknown as SovereigntyPolicy;
+}
+
+function fuzzHub(
+  g: Gen,
+  name: string,
+  namespace: string,
+  policies: readonly string[],
+  storageClass: string,
+): HealthDataHub {
+  const datastore: Record<string, unknown> = {};
+  if (g.chance(0.2)) {
+    datastore.image = g.either(
+      [() => 'docker.io/library/postgres:17'],
+      [() => 'with space:1', () => '', () => 'x'.repeat(600)],
+    );
+  }
+  if (g.chance(0.4)) datastore.replicas = g.either([() => g.pick([1, 2, 3])], [() => g.pick([0, 17])]);
+  if (g.chance(0.2)) datastore.port = g.either([() => g.pick([5432, 80])], [() => g.pick([0, 65536])]);
+  if (g.chance(0.4)) {
+    const env = Array.from({ length: g.int(1, 3) }, () => g.envVar());
+    datastore.env = [...new Map(env.map((e) => [e.name, e])).values()];
+  }
+  if (g.chance(0.6)) datastore.resources = g.resources();
+  const placement: Record<string, unknown> = {};
+  if (g.chance(0.3)) {
+    placement.regions = [
+      ...new Set(
+        Array.from({ length: g.int(1, 2) }, () =>
+          g.either([() => g.pick([...REGIONS, 'us-east-1'])], [() => 'Bad Region']),
+        ),
+      ),
+    ];
+  }
+  if (g.chance(0.5)) placement.tolerations = Array.from({ length: g.int(1, 3) }, () => g.toleration());
+  if (g.chance(0.2)) placement.spreadAcrossZones = g.chance(0.5);
+  const spec: Record<string, unknown> = {
+    policyName: g.either(
+      [() => (g.chance(0.5) ? 'eu-hds' : g.pick(policies))],
+      [() => 'absent-policy', () => 'Bad_Policy'],
+    ),
+    storage: {
+      size: g.either(
+        [() => g.pick(['1Gi', '1Mi', '64Ti', '1e3Mi', '1.5Gi'])],
+        [() => g.pick(['65Ti', '0', '100m', '1e9999', 'big'])],
+      ),
+      storageClassName: g.either([() => storageClass], [() => 'missing-class', () => 'Bad_Class']),
+      ...(g.chance(0.2)
+        ? { retention: g.either([() => g.pick(['Retain', 'Delete'])], [() => 'Shred']) }
+        : {}),
+    },
+  };
+  if (Object.keys(datastore).length) spec.datastore = datastore;
+  if (Object.keys(placement).length) spec.placement = placement;
+  if (g.chance(0.1))
+    spec.encryption = {
+      provider: g.either([() => g.pick(['builtin', 'pkcs11', 'transit'])], [() => 'rot13']),
+    };
+  if (g.chance(0.1))
+    spec.encryption = {
+      rotationInterval: g.either([() => '2160h'], [() => g.pick(['30m', '99999999h', 'weekly'])]),
+    };
+  if (g.chance(0.1)) spec.suspend = true;
+  const labels = g.chance(0.2) ? { [g.key()]: g.labelValue() } : undefined;
+  return {
+    apiVersion: HEALTH_DATA_HUB.apiVersion,
+    kind: HEALTH_DATA_HUB.kind,
+    metadata: { name, namespace, ...(labels ? { labels } : {}) },
+    spec,
+  } as unknown as HealthDataHub;
+}
+
+interface Refusal {
+  code?: number;
+  message: string;
+  /** Per cause of the refusal: the field it names, and its message. */
+  causes: { field: string; message: string }[];
+}
+
+/** The API server's refusal of a create: its message and causes. */
+function refusalOf(e: unknown): Refusal {
+  const err = e as { code?: number; body?: unknown };
+  const body = typeof err.body === 'string' ? err.body : JSON.stringify(err.body ?? {});
+  let status: { message?: string; details?: { causes?: { field?: string; message?: string }[] } } = {};
+  try {
+    status = JSON.parse(body) as typeof status;
+  } catch {
+    // not a Status: reported as is below
+  }
+  return {
+    ...(err.code !== undefined ? { code: err.code } : {}),
+    message: status.message ?? String(e),
+    causes: (status.details?.causes ?? [])
+      // Not a refusal of its own: the server's note that rules behind a refused field were skipped.
+      .filter((c) => !c.message?.includes('some validation rules were not checked'))
+      .map((c) => ({ field: c.field ?? '', message: c.message ?? '' })),
+  };
+}
+
+/**
+ * A refusal names the field when each cause does: by its field path, or — for a rule on the
+ * whole object, such as the one on metadata.name — in its message.
+ */
+function namesField(r: Refusal): boolean {
+  const path = /^(spec|metadata)(\.|\[|$)/;
+  return (
+    r.causes.length > 0 &&
+    r.causes.every((c) => path.test(c.field) || /\b(spec|metadata)\.[A-Za-z]/.test(c.message))
+  );
+}
+
+describe('generated hubs and policies through the API server', () => {
+  let ns: string;
+  /** The namespaces the hubs are spread over, ns first: tenants rarely keep hundreds in one. */
+  const namespaces: string[] = [];
+  let op: OperatorProcess;
+  const storageClass = `hdh-fuzz-${run}`;
+  const g = new Gen(prng(SEED));
+  const policyNames = Array.from({ length: POLICIES }, (_, i) => `fuzz-${run}-${i}`);
+
+  beforeAll(async () => {
+    ns = await prepareHubNamespace(kc, 'adv-fuzz');
+    namespaces.push(ns);
+    const core = kc.makeApiClient(CoreV1Api);
+    for (let i = 1; i < Math.ceil(HUBS / HUBS_PER_NAMESPACE); i++) {
+      await core.createNamespace({ body: { metadata: { name: `${ns}-${i}` } } });
+      namespaces.push(`${ns}-${i}`);
+    }
+    await kc.makeApiClient(StorageV1Api).createStorageClass({
+      body: noProvisionerClass(storageClass, { 'test.hdh.sovereign.eu/fuzz': run }, true),
+    });
+    op = await startOperatorProcess(
+      namespaces.length === 1 ? [`--namespace=${ns}`, '--leader-elect=false'] : ['--leader-elect=false'],
+    );
+  });
+
+  afterAll(async () => {
+    // Hubs go with their namespace while the operator runs (their finalizers need it).
+    await Promise.all(namespaces.map((n) => deleteNamespaceAndWait(kc, n)));
+    await op?.stop();
+    for (const name of policyNames) {
+      await custom.deleteClusterCustomObject({ ...SOVEREIGNTY_POLICY, name }).catch(() => undefined);
+    }
+    await kc
+      .makeApiClient(StorageV1Api)
+      .deleteStorageClass({ name: storageClass })
+      .catch(() => undefined);
+  });
+
+  it(
+    `gives each admitted one of ${HUBS} hubs and ${POLICIES} policies a status within 60 s, and names the field of each refusal`,
+    async () => {
+      const refusals: { object: string; refusal: Refusal }[] = [];
+      const admittedPolicies: string[] = [];
+      for (const name of policyNames) {
+        const policy = fuzzPolicy(g, name);
+        try {
+          await custom.createClusterCustomObject({ ...SOVEREIGNTY_POLICY, body: policy });
+          admittedPolicies.push(name);
+        } catch (e) {
+          refusals.push({ object: `SovereigntyPolicy ${name}`, refusal: refusalOf(e) });
+        }
+      }
+      // Hubs name the sample policy, an admitted generated one, or (hostile) one that does not exist.
+      const names = admittedPolicies.length ? admittedPolicies : ['eu-hds'];
+      const admittedHubs = new Map<string, number>();
+      const started = Date.now();
+      for (let i = 0; i < HUBS; i++) {
+        const name = g.either([() => `h${i}-${g.label(g.int(1, 20))}`], [() => `h${i}-${g.label(52)}`]);
+        const namespace = namespaces[i % namespaces.length]!;
+        const hub = fuzzHub(g, name, namespace, names, storageClass);
+        try {
+          await custom.createNamespacedCustomObject({ ...HEALTH_DATA_HUB, namespace, body: hub });
+          admittedHubs.set(name, Date.now());
+        } catch (e) {
+          refusals.push({ object: `HealthDataHub ${name}`, refusal: refusalOf(e) });
+        }
+      }
+      const created = Date.now() - started;
+
+      // Every admitted object: Ready for its current generation, with a reason.
+      const unreported = async () => {
+        const hubs = (
+          (await custom.listClusterCustomObject({ ...HEALTH_DATA_HUB })) as { items: HealthDataHub[] }
+        ).items.filter((h) => namespaces.includes(h.metadata.namespace!));
+        const policies = (
+          (await custom.listClusterCustomObject({ ...SOVEREIGNTY_POLICY })) as { items: SovereigntyPolicy[] }
+        ).items;
+        // Unknown only for a suspended hub, which says so: every other one gets a verdict.
+        const hubsWithout = hubs.filter((h) => {
+          const ready = getCondition(h.status?.conditions, ConditionType.Ready);
+          return (
+            !ready?.reason ||
+            ready.observedGeneration !== h.metadata.generation ||
+            (ready.status === 'Unknown' && ready.reason !== 'Suspended')
+          );
+        });
+        const policiesWithout = policies.filter((p) => {
+          if (!admittedPolicies.includes(p.metadata.name!)) return false;
+          const ready = getCondition(p.status?.conditions, ConditionType.Ready);
+          return !ready?.reason || ready.observedGeneration !== p.metadata.generation;
+        });
+        return { hubs, hubsWithout, policiesWithout };
+      };
+      let last = await unreported();
+      await eventually(
+        'a status on every admitted hub and policy',
+        async () => {
+          last = await unreported();
+          return last.hubsWithout.length === 0 && last.policiesWithout.length === 0;
+        },
+        STATUS_WITHIN_MS,
+        1000,
+      ).catch(() => undefined);
+      const statusAfter = Date.now() - started;
+
+      const byReason = new Map<string, number>();
+      for (const h of last.hubs) {
+        const ready = getCondition(h.status?.conditions, ConditionType.Ready);
+        const k = `${ready?.status ?? 'none'}/${ready?.reason ?? 'none'}`;
+        byReason.set(k, (byReason.get(k) ?? 0) + 1);
+      }
+      const unnamed = refusals.filter((r) => !namesField(r.refusal));
+      console.log(
+        [
+          `seed ${SEED}: ${admittedHubs.size} of ${HUBS} hubs and ${admittedPolicies.length} of ${POLICIES} policies admitted, ` +
+            `created in ${(created / 1000).toFixed(1)} s; status checked after ${(statusAfter / 1000).toFixed(1)} s`,
+          `admitted hubs without status: ${last.hubsWithout.length}; admitted policies without status: ${last.policiesWithout.length}`,
+          `hub Ready by status/reason: ${[...byReason].map(([k, v]) => `${k} ${v}`).join(', ')}`,
+          `refusals not naming a field: ${unnamed.length} of ${refusals.length}`,
+          ...last.hubs
+            .map((h) => getCondition(h.status?.conditions, ConditionType.Ready))
+            .filter((c) => c?.reason === 'ApiServerRefused')
+            .slice(0, 3)
+            .map((c) => `  refused after admission: ${c!.message.slice(0, 600)}`),
+          ...last.hubsWithout
+            .slice(0, 5)
+            .map((h) => `  no status: hub ${h.metadata.name} ${JSON.stringify(h.spec)}`),
+          ...unnamed.slice(0, 5).map((r) => `  unnamed: ${r.object}: ${r.refusal.message.slice(0, 400)}`),
+        ].join('\n'),
+      );
+      // Hostile enough to be refused often, not so hostile that little is admitted.
+      expect(admittedHubs.size).toBeGreaterThan(HUBS / 10);
+      expect(refusals.length).toBeGreaterThan(0);
+      expect(last.hubsWithout.map((h) => h.metadata.name)).toEqual([]);
+      expect(last.policiesWithout.map((p) => p.metadata.name)).toEqual([]);
+      expect(unnamed.map((r) => `${r.object}: ${r.refusal.message}`)).toEqual([]);
+    },
+    120_000 + 100 * (HUBS + POLICIES),
+  );
+
+  it('reports a datastore the API server refuses, and recovers by itself once it is accepted', async () => {
+    // A quota of the platform refuses every StatefulSet of the namespace (403): what no schema
+    // can foresee, and the hub's spec cannot fix.
+    const core = kc.makeApiClient(CoreV1Api);
+    await core.createNamespacedResourceQuota({
+      namespace: ns,
+      body: { metadata: { name: 'no-statefulsets' }, spec: { hard: { 'count/statefulsets.apps': '0' } } },
+    });
+    const hub = hubManifest('refused', ns);
+    hub.spec.storage.storageClassName = storageClass;
+    await createHub(kc, hub);
+    const refused = await waitForHubCondition(kc, ns, 'refused', 'DatastoreReady', {
+      status: 'False',
+      reason: 'ApiServerRefused',
+    });
+    const datastore = hubCondition(refused, 'DatastoreReady')!;
+    expect(datastore.message).toContain(`the API server refused StatefulSet ${ns}/refused (403)`);
+    expect(datastore.message).toContain('exceeded quota: no-statefulsets');
+    expect(datastore.message).toContain('ask the platform team');
+    expect(hubCondition(refused, 'Ready')).toMatchObject({ status: 'False', reason: 'ApiServerRefused' });
+    expect(hubCondition(refused, 'Stalled')).toMatchObject({ status: 'True', reason: 'ApiServerRefused' });
+    await eventually(
+      'a Warning Event ApiServerRefused',
+      async () =>
+        (await hubEvents(kc, ns, 'refused')).some(
+          (e) => e.type === 'Warning' && e.reason === 'ApiServerRefused',
+        ),
+      10_000,
+    );
+    // Reported, not thrown: the refusal is no reconcile error (those are retried as failures).
+    const failures = op
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('reconcile failed') && l.includes(`${ns}/refused`));
+    expect(failures).toEqual([]);
+
+    await core.deleteNamespacedResourceQuota({ name: 'no-statefulsets', namespace: ns });
+    const recovered = await waitForHubCondition(kc, ns, 'refused', 'DatastoreReady', {
+      reason: 'ReplicasNotReady',
+    });
+    expect(hubCondition(recovered, 'Stalled')).toBeUndefined();
+    expect(hubCondition(recovered, 'Ready')?.reason).not.toBe('ApiServerRefused');
+  });
+});
