@@ -109,6 +109,7 @@ export class NamespaceLabeler {
     // Gone: so are its claims, and their records with them.
     if (!live) {
       for (const r of await this.d.records.list(namespace)) await this.d.records.remove(r);
+      this.applied.delete(namespace);
       return;
     }
     // Going: an apply would create it again, and a terminating namespace takes no pods.
@@ -129,7 +130,17 @@ export class NamespaceLabeler {
       claims = (await this.d.core.listNamespacedPersistentVolumeClaim({ namespace })).items;
       fresh = true;
     };
-    let records = await this.d.records.list(namespace);
+    // The records are a LIST in the operator's namespace: read where they can matter (a claim is
+    // marked retained, or a policy label is held by no hub of the namespace), and on this process's
+    // first sync of the namespace, so a label removed while no operator ran is restored from them.
+    // A record left stale meanwhile (its claim gone, a hub of its policy still there) is removed
+    // on the first sync that reads it.
+    const fromHubs = sovereignNamespaceLabels(hubs);
+    const readRecords =
+      last === undefined ||
+      claims.some((c) => c.metadata?.labels?.[LABEL_RETAINED_FROM] !== undefined) ||
+      [...Object.keys(last), ...Object.keys(liveLabels)].some((k) => isPolicyLabel(k) && !(k in fromHubs));
+    let records = readRecords ? await this.d.records.list(namespace) : [];
     if (staleRecords(records, claims, hubs).length > 0) {
       await readClaims();
       const stale = staleRecords(records, claims, hubs);
@@ -149,12 +160,17 @@ export class NamespaceLabeler {
       !!a && JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(desired).sort());
     const changed = Object.keys(desired).filter((k) => liveLabels[k] !== desired[k]);
     if (changed.length === 0 && same(last)) return;
+    // Nothing to hold and nothing to take back (most namespaces of a cluster): no write.
+    if (Object.keys(desired).length === 0 && !Object.keys(liveLabels).some(isPolicyLabel)) {
+      this.applied.set(namespace, desired);
+      return;
+    }
     // Labels this process applied and the watch shows changed: someone else's doing, unless the
     // watch is behind our own write (then the API server already has them).
     let restored: string[] = [];
     if (changed.length > 0 && same(last)) {
-      const fresh = (await this.read(namespace))?.metadata?.labels ?? {};
-      restored = changed.filter((k) => fresh[k] !== desired[k]);
+      const current = (await this.read(namespace))?.metadata?.labels ?? {};
+      restored = changed.filter((k) => current[k] !== desired[k]);
       if (restored.length === 0) return;
     }
     await this.d.writer.apply({

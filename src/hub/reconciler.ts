@@ -452,6 +452,7 @@ export class HubReconciler implements Reconciler {
         );
       }
     }
+    if (mine.length === 0) return;
     const nodes = schedulableNodes(this.d.nodes.list());
     let retry: number | undefined;
     for (const self of own) {

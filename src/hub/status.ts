@@ -180,7 +180,10 @@ export function desiredHubStatus(obs: HubObservation, now: Date): HealthDataHubS
       Reason.NoEligibleNodes,
       'waiting for eligible nodes',
     );
-  } else {
+  } else if (
+    // kstatus reads Reconciling=True as InProgress: it is dropped once every component is ready.
+    summarizeReady(mergeConditions(undefined, updates, now), generation).status !== ConditionStatus.True
+  ) {
     cond(
       ConditionType.Reconciling,
       ConditionStatus.True,
@@ -281,6 +284,8 @@ export function suspendedHubStatus(obs: HubObservation, now: Date): HealthDataHu
   const pending = summarizeReady(conditions, generation).status === ConditionStatus.Unknown;
   return {
     ...(hub.status ?? {}),
+    // Observed: the spec says suspend (kstatus waits for this to match metadata.generation).
+    observedGeneration: generation,
     conditions: withReady(
       hub,
       conditions,

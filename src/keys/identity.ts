@@ -99,7 +99,7 @@ export function identityNamedBy(ref: string, hub: HubRef): KeyIdentity | undefin
 }
 
 /** Whether a provider reference names the key `name` (as its last path segment or PKCS#11 object). */
-export function refNames(ref: string, name: string): boolean {
+function refNames(ref: string, name: string): boolean {
   return ref.endsWith(`/${name}`) || ref.includes(`;object=${encodeURIComponent(name)};`);
 }
 

@@ -14,7 +14,7 @@ export const ALLOWED_MODULES_FLAG = '--pkcs11-allowed-modules';
 const FORBIDDEN_ROOTS = ['/proc', '/dev', '/sys'];
 
 /** How long an allowed module may take to load and initialise in the probe process. */
-export const MODULE_PROBE_TIMEOUT_MS = 10_000;
+const MODULE_PROBE_TIMEOUT_MS = 10_000;
 
 function underForbiddenRoot(path: string): string | undefined {
   return FORBIDDEN_ROOTS.find((root) => path === root || path.startsWith(`${root}/`));

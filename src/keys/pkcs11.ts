@@ -135,7 +135,7 @@ const FAILED_PROBE_KEPT_MS = 60_000;
  * allowed list) and tried in a separate process with a timeout before this process loads it, so a
  * module that hangs or crashes does not take the operator with it.
  */
-export async function openPkcs11Module(
+async function openPkcs11Module(
   path: string,
   allowed: readonly string[],
 ): Promise<{ lib: Pkcs11.PKCS11; pk: Binding }> {

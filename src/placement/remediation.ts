@@ -62,6 +62,12 @@ export interface RemovalAttempts {
   failures: number;
   /** No request before this. */
   notBefore: number;
+  /**
+   * The grace period of the operator's removal of the pod that succeeded: the pod is on its way
+   * out whatever a cache that lags behind still shows, so no other hub or policy holding the
+   * namespace removes it again, nor says so again (see afterSuccess).
+   */
+  removedWithGrace?: number;
 }
 
 /**
@@ -144,7 +150,8 @@ export function firstSeen(now: number): RemovalAttempts {
  * see firstSeen), then deleted. A pod the scheduler put back where an earlier one of its name was
  * removed from (`history`) waits `recurrenceDelay` after that removal before its own first
  * attempt, but never past its deadline: the wait is part of its evictionTimeout, so every pod
- * leaves within evictionTimeout + maxGracePeriodSeconds of being seen; nothing else waits.
+ * leaves within evictionTimeout + maxGracePeriodSeconds of being seen; nothing else waits. A pod
+ * removed already (`attempts.removedWithGrace`) is waited for, as the terminating pod it is.
  */
 export function nextRemovalStep(
   pod: V1Pod,
@@ -168,14 +175,19 @@ export function nextRemovalStep(
     if (now < due) return { ...backoff(due), repeated: { removals: history.removals } };
   }
   const backingOff = !!attempts && now < attempts.notBefore;
+  const removedWithGrace = attempts?.removedWithGrace;
   if (pod.metadata?.deletionTimestamp) {
     if (backingOff) return backoff(attempts.notBefore);
     // The API server lets a DELETE only shorten a pending grace period, from when it started.
-    const pending = pod.metadata.deletionGracePeriodSeconds;
+    const seen = pod.metadata.deletionGracePeriodSeconds;
+    const pending =
+      removedWithGrace === undefined || seen === undefined ? seen : Math.min(seen, removedWithGrace);
     return pending !== undefined && pending > settings.maxGracePeriodSeconds
       ? { action: 'delete', gracePeriodSeconds: settings.maxGracePeriodSeconds, reason: 'GracePeriodCapped' }
       : { action: 'wait' };
   }
+  // Removed already; its deletion is not in the cache yet.
+  if (removedWithGrace !== undefined) return { action: 'wait' };
   const gracePeriodSeconds = cappedGracePeriod(pod, settings.maxGracePeriodSeconds);
   if (now >= deadline) {
     // A deletion that failed after the deadline backs off too.
@@ -200,8 +212,24 @@ export function afterFailure(
   };
 }
 
+/** The attempts once a removal with `gracePeriodSeconds` succeeded at `now`. */
+export function afterSuccess(
+  before: RemovalAttempts | undefined,
+  now: number,
+  gracePeriodSeconds: number,
+): RemovalAttempts {
+  return {
+    since: before?.since ?? now,
+    last: now,
+    failures: 0,
+    notBefore: now,
+    removedWithGrace: gracePeriodSeconds,
+  };
+}
+
 export interface RemovalOutcome {
-  result: EvictionResult | 'deleted';
+  /** `taken`: another hub sharing the namespace removed the pod, or is removing it: no request. */
+  result: EvictionResult | 'deleted' | 'taken';
   /** Why it did not happen (blocked, error): the API server's words. */
   message?: string;
   /** The first refusal or failure for this pod: say so once, then only count. */
@@ -224,11 +252,14 @@ const FORGET_AFTER_MS = 15 * 60_000;
 
 /**
  * Carries out removal steps and remembers, per pod UID, the attempts the steps are decided on. One
- * instance serves every hub, so hubs sharing a namespace share a pod's backoff and timeout.
+ * instance serves every hub, so hubs sharing a namespace share a pod's backoff and timeout, and
+ * remove it once.
  */
 export class Evictor {
   private readonly core: CoreV1Api;
   private readonly attempts = new Map<string, RemovalAttempts & { namespace: string }>();
+  /** Pods (by key of attempts) whose eviction or deletion request is under way. */
+  private readonly inFlight = new Set<string>();
   /** By recurrenceKey; `said`: the Event was recorded, `counted`: the pod last counted in the metric. */
   private readonly history = new Map<string, RemovalHistory & { said: boolean; counted?: string }>();
   readonly protectedNamespaces: ReadonlySet<string>;
@@ -303,29 +334,58 @@ export class Evictor {
     if (this.protectedNamespaces.has(namespace)) {
       return { result: 'error', message: `namespace ${namespace} is a system namespace: never evicted` };
     }
-    const now = Date.now();
     const key = uid ?? `${namespace}/${name}`;
+    // Hubs sharing a namespace are reconciled side by side, each planning from a cache that may
+    // not show the other's removal yet: one request per pod, one Event, one count.
+    const done = this.attempts.get(key)?.removedWithGrace;
+    if (this.inFlight.has(key) || (done !== undefined && done <= step.gracePeriodSeconds)) {
+      return { result: 'taken' };
+    }
+    this.inFlight.add(key);
+    try {
+      return await this.request(pod, key, step);
+    } finally {
+      this.inFlight.delete(key);
+    }
+  }
+
+  private async request(
+    pod: V1Pod,
+    key: string,
+    step: Extract<RemovalStep, { action: 'evict' | 'delete' }>,
+  ): Promise<RemovalOutcome> {
+    const namespace = pod.metadata?.namespace ?? '';
+    const name = pod.metadata?.name ?? '';
+    const uid = pod.metadata?.uid;
+    const now = Date.now();
     const before = this.attempts.get(key);
-    const outcome =
+    const deleteOptions = {
+      gracePeriodSeconds: step.gracePeriodSeconds,
+      ...(uid ? { preconditions: { uid } } : {}),
+    };
+    const outcome = await removal(step.action === 'evict' ? 'evicted' : 'deleted', () =>
       step.action === 'evict'
-        ? await this.evict(namespace, name, uid, step.gracePeriodSeconds)
-        : await this.delete(namespace, name, uid, step.gracePeriodSeconds);
+        ? this.core.createNamespacedPodEviction({
+            name,
+            namespace,
+            body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace }, deleteOptions },
+          })
+        : this.core.deleteNamespacedPod({ name, namespace, body: deleteOptions }),
+    );
     if (step.action === 'evict') this.metrics.evictions.inc({ result: outcome.result as EvictionResult });
     else if (outcome.result === 'deleted') this.metrics.deletions.inc({ reason: step.reason });
-    if (outcome.result !== 'blocked' && outcome.result !== 'error') {
+    if (outcome.result === 'gone') {
       this.attempts.delete(key);
-      // Removals the operator began (not a terminating pod's shortened grace period, not a pod
-      // already gone): one of the same name back on the node waits before the next.
-      if (
-        uid &&
-        (outcome.result === 'evicted' ||
-          (outcome.result === 'deleted' && step.action === 'delete' && step.reason === 'EvictionTimeout'))
-      ) {
-        this.remember(pod, uid, now);
-      }
       return { ...outcome, ...(before ? { since: before.since } : {}) };
     }
-    this.prune(now);
+    if (outcome.result === 'evicted' || outcome.result === 'deleted') {
+      // Kept until the pod is gone (forgetExcept), so that it is not removed again (carryOut).
+      this.attempts.set(key, { ...afterSuccess(before, now, step.gracePeriodSeconds), namespace });
+      // Removals the operator began (not a terminating pod's shortened grace period): one of the
+      // same name back on the node waits before the next.
+      if (uid && (step.action === 'evict' || step.reason === 'EvictionTimeout')) this.remember(pod, uid, now);
+      return { ...outcome, ...(before ? { since: before.since } : {}) };
+    }
     const failures = before?.failures ?? 0;
     const retryAfterMs = backoffDelay(
       failures,
@@ -339,60 +399,15 @@ export class Evictor {
 
   /**
    * Forgets the attempts on pods of `namespace` that are no longer outside any policy: a pod
-   * that leaves and re-enters violation starts a new timeout.
+   * that leaves and re-enters violation starts a new timeout. Whatever nobody acted on for long
+   * (a namespace no longer audited) goes too, so what is kept is bounded by the pods outside a
+   * policy now.
    */
   forgetExcept(namespace: string, uids: Iterable<string | undefined>): void {
     const keep = new Set(uids);
     for (const [k, v] of this.attempts)
       if (v.namespace === namespace && !keep.has(k)) this.attempts.delete(k);
-  }
-
-  private async evict(
-    namespace: string,
-    name: string,
-    uid: string | undefined,
-    grace: number,
-  ): Promise<RemovalOutcome> {
-    try {
-      await this.core.createNamespacedPodEviction({
-        name,
-        namespace,
-        body: {
-          apiVersion: 'policy/v1',
-          kind: 'Eviction',
-          metadata: { name, namespace },
-          deleteOptions: { gracePeriodSeconds: grace, ...(uid ? { preconditions: { uid } } : {}) },
-        },
-      });
-      return { result: 'evicted' };
-    } catch (e) {
-      const code = statusCode(e);
-      // 404: already gone; 409: the UID precondition failed, the name is another pod's now.
-      if (code === 404 || code === 409) return { result: 'gone' };
-      // 429: a PodDisruptionBudget does not allow it now.
-      if (code === 429) return { result: 'blocked', message: blockedMessage(e) };
-      return { result: 'error', message: describeError(e) };
-    }
-  }
-
-  private async delete(
-    namespace: string,
-    name: string,
-    uid: string | undefined,
-    grace: number,
-  ): Promise<RemovalOutcome> {
-    try {
-      await this.core.deleteNamespacedPod({
-        name,
-        namespace,
-        body: { gracePeriodSeconds: grace, ...(uid ? { preconditions: { uid } } : {}) },
-      });
-      return { result: 'deleted' };
-    } catch (e) {
-      const code = statusCode(e);
-      if (code === 404 || code === 409) return { result: 'gone' };
-      return { result: 'error', message: describeError(e) };
-    }
+    this.prune(Date.now());
   }
 
   private prune(now: number): void {
@@ -410,6 +425,24 @@ export class Evictor {
       ...afterRemoval(before, uid, now),
       said: before?.said ?? false,
     });
+  }
+}
+
+/** One eviction or deletion request, its answer read as a removal outcome. */
+async function removal(
+  success: 'evicted' | 'deleted',
+  send: () => Promise<unknown>,
+): Promise<RemovalOutcome> {
+  try {
+    await send();
+    return { result: success };
+  } catch (e) {
+    const code = statusCode(e);
+    // 404: already gone; 409: the UID precondition failed, the name is another pod's now.
+    if (code === 404 || code === 409) return { result: 'gone' };
+    // 429 to an eviction: a PodDisruptionBudget does not allow it now.
+    if (code === 429 && success === 'evicted') return { result: 'blocked', message: blockedMessage(e) };
+    return { result: 'error', message: describeError(e) };
   }
 }
 

@@ -23,8 +23,10 @@ export const admissionKey = (o: KubernetesObject) => `${o.kind}/${o.metadata?.na
  */
 export class AdmissionSync {
   readonly cache = new AppliedCache();
-  /** Policies whose fail-closed pair this process applied, and those it knows to be without. */
-  private readonly failClosed = new Set<string>();
+  /**
+   * Policies this process knows to be without a fail-closed pair. Any other may have one (applied
+   * after a failure, or by an earlier process), which a successful sync removes.
+   */
   private readonly clean = new Set<string>();
   private mutatingServed: Promise<boolean> | undefined;
 
@@ -60,8 +62,8 @@ export class AdmissionSync {
         written += await this.apply(obj);
       } catch (e) {
         const failure = `${obj.kind} ${obj.metadata?.name}: ${describeError(e)}`;
-        // Marked before applying: a pair partly applied is removed once the policy's objects apply.
-        this.failClosed.add(name);
+        // Unmarked before applying: a pair partly applied is removed once the policy's objects apply.
+        this.clean.delete(name);
         try {
           for (const fc of renderFailClosed(policy)) written += await this.apply(fc);
         } catch (fcError) {
@@ -75,9 +77,8 @@ export class AdmissionSync {
       }
     }
     // Unknown after a restart: removed once (a 404 costs one request), then only after a failure.
-    if (!this.clean.has(name) || this.failClosed.has(name)) {
+    if (!this.clean.has(name)) {
       for (const fc of renderFailClosed(policy).reverse()) await this.remove(fc);
-      this.failClosed.delete(name);
       this.clean.add(name);
     }
     return { written };

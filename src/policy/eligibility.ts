@@ -97,7 +97,7 @@ export function restrictedAnchorKeys(
 }
 
 /** The local name a restricted key must have to attest a node's region (see regionsPinned). */
-export const RESTRICTED_REGION_NAME = 'region';
+const RESTRICTED_REGION_NAME = 'region';
 
 /**
  * Whether the policy's regions rest on a label only the platform sets. Regions are matched on
@@ -108,9 +108,7 @@ export const RESTRICTED_REGION_NAME = 'region';
  * sovereign.node-restriction.kubernetes.io/region) whose values all lie in the policy's regions:
  * then every node the policy accepts carries the platform's word that it is in one of them.
  */
-export function regionsPinned(
-  policy: Pick<SovereigntyPolicySpec, 'regions' | 'nodeSelectorRequirements'>,
-): boolean {
+function regionsPinned(policy: Pick<SovereigntyPolicySpec, 'regions' | 'nodeSelectorRequirements'>): boolean {
   return (policy.nodeSelectorRequirements ?? []).some(
     (r) =>
       isRestrictedRegionKey(r.key) &&

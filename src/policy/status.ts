@@ -95,13 +95,16 @@ export function desiredPolicyStatus(
   ];
   if (admissionFailure) {
     // Refused admission objects outrank every other verdict: the policy is not enforced as written.
-    updates[0] = {
-      type: ConditionType.Ready,
+    // Stalled as well, so kstatus (and tools built on it) reads the policy as Failed, not Current:
+    // Ready=False alone says nothing to them.
+    const refused = {
       status: ConditionStatus.False,
       reason: Reason.AdmissionFailed,
       message: admissionFailureMessage(admissionFailure),
       observedGeneration: generation,
     };
+    updates[0] = { type: ConditionType.Ready, ...refused };
+    updates.push({ type: ConditionType.Stalled, ...refused, status: ConditionStatus.True });
   }
   return {
     observedGeneration: generation,

@@ -80,7 +80,8 @@ export interface ApiClientsOptions {
  * the fence (when one is set), so no write path can forget to check leadership.
  */
 export class ApiClients {
-  private readonly config: Configuration;
+  /** Server, credentials and the instrumented, fenced HTTP stack every client here shares. */
+  readonly config: Configuration;
 
   constructor(
     readonly kc: KubeConfig,

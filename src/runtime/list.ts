@@ -1,4 +1,4 @@
-import { ApiException, HttpMethod, type Configuration, type KubernetesObject } from '@kubernetes/client-node';
+import { ApiException, HttpMethod, type KubernetesObject } from '@kubernetes/client-node';
 import type { ApiClients } from './client.js';
 
 /** Which objects an informer tracks, or a list reads. */
@@ -34,11 +34,6 @@ interface ListPage<T> {
   metadata?: { continue?: string; resourceVersion?: string };
 }
 
-/** Holds the configuration the runtime's clients share: server, credentials, instrumented HTTP. */
-class RequestPath {
-  constructor(readonly config: Configuration) {}
-}
-
 export interface ListResult<T> {
   items: T[];
   /** The list's resourceVersion: a watch from it misses nothing. */
@@ -60,7 +55,7 @@ export async function listAll<T extends KubernetesObject>(
   ref: ResourceRef,
   pageSize = LIST_PAGE_SIZE,
 ): Promise<ListResult<T>> {
-  const { config } = clients.make(RequestPath);
+  const { config } = clients;
   const items: T[] = [];
   let cont: string | undefined;
   let resourceVersion = '';

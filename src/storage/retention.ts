@@ -274,19 +274,27 @@ export function readRetainedRecord(cm: V1ConfigMap): RetainedRecord | undefined 
 
 /**
  * Records whose claim no longer needs one: the claim (by UID) is gone, or a later hub of the same
- * name adopted it (the claim is not marked retained any more and that hub, another UID, exists).
- * `claims` must come from the API server: a cache that does not show a claim yet would release it.
- * A tenant who unmarks the claim without such a hub changes nothing: the record stays.
+ * name adopted it (the claim is not marked retained any more and that hub, another UID, exists)
+ * and holds the namespace to the same policy, so its own label takes over the record's. `claims`
+ * must come from the API server: a cache that does not show a claim yet would release it. A
+ * tenant who unmarks the claim changes nothing unless such a hub exists: a successor naming
+ * another policy (or one that does not exist) leaves the record, and the namespace held to the
+ * deleted hub's policy, until the claim is gone.
  */
 export function staleRecords(
   records: readonly RetainedRecord[],
   claims: readonly V1PersistentVolumeClaim[],
-  hubs: readonly Pick<HealthDataHub, 'metadata'>[],
+  hubs: readonly Pick<HealthDataHub, 'metadata' | 'spec'>[],
 ): RetainedRecord[] {
   return records.filter((r) => {
     const claim = claims.find((c) => c.metadata?.uid === r.claimUid);
     if (!claim) return true;
     const adopted = retainedFrom(claim) === undefined;
-    return adopted && hubs.some((h) => h.metadata.name === r.hub && h.metadata.uid !== r.hubUid);
+    return (
+      adopted &&
+      hubs.some(
+        (h) => h.metadata.name === r.hub && h.metadata.uid !== r.hubUid && h.spec.policyName === r.policy,
+      )
+    );
   });
 }

@@ -3,11 +3,12 @@
 // server-side apply, skipped when unchanged since the last apply (an operator at rest writes
 // nothing); removed by name when the hub's keys are released. The Role and RoleBinding are named
 // after the hub's own key identity; those named under the legacy identity (made before the
-// current scheme) are removed once the current ones are applied, and on release.
+// current scheme) are removed once the current ones are applied (only for a hub whose KEK predates
+// that scheme: no other hub had them), and on release.
 import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import type { HealthDataHub } from '../../api/index.js';
 import { kekServiceAccountName } from '../../keys/delivery.js';
-import { hubRefOf, keyIdentity, legacyKeyIdentity } from '../../keys/identity.js';
+import { hubRefOf, keyIdentity, legacyKeyIdentity, parseKeyName } from '../../keys/identity.js';
 import { kekAccessList, renderKekAccess, type KekAccess } from '../../keys/kek-access.js';
 import type { Writer } from '../../runtime/apply.js';
 import type { AppliedCache } from '../../runtime/apply-cache.js';
@@ -43,8 +44,10 @@ export class KekAccessStep {
       applied = true;
     }
     // After the current grant exists (no pod loses access in between): once per apply, which an
-    // operator at rest does not repeat.
-    if (applied) await this.removeRbac(legacyKeyIdentity(ref).name);
+    // operator at rest does not repeat. Only a hub made before the current scheme can have a grant
+    // named the earlier way, and its KEK is still one of that scheme (a current-scheme KEK is only
+    // made for a hub without keys): the others are spared two deletes at every start.
+    if (applied && !parseKeyName(access.kekSecret)) await this.removeRbac(legacyKeyIdentity(ref).name);
   }
 
   /** Deletes the access objects of a builtin hub by name; those already gone are fine. */

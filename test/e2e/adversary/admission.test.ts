@@ -203,6 +203,11 @@ describe('a hub namespace is never left without admission', () => {
       30_000,
     );
     expect(ready.status).toBe('False');
+    // Stalled too, so kstatus-based tools read the policy as Failed rather than Current.
+    expect(getCondition((await getPolicy(policy)).status?.conditions, ConditionType.Stalled)).toMatchObject({
+      status: 'True',
+      reason: 'AdmissionFailed',
+    });
     expect(ready.message).toMatch(/forbidden/i); // the API server's own words
     expect(ready.message).toContain(placement);
     expect(ready.message).toContain('fail closed');
@@ -247,6 +252,11 @@ describe('a hub namespace is never left without admission', () => {
     );
     expect((await admits(tenant, ns, usPod())).message).toContain('spec.nodeName names node');
     await waitForHubCondition(kc, ns, 'research', ConditionType.PlacementCompliant, { status: 'True' });
+    await eventually(
+      'policy no longer Stalled',
+      async () => !getCondition((await getPolicy(policy)).status?.conditions, ConditionType.Stalled),
+      30_000,
+    );
     expect(op.output()).not.toMatch(/Unhandled|TypeError/);
   }, 180_000);
 
@@ -408,24 +418,7 @@ describe('a hub namespace is never left without admission', () => {
     const key = policyNamespaceLabelKey('eu-hds');
     const labelled = async () => (await core.readNamespace({ name: ns })).metadata?.labels?.[key] === 'true';
     await eventually('namespace labelled', labelled, 30_000);
-    await eventually(
-      'finalizer on the hub',
-      async () => !!(await getHub(kc, ns, 'research')).metadata.finalizers?.length,
-      30_000,
-    );
-    // The hub's claim (named for it, as its StatefulSet would make it).
-    await tenantCore.createNamespacedPersistentVolumeClaim({
-      namespace: ns,
-      body: {
-        metadata: { name: 'data-research-0' },
-        spec: {
-          accessModes: ['ReadWriteOnce'],
-          storageClassName: 'encrypted-eu',
-          resources: { requests: { storage: '1Gi' } },
-        },
-      },
-    });
-    await deleteHubAndWait(tenant, ns, 'research');
+    await deleteHubKeepingItsClaim(tenant, ns);
     const claim = await tenantCore.readNamespacedPersistentVolumeClaim({
       namespace: ns,
       name: 'data-research-0',
@@ -465,23 +458,7 @@ describe('a hub namespace is never left without admission', () => {
     const key = policyNamespaceLabelKey('eu-hds');
     const labels = async () => (await core.readNamespace({ name: ns })).metadata?.labels ?? {};
     await eventually('namespace labelled', async () => (await labels())[key] === 'true', 30_000);
-    await eventually(
-      'finalizer on the hub',
-      async () => !!(await getHub(kc, ns, 'research')).metadata.finalizers?.length,
-      30_000,
-    );
-    await tenantCore.createNamespacedPersistentVolumeClaim({
-      namespace: ns,
-      body: {
-        metadata: { name: 'data-research-0' },
-        spec: {
-          accessModes: ['ReadWriteOnce'],
-          storageClassName: 'encrypted-eu',
-          resources: { requests: { storage: '1Gi' } },
-        },
-      },
-    });
-    await deleteHubAndWait(tenant, ns, 'research');
+    await deleteHubKeepingItsClaim(tenant, ns);
     const retainedFrom = escapeKey('hdh.sovereign.eu/retained-from');
     const policyKey = escapeKey('hdh.sovereign.eu/policy');
     const editClaim = (body: object[]) =>
@@ -495,11 +472,18 @@ describe('a hub namespace is never left without admission', () => {
     await sleep(3000);
     expect(await labels()).toMatchObject({ [key]: 'true' });
     expect((await labels())[policyNamespaceLabelKey(lax)]).toBeUndefined();
-    // ... then strips the retained mark: the namespace stays held all the same.
+    // ... then strips the retained mark and recreates the hub under the laxer policy, as if it had
+    // adopted the claim: the namespace stays held to the deleted hub's policy all the same.
     await editClaim([
       { op: 'remove', path: `/metadata/labels/${retainedFrom}` },
       { op: 'remove', path: `/metadata/labels/${policyKey}` },
     ]);
+    await createHub(tenant, hubManifest('research', ns, lax));
+    cleanups.push(() => deleteHubAndWait(kc, ns, 'research'));
+    await eventually(
+      'successor hub seen',
+      async () => (await labels())[policyNamespaceLabelKey(lax)] === 'true',
+    );
     await sleep(3000);
     expect((await labels())[key]).toBe('true');
     const mounting = pod('reads-retained', {
@@ -514,6 +498,30 @@ describe('a hub namespace is never left without admission', () => {
     await eventually('namespace released', async () => (await labels())[key] === undefined, 30_000);
   }, 180_000);
 });
+
+/**
+ * Gives the hub `research` of `ns` its claim (named for it, as its StatefulSet would make it), then
+ * deletes the hub as the tenant: retention defaults to Retain, so the claim is kept.
+ */
+async function deleteHubKeepingItsClaim(tenant: KubeConfig, ns: string): Promise<void> {
+  await eventually(
+    'finalizer on the hub',
+    async () => !!(await getHub(kc, ns, 'research')).metadata.finalizers?.length,
+    30_000,
+  );
+  await tenant.makeApiClient(CoreV1Api).createNamespacedPersistentVolumeClaim({
+    namespace: ns,
+    body: {
+      metadata: { name: 'data-research-0' },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: 'encrypted-eu',
+        resources: { requests: { storage: '1Gi' } },
+      },
+    },
+  });
+  await deleteHubAndWait(tenant, ns, 'research');
+}
 
 /** Deletes the admission objects of a test policy (the operator keeps them after the policy). */
 async function deleteAdmissionObjects(policy: string): Promise<void> {

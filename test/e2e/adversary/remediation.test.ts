@@ -161,6 +161,21 @@ function report(line: string): void {
   process.stderr.write(`remediation: ${line}\n`);
 }
 
+/**
+ * A fresh namespace held to its own bounded policy, an operator watching it, and the hub its
+ * tenant (a namespace admin) created there.
+ */
+async function tenantHub(prefix: string, hubName: string) {
+  const ns = await prepareHubNamespace(kc, prefix);
+  const policy = `${ns}-bounded`;
+  await createPolicy(kc, policy, policySpec);
+  const op = await startOperatorProcess([`--namespace=${ns}`, '--leader-elect=false']);
+  const tenant = await tenantAdmin(ns);
+  await createHub(tenant, hubManifest(hubName, ns, policy));
+  await namespaceHeld(kc, ns, policy, REGIONS);
+  return { ns, policy, op, tenant };
+}
+
 describe('removal of pods outside the policy, against a tenant', () => {
   const hubName = 'target';
   let ns: string;
@@ -169,13 +184,7 @@ describe('removal of pods outside the policy, against a tenant', () => {
   let tenant: KubeConfig;
 
   beforeAll(async () => {
-    ns = await prepareHubNamespace(kc, 'adv-remed');
-    policy = `${ns}-bounded`;
-    await createPolicy(kc, policy, policySpec);
-    op = await startOperatorProcess([`--namespace=${ns}`, '--leader-elect=false']);
-    tenant = await tenantAdmin(ns);
-    await createHub(tenant, hubManifest(hubName, ns, policy));
-    await namespaceHeld(kc, ns, policy, REGIONS);
+    ({ ns, policy, op, tenant } = await tenantHub('adv-remed', hubName));
   }, 120_000);
   afterEach(async () => {
     await relabel.restore();
@@ -398,13 +407,7 @@ describe('a tenant that would stop the removals in its namespace', () => {
   let tenant: KubeConfig;
 
   beforeAll(async () => {
-    ns = await prepareHubNamespace(kc, 'adv-lever');
-    policy = `${ns}-bounded`;
-    await createPolicy(kc, policy, policySpec);
-    op = await startOperatorProcess([`--namespace=${ns}`, '--leader-elect=false']);
-    tenant = await tenantAdmin(ns);
-    await createHub(tenant, hubManifest(hubName, ns, policy));
-    await namespaceHeld(kc, ns, policy, REGIONS);
+    ({ ns, policy, op, tenant } = await tenantHub('adv-lever', hubName));
   }, 120_000);
   afterEach(async () => {
     await relabel.restore();

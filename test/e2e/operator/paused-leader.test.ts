@@ -98,7 +98,12 @@ describe('a paused leader', () => {
   afterAll(async () => {
     for (const p of procs) p.child.kill('SIGCONT');
     await Promise.all(procs.map((p) => p.stop('SIGKILL')));
-    await deleteNamespaceAndWait(kc, ns);
+    // The hubs' finalizers need an operator: without one the namespace would stay Terminating.
+    const cleaner = ns
+      ? await startOperatorProcess([`--namespace=${ns}`, '--leader-elect=false'])
+      : undefined;
+    await Promise.all([deleteNamespaceAndWait(kc, ns), deleteNamespaceAndWait(kc, leaseNs)]);
+    await cleaner?.stop();
     await storage?.cleanup();
   }, 180_000);
 
@@ -157,7 +162,11 @@ describe('a paused leader', () => {
         expect(statefulSets).toBeGreaterThanOrEqual(HUBS); // the old leader's watches will see them
         const pausedMs = Date.now() - stoppedAt;
         leader.child.kill('SIGCONT');
-        const code = await Promise.race([leader.exited, sleep(30_000).then(() => 'still running')]);
+        // Unref'd: the timer must not keep the test process alive once the leader has exited.
+        const code = await Promise.race([
+          leader.exited,
+          sleep(30_000, undefined, { ref: false }).then(() => 'still running'),
+        ]);
         expect(code).not.toBe('still running');
         expect(code).not.toBe(0);
         await sleep(1000); // the audit log is written as requests complete

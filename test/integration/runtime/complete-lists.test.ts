@@ -1,6 +1,7 @@
 // Caches past the first list page: every hub and policy is cached however many there are, and a
-// restarted operator still manages the hub listed last. The counts default to 1,200 hubs and 600
-// policies; HDH_COMPLETE_LISTS_HUBS and HDH_COMPLETE_LISTS_POLICIES change them.
+// restarted operator still manages the hub listed last. The counts default to 1,200 hubs (past the
+// operator's own page of 1,000) and 250 policies (read in pages of 100);
+// HDH_COMPLETE_LISTS_HUBS and HDH_COMPLETE_LISTS_POLICIES change them.
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import {
   HEALTH_DATA_HUB,
@@ -25,7 +26,7 @@ import { createStorageFixtures, type StorageFixtures } from '../../support/stora
 import { eventually } from '../../support/wait.js';
 
 const HUBS = Number(process.env.HDH_COMPLETE_LISTS_HUBS ?? 1200);
-const POLICIES = Number(process.env.HDH_COMPLETE_LISTS_POLICIES ?? 600);
+const POLICIES = Number(process.env.HDH_COMPLETE_LISTS_POLICIES ?? 250);
 /** Requests under way at once while creating the objects. */
 const CREATE_CONCURRENCY = 16;
 const RUN_LABEL = 'test.hdh.sovereign.eu/complete-lists';
@@ -167,12 +168,15 @@ describe(`caches of ${HUBS} hubs and ${POLICIES} policies`, () => {
 
   it('caches every hub and every policy, past the first list page', async () => {
     const clients = new ApiClients(kc);
-    // Pages of 500, as client-go's: both lists take several (the restart below runs the
-    // operator with its own page size).
-    const opts = { pageSize: 500 };
-    const hubs = new Informer<HealthDataHub>(clients, { ...HEALTH_DATA_HUB, namespace: ns }, quiet, opts);
+    // Pages of 500 for the hubs, as client-go's, and of 100 for the policies: both lists take
+    // several (the restart below runs the operator with its own page size).
+    const hubs = new Informer<HealthDataHub>(clients, { ...HEALTH_DATA_HUB, namespace: ns }, quiet, {
+      pageSize: 500,
+    });
     // All policies of the cluster, not only this run's: the list is as long as it gets.
-    const policies = new Informer<SovereigntyPolicy>(clients, SOVEREIGNTY_POLICY, quiet, opts);
+    const policies = new Informer<SovereigntyPolicy>(clients, SOVEREIGNTY_POLICY, quiet, {
+      pageSize: 100,
+    });
     hubs.start();
     policies.start();
     try {
@@ -180,6 +184,10 @@ describe(`caches of ${HUBS} hubs and ${POLICIES} policies`, () => {
       expect(hubs.list().length).toBe(HUBS);
       expect(hubs.get(`${ns}/${last}`)).toBeDefined();
       expect(policies.list((p) => p.metadata.labels?.[RUN_LABEL] === run).length).toBe(POLICIES);
+      // Past the first page, each: a list that stopped after one would have failed above.
+      expect(hubs.listPages).toBe(Math.ceil(HUBS / 500));
+      expect(policies.listPages).toBe(Math.ceil(policies.list().length / 100));
+      expect(policies.listPages).toBeGreaterThan(1);
       process.stderr.write(
         `complete lists: informers cached ${hubs.list().length} hubs in ${hubs.listPages} list requests, ` +
           `${policies.list().length} policies in ${policies.listPages}\n`,

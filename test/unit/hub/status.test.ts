@@ -59,12 +59,17 @@ describe('desiredHubStatus', () => {
     const obs = { hub: hub(), policy, nodes, violations: [], components };
     const s = desiredHubStatus(obs, t0);
     expect(cond(s, 'Ready')).toMatchObject({ status: 'True', reason: 'AllReady' });
+    // kstatus: Current (no Reconciling, no Stalled, observedGeneration matches).
+    expect(cond(s, 'Reconciling')).toBeUndefined();
+    expect(cond(s, 'Stalled')).toBeUndefined();
+    expect(s.observedGeneration).toBe(1);
     expect(s.storage).toEqual(components.storage);
     expect(s.datastore).toEqual({ replicas: 1, readyReplicas: 1 });
 
     components.conditions[0] = c('StorageReady', 'False', 'VolumeOutsideJurisdiction');
     const bad = desiredHubStatus({ ...obs, hub: { ...hub(), status: s } }, t1);
     expect(cond(bad, 'Ready')).toMatchObject({ status: 'False', reason: 'VolumeOutsideJurisdiction' });
+    expect(cond(bad, 'Reconciling')).toMatchObject({ status: 'True' });
     // Without components (input to fix first), no component conditions are claimed.
     const stalled = desiredHubStatus({ hub: hub(), policy: undefined, nodes, components }, t0);
     expect(cond(stalled, 'StorageReady')).toBeUndefined();
@@ -197,8 +202,10 @@ describe('placement audit in the hub status', () => {
 
   it('goes on auditing a suspended hub, changing nothing else', () => {
     const running = desiredHubStatus({ hub: hub(), policy, nodes, violations: [] }, t0);
-    const suspended = { ...hub({ suspend: true }), status: running };
+    // Setting spec.suspend is a spec change: a new generation, which the status says it observed.
+    const suspended = { ...hub({ suspend: true }, 2), status: running };
     const s = suspendedHubStatus({ hub: suspended, policy, nodes: [], violations: [outside] }, t1);
+    expect(s.observedGeneration).toBe(2);
     expect(cond(s, 'PlacementCompliant')).toMatchObject({ status: 'False', reason: 'PodsOutsidePolicy' });
     expect(cond(s, 'Reconciling')).toEqual(cond(running, 'Reconciling'));
     expect(s.placement).toEqual({
@@ -211,6 +218,7 @@ describe('placement audit in the hub status', () => {
   it('says Suspended while a suspended hub has never been reconciled', () => {
     const s = suspendedHubStatus({ hub: hub({ suspend: true }), policy, nodes: [], violations: [] }, t1);
     expect(cond(s, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'Suspended', observedGeneration: 1 });
+    expect(s.observedGeneration).toBe(1);
     expect(cond(s, 'PlacementCompliant')).toMatchObject({ status: 'True', reason: 'Compliant' });
   });
 

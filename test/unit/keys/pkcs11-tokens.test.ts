@@ -1,9 +1,15 @@
 // Which PKCS#11 tokens a namespace may name, the failed-login budget per token and the PIN-state
 // flags: the pure decisions behind refusing a login before it is tried.
 import { join } from 'node:path';
+import type { CoreV1Api } from '@kubernetes/client-node';
 import { HEALTH_DATA_HUB, type HealthDataHub, type SovereigntyPolicy } from '../../../src/api/index.js';
 import { loadSamples, samplePkcs11Tokens } from '../../../src/cli/dev.js';
 import { checkReferences } from '../../../src/hub/references.js';
+import { keyIdentity } from '../../../src/keys/identity.js';
+import { Pkcs11KeyProvider } from '../../../src/keys/pkcs11.js';
+import { moduleRefusal } from '../../../src/keys/pkcs11-modules.js';
+import { ProviderUnavailableError } from '../../../src/keys/provider.js';
+import { providerFor } from '../../../src/keys/providers.js';
 import {
   ALLOWED_TOKENS_FLAG,
   LoginBudget,
@@ -102,6 +108,52 @@ describe('checkReferences: a hub naming a token its namespace may not use', () =
     expect(failures[0]!.message).toContain(ALLOWED_TOKENS_FLAG);
     expect(failures[0]!.message).toContain('ask the platform team to map this one to it');
     expect(checkReferences(hub('victim', 'victim-hsm'), policy, platform)).toEqual([]);
+  });
+  // A deleting hub is not checked against the references, and unwrap-dek builds the provider
+  // itself: the provider layers refuse such a token (and module) on their own.
+  it('providerFor and the provider refuse it too, before the PIN Secret is read or the module opened', async () => {
+    const reads: string[] = [];
+    const core = {
+      readNamespacedSecret: (o: { name: string }) => {
+        reads.push(o.name);
+        return Promise.resolve({ data: { pin: Buffer.from('1234').toString('base64') } });
+      },
+    } as unknown as CoreV1Api;
+    const deps = { core, operatorNamespace: 'hdh-system', ...platform };
+    const kek = keyIdentity({
+      namespace: 'attacker',
+      name: 'h',
+      uid: '0f8b6a52-3c1d-4e7a-9b2f-5d6e7f8a9b0c',
+    });
+    const refused = async (p: Promise<unknown>) => {
+      const e = await p.then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(e).toBeInstanceOf(ProviderUnavailableError);
+      return (e as Error).message;
+    };
+
+    const token = await providerFor(hub('attacker', 'victim-hsm'), deps);
+    expect(await refused(token.find(kek))).toBe(
+      tokenRefusal('victim-hsm', 'attacker', platform.pkcs11AllowedTokens),
+    );
+    const module = await providerFor(hub('attacker', 'attacker-hsm'), { ...deps, pkcs11AllowedModules: [] });
+    expect(await refused(module.find(kek))).toBe(moduleRefusal(MODULE, []));
+    expect(reads).toEqual([]);
+
+    // The provider as built from its options: the token is refused before the (allowed, but not
+    // installed) module is looked at.
+    const direct = new Pkcs11KeyProvider({
+      module: MODULE,
+      allowedModules: [MODULE],
+      tokenLabel: 'victim-hsm',
+      allowedTokens: tokensOfNamespace(platform.pkcs11AllowedTokens, 'attacker'),
+      pin: '1234',
+    });
+    expect(await refused(direct.find(kek))).toMatch(
+      /PKCS#11 token "victim-hsm" \(spec.encryption.pkcs11.tokenLabel\) is not one this hub's namespace may use/,
+    );
   });
 });
 

@@ -1,7 +1,10 @@
 import type { V1Pod } from '@kubernetes/client-node';
+import { Registry } from 'prom-client';
+import { PlacementMetrics } from '../../../src/placement/metrics.js';
 import {
   afterFailure,
   afterRemoval,
+  afterSuccess,
   cappedGracePeriod,
   firstSeen,
   maxEvictionRequests,
@@ -11,12 +14,14 @@ import {
   recurrenceDelay,
   recurrenceKey,
   remediationSettings,
+  Evictor,
   type RemediationSettings,
   type RemovalAttempts,
   type RemovalHistory,
 } from '../../../src/placement/remediation.js';
 import { KUBERNETES_NAMESPACES } from '../../../src/hub/system-namespaces.js';
 import { backoffDelay } from '../../../src/runtime/backoff.js';
+import type { ApiClients } from '../../../src/runtime/client.js';
 import { random } from './pods.js';
 
 const protectedNs = new Set([...KUBERNETES_NAMESPACES, 'hdh-system']);
@@ -119,6 +124,26 @@ describe('the next removal step', () => {
       action: 'wait',
       afterMs: 500,
     });
+  });
+
+  it('removes a pod once, whatever a cache that lags behind still shows', () => {
+    const removed = afterSuccess(afterFailure(undefined, 0, 1000), 30_000, 5);
+    // Not terminating in the cache yet, even past the deadline: nothing more to do.
+    expect(nextRemovalStep(pod(), removed, settings, protectedNs, 60_000)).toEqual({ action: 'wait' });
+    // Terminating with the tenant's long grace period the removal shortened.
+    expect(nextRemovalStep(pod({ deleting: 86_400 }), removed, settings, protectedNs, 60_000)).toEqual({
+      action: 'wait',
+    });
+    // A cap lowered since: shortened again.
+    expect(
+      nextRemovalStep(
+        pod({ deleting: 86_400 }),
+        removed,
+        { ...settings, maxGracePeriodSeconds: 2 },
+        protectedNs,
+        60_000,
+      ),
+    ).toMatchObject({ action: 'delete', gracePeriodSeconds: 2, reason: 'GracePeriodCapped' });
   });
 
   it('never evicts nor deletes in a system namespace or the operator namespace', () => {
@@ -359,5 +384,100 @@ describe('a pod the scheduler keeps putting back on a node outside the policy', 
       expect(Math.max(...gaps)).toBeLessThanOrEqual(cap + 500);
       expect(Math.max(...gaps)).toBeGreaterThanOrEqual(cap);
     }
+  });
+});
+
+describe('the evictor shared by every hub', () => {
+  /** An API server that records eviction and deletion requests, and refuses evictions while `refuse`. */
+  const fakeClients = (refuse = false) => {
+    const calls: string[] = [];
+    const core = {
+      createNamespacedPodEviction: async ({ name }: { name: string }) => {
+        calls.push(`evict ${name}`);
+        if (refuse) throw Object.assign(new Error('refused'), { code: 429, body: { message: 'budget' } });
+        return {};
+      },
+      deleteNamespacedPod: async ({ name }: { name: string }) => {
+        calls.push(`delete ${name}`);
+        return {};
+      },
+    };
+    return { calls, clients: { make: () => core } as unknown as ApiClients };
+  };
+  /** The value of one series of a placement counter. */
+  const count = async (
+    counter: { get(): Promise<{ values: { labels: object; value: number }[] }> },
+    label: string,
+  ) => (await counter.get()).values.find((v) => Object.values(v.labels).includes(label))?.value;
+
+  it('removes a pod of a namespace two hubs hold once, and counts it once', async () => {
+    const { calls, clients } = fakeClients();
+    const metrics = new PlacementMetrics(new Registry());
+    const evictor = new Evictor(clients, metrics, { operatorNamespace: 'hdh-system' });
+    // Both hubs reconcile on the same node change, before the pod watch shows the eviction.
+    const stale = pod();
+    const outcomes = [];
+    for (const _hub of ['a', 'b']) {
+      const step = evictor.plan(stale, settings);
+      if (step.action === 'evict' || step.action === 'delete')
+        outcomes.push(await evictor.carryOut(stale, step));
+    }
+    expect(outcomes.map((o) => o.result)).toEqual(['evicted']);
+    expect(calls).toEqual(['evict p']);
+    expect(await count(metrics.evictions, 'evicted')).toBe(1);
+    // Once the pod is gone from the violations, a pod of that UID would start afresh.
+    evictor.forgetExcept('research', []);
+    expect(evictor.plan(stale, settings)).toMatchObject({ action: 'evict' });
+  });
+
+  it('sends one request when two hubs reconciled side by side remove the same pod', async () => {
+    const { calls, clients } = fakeClients();
+    const metrics = new PlacementMetrics(new Registry());
+    const evictor = new Evictor(clients, metrics);
+    // Both planned before either request was sent (the Node is read in between).
+    const steps = ['a', 'b'].map(() => evictor.plan(pod(), settings));
+    const outcomes = await Promise.all(
+      steps.map((step) =>
+        step.action === 'evict' || step.action === 'delete' ? evictor.carryOut(pod(), step) : undefined,
+      ),
+    );
+    expect(outcomes.map((o) => o?.result).sort()).toEqual(['evicted', 'taken']);
+    expect(calls).toEqual(['evict p']);
+    expect(await count(metrics.evictions, 'evicted')).toBe(1);
+  });
+
+  it('forgets pods nobody acted on for long, in namespaces no longer audited too', () => {
+    const evictor = new Evictor(fakeClients().clients, new PlacementMetrics(new Registry()));
+    expect(evictor.plan(pod(), settings, 0)).toMatchObject({ action: 'evict' });
+    // Still remembered: the timeout counts from the first sight.
+    expect(evictor.plan(pod(), settings, settings.evictionTimeoutMs)).toMatchObject({ action: 'delete' });
+    // Another namespace's audit, long after.
+    evictor.forgetExcept('elsewhere', []);
+    expect(evictor.plan(pod(), settings, settings.evictionTimeoutMs)).toMatchObject({ action: 'evict' });
+  });
+
+  it('shortens a tenant grace period once for two hubs', async () => {
+    const { calls, clients } = fakeClients();
+    const metrics = new PlacementMetrics(new Registry());
+    const evictor = new Evictor(clients, metrics);
+    const terminating = pod({ deleting: 86_400 });
+    for (const _hub of ['a', 'b']) {
+      const step = evictor.plan(terminating, settings);
+      if (step.action === 'evict' || step.action === 'delete') await evictor.carryOut(terminating, step);
+    }
+    expect(calls).toEqual(['delete p']);
+    expect(await count(metrics.deletions, 'GracePeriodCapped')).toBe(1);
+  });
+
+  it('backs off refused evictions for both hubs together', async () => {
+    const { calls, clients } = fakeClients(true);
+    const metrics = new PlacementMetrics(new Registry());
+    const evictor = new Evictor(clients, metrics);
+    for (const _hub of ['a', 'b']) {
+      const step = evictor.plan(pod(), settings);
+      if (step.action === 'evict' || step.action === 'delete') await evictor.carryOut(pod(), step);
+    }
+    expect(calls).toEqual(['evict p']);
+    expect(await count(metrics.evictions, 'blocked')).toBe(1);
   });
 });

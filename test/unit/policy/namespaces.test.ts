@@ -1,10 +1,21 @@
-import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type {
+  CoreV1Api,
+  KubernetesObject,
+  V1Namespace,
+  V1PersistentVolumeClaim,
+} from '@kubernetes/client-node';
 import type { HealthDataHub, SovereigntyPolicy } from '../../../src/api/index.js';
+import { NamespaceLabeler, sovereignNamespaceLabels } from '../../../src/hub/namespace-labels.js';
 import { checkReferences } from '../../../src/hub/references.js';
-import { sovereignNamespaceLabels } from '../../../src/hub/namespace-labels.js';
+import type { RetainedClaimRecords } from '../../../src/hub/retained-claims.js';
 import { policyLabelValue, policyNamespaceLabelKey } from '../../../src/placement/admission.js';
 import { describeNamespaceSelector, policySelectsNamespace } from '../../../src/policy/namespaces.js';
 import { desiredPolicyStatus } from '../../../src/policy/status.js';
+import type { Writer } from '../../../src/runtime/apply.js';
+import type { EventRecorder } from '../../../src/runtime/events.js';
+import type { Informer } from '../../../src/runtime/informer.js';
+import type { Logger } from '../../../src/runtime/logging.js';
+import type { RetainedRecord } from '../../../src/storage/retention.js';
 
 const policy = (spec: Partial<SovereigntyPolicy['spec']> = {}, status?: SovereigntyPolicy['status']) =>
   ({
@@ -89,10 +100,30 @@ describe('admission failure', () => {
     expect(ready).toMatchObject({ status: 'False', reason: 'AdmissionFailed' });
     expect(ready!.message).toContain('hdh-placement-eu-hds: 403: forbidden');
     expect(ready!.message).toContain('fail closed');
+    // Stalled as well, for the current generation: Ready=False alone reads as Current to kstatus.
+    expect(s.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({
+      status: 'True',
+      reason: 'AdmissionFailed',
+      message: ready!.message,
+      observedGeneration: 1,
+    });
+    expect(ready!.observedGeneration).toBe(1);
     const open = desiredPolicyStatus(policy(), [], 1, new Date(), { ...failure, failClosed: false });
     expect(open.conditions?.find((c) => c.type === 'Ready')!.message).toContain(
       'the fail-closed policy could not be applied either',
     );
+  });
+
+  it('is no longer Stalled once the admission objects apply', () => {
+    const failed = policy({}, desiredPolicyStatus(policy(), [], 1, new Date(), failure));
+    const s = desiredPolicyStatus(
+      failed,
+      [{ labels: { 'topology.kubernetes.io/region': 'fr-par' } }],
+      1,
+      new Date(),
+    );
+    expect(s.conditions?.find((c) => c.type === 'Stalled')).toBeUndefined();
+    expect(s.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True' });
   });
 
   it('is reported by every hub using the policy (PlacementCompliant=False AdmissionFailed)', () => {
@@ -161,5 +192,98 @@ describe('sovereignNamespaceLabels', () => {
     expect(Object.keys(sovereignNamespaceLabels([], [], {}, [record(long)]))).toEqual([
       policyNamespaceLabelKey(long),
     ]);
+  });
+});
+
+describe('NamespaceLabeler', () => {
+  const key = policyNamespaceLabelKey('eu-hds');
+  const cache = <T extends KubernetesObject>(objs: () => T[]) =>
+    ({
+      get: (name: string) => objs().find((o) => o.metadata?.name === name),
+      list: (f?: (o: T) => boolean) => (f ? objs().filter(f) : objs()),
+    }) as unknown as Informer<T>;
+  const setup = () => {
+    const namespaces = new Map<string, V1Namespace>();
+    const hubs: HealthDataHub[] = [];
+    const records: RetainedRecord[] = [];
+    const claims: V1PersistentVolumeClaim[] = [];
+    const calls = { recordLists: 0, writes: [] as Record<string, string>[] };
+    const labeler = new NamespaceLabeler({
+      writer: {
+        apply: async (o: V1Namespace) => {
+          calls.writes.push(o.metadata!.labels!);
+          const ns = namespaces.get(o.metadata!.name!)!;
+          ns.metadata!.labels = { ...ns.metadata!.labels, ...o.metadata!.labels };
+          return o;
+        },
+      } as unknown as Writer,
+      core: {
+        readNamespace: async ({ name }: { name: string }) => namespaces.get(name),
+        listNamespacedPersistentVolumeClaim: async () => ({ items: claims }),
+      } as unknown as CoreV1Api,
+      namespaces: cache(() => [...namespaces.values()]),
+      hubs: cache(() => hubs),
+      claims: cache(() => claims),
+      records: {
+        list: async () => {
+          calls.recordLists++;
+          return records;
+        },
+        remove: async () => {},
+      } as unknown as RetainedClaimRecords,
+      events: { record: async () => {} } as unknown as EventRecorder,
+      log: { warn: () => {} } as unknown as Logger,
+      operatorNamespace: 'hdh-system',
+    });
+    const ns = (name: string, labels: Record<string, string> = {}) =>
+      namespaces.set(name, { metadata: { name, labels } });
+    return { labeler, namespaces, hubs, records, claims, calls, ns };
+  };
+
+  it('writes nothing to, and lists no records again for, a namespace it does not hold', async () => {
+    const t = setup();
+    t.ns('unrelated', { team: 'a' });
+    await t.labeler.sync('unrelated');
+    await t.labeler.sync('unrelated');
+    expect(t.calls.writes).toEqual([]);
+    expect(t.calls.recordLists).toBe(1);
+  });
+
+  it('lists no records on the hot path: a namespace whose labels its hubs explain', async () => {
+    const t = setup();
+    t.ns('oncology');
+    t.hubs.push(hub());
+    await t.labeler.sync('oncology');
+    expect(t.calls.writes).toEqual([{ [key]: 'true' }]);
+    const lists = t.calls.recordLists;
+    await t.labeler.sync('oncology');
+    await t.labeler.sync('oncology');
+    expect(t.calls.recordLists).toBe(lists);
+    expect(t.calls.writes).toHaveLength(1);
+  });
+
+  it('reads the records once its hub is gone, and keeps the label a record holds', async () => {
+    const t = setup();
+    t.ns('oncology');
+    t.hubs.push(hub());
+    await t.labeler.sync('oncology');
+    // Deleted with its data kept: the record names the policy; the tenant unmarked the claim.
+    t.hubs.pop();
+    t.claims.push({ metadata: { ...claim({}).metadata, uid: 'c-1' } });
+    t.records.push({
+      name: 'retained-claim-c-1',
+      namespace: 'oncology',
+      claim: 'data-research-0',
+      claimUid: 'c-1',
+      hub: 'research',
+      hubUid: 'uid-1',
+      policy: 'eu-hds',
+    });
+    const lists = t.calls.recordLists;
+    // Someone removes the label; the record restores it.
+    t.namespaces.get('oncology')!.metadata!.labels = {};
+    await t.labeler.sync('oncology');
+    expect(t.calls.recordLists).toBeGreaterThan(lists);
+    expect(t.namespaces.get('oncology')!.metadata!.labels).toEqual({ [key]: 'true' });
   });
 });

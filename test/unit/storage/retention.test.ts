@@ -269,5 +269,13 @@ describe('retained-claim records', () => {
     successor.metadata.uid = 'successor-uid';
     expect(staleRecords([r], [unmarked], [successor])).toEqual([r]);
     expect(staleRecords([r], [c], [successor])).toEqual([]);
+    // A successor naming another policy (a laxer one, or none that exists) takes nothing over:
+    // the tenant who unmarks the claim and creates it does not release the namespace.
+    for (const policyName of ['lab-global', 'no-such-policy']) {
+      const elsewhere = hub();
+      elsewhere.metadata.uid = 'successor-uid';
+      elsewhere.spec.policyName = policyName;
+      expect(staleRecords([r], [unmarked], [elsewhere])).toEqual([]);
+    }
   });
 });
