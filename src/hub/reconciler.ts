@@ -212,7 +212,7 @@ export class HubReconciler implements Reconciler {
         : undefined,
     ]);
     const requeue = soonest((result || undefined)?.requeueAfterMs, dataRequeue);
-    if (components?.stalled) {
+    if (components?.stalled?.reason === Reason.ApiServerRefused) {
       await this.reportRefusal(hub, components.stalled);
       // Tried again with a growing delay, and at once when the hub or its policy changes.
       return requeue === undefined ? { backoff: true } : { requeueAfterMs: requeue, backoff: true };
@@ -259,6 +259,7 @@ export class HubReconciler implements Reconciler {
     // What the steps found so far: a refusal reports them with the refused object's condition.
     const verdicts: Parameters<typeof storageReport>[2] = { storageClass };
     let keysCondition: ConditionUpdate | undefined;
+    let keysBlock: HubComponents['stalled'];
     const report = () => {
       const storage = storageReport(hub, policy.spec.regions, { ...verdicts, audit });
       const datastore = datastoreReport(hub, live);
@@ -281,6 +282,10 @@ export class HubReconciler implements Reconciler {
       const keys = await this.d.keys.ensure(hub, policy);
       requeueAfterMs = soonest(requeueAfterMs, keys.requeueAfterMs);
       keysCondition = keys.condition;
+      // Keys only a person can unblock stall the hub (kstatus Stalled, not InProgress forever).
+      if (keys.blocked && keys.condition) {
+        keysBlock = { reason: keys.condition.reason, message: keys.condition.message };
+      }
       for (const e of keys.events ?? []) await this.d.events.record(hub, e.type, e.reason, e.note);
       // Claims grow first: the StatefulSet's claim template follows (datastore step).
       const growth = await this.d.storage.grow(hub);
@@ -303,6 +308,7 @@ export class HubReconciler implements Reconciler {
       }
       const result = report();
       if (keys.encryption) result.components.encryption = keys.encryption;
+      if (keysBlock) result.components.stalled = keysBlock;
       return result;
     } catch (e) {
       // What the API server refuses to store is reported (with backoff), not retried blindly:

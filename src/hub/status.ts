@@ -51,7 +51,8 @@ export interface HubComponents {
   encryption?: HubEncryptionStatus;
   /**
    * Set when progress needs a change of input the steps cannot make (the API server refused an
-   * object rendered from the hub): Stalled, and Ready False, with this reason and message.
+   * object rendered from the hub, or keys only a person can unblock): Stalled, and Ready False,
+   * with this reason and message.
    */
   stalled?: { reason: string; message: string };
 }

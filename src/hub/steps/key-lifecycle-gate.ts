@@ -52,6 +52,7 @@ export class LifecycleKeyGate implements KeyGate {
       ...(r.encryption ? { encryption: r.encryption } : {}),
       ...(r.requeueAfterMs !== undefined ? { requeueAfterMs: r.requeueAfterMs } : {}),
       events: toGateEvents(r.events),
+      ...(r.action === 'block' ? { blocked: true } : {}),
     };
   }
 

@@ -26,6 +26,8 @@ export interface KeyGateResult {
   delivery?: KeyDelivery;
   requeueAfterMs?: number;
   events?: KeyGateEvent[];
+  /** True when only a person can unblock the keys (KeyMissing, KeyInvalid, a key of another hub…). */
+  blocked?: boolean;
 }
 
 export interface KeyReleaseResult {

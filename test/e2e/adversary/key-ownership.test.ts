@@ -223,6 +223,9 @@ describe("a tenant cannot obtain or destroy another hub's key-encryption key", (
     expect({ status: keys.status, reason: keys.reason }).toEqual({ status: 'False', reason: expectedReason });
     expect(keys.message).toContain(`${attackerNs}/${attackerName}`);
     expect(JSON.stringify(attacker.status?.encryption ?? {})).not.toContain(kekName);
+    // Only a person can lift it: Stalled, never Reconciling (kstatus reads Failed, not InProgress).
+    expect(hubCondition(attacker, 'Stalled')).toMatchObject({ status: 'True', reason: expectedReason });
+    expect(hubCondition(attacker, 'Reconciling')?.status).not.toBe('True');
 
     // No Role or RoleBinding lets the tenant's key service account read the victim's KEK.
     const review = await kc.makeApiClient(AuthorizationV1Api).createSubjectAccessReview({
