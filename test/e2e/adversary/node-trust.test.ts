@@ -391,21 +391,41 @@ describe('node trust, against a kubelet, a careless platform admin and hubs in s
       expect(removed).toBeGreaterThanOrEqual(1);
       expect(removed).toBeLessThanOrEqual(6);
       expect(terminated.size).toBeLessThanOrEqual(6);
-      // The violation is reported while the pod waits: only the moments between a removal and the
-      // replacement's binding (no pod on the node then, about a second each) read Compliant.
+      // The violation is reported while the pod waits. How fast the StatefulSet controller and the
+      // scheduler bring a replacement back is not the operator's doing; what is: whenever a live
+      // pod sits on that node, the hub must read PlacementCompliant=False within a moment of it.
       const end = Date.now();
+      const timeline = [
+        ...pods.events.map((e) => ({ at: e.at, pod: e })),
+        ...hubs.events.map((e) => ({ at: e.at, hub: e })),
+      ].sort((a, b) => a.at - b.at);
+      let podLive = false;
+      let hubCompliant = false;
+      let last = timeline[0]?.at ?? end;
+      let uncoveredMs = 0;
       let compliantMs = 0;
-      let since: number | undefined;
-      for (const e of hubs.events) {
-        const ok = hubCondition(e.obj, 'PlacementCompliant')?.status !== 'False';
-        if (ok && since === undefined) since = e.at;
-        if (!ok && since !== undefined) {
-          compliantMs += e.at - since;
-          since = undefined;
+      let arrivals = 0;
+      for (const t of [...timeline, { at: end }]) {
+        if (podLive && hubCompliant) uncoveredMs += t.at - last;
+        if (hubCompliant) compliantMs += t.at - last;
+        last = t.at;
+        if ('pod' in t && t.pod) {
+          const p = t.pod.obj;
+          const live =
+            t.pod.type !== 'DELETED' && p.spec?.nodeName === node && !p.metadata?.deletionTimestamp;
+          if (live && !podLive) arrivals++;
+          podLive = live;
+        }
+        if ('hub' in t && t.hub) {
+          hubCompliant = hubCondition(t.hub.obj, 'PlacementCompliant')?.status !== 'False';
         }
       }
-      if (since !== undefined) compliantMs += end - since;
-      expect(compliantMs).toBeLessThanOrEqual(10_000);
+      console.log(
+        `pinned datastore pod: ${removed} removal(s) in 30 s, ${arrivals} arrival(s) on the node; ` +
+          `hub read compliant ${compliantMs} ms in all, ${uncoveredMs} ms of it with a live pod on the node`,
+      );
+      expect(arrivals).toBeGreaterThanOrEqual(1);
+      expect(uncoveredMs).toBeLessThanOrEqual(arrivals * 2_000);
       await eventually(
         'PlacementCompliant=False again',
         async () => {
