@@ -13,7 +13,13 @@ const common = {
 /** @type {import('jest').Config} */
 export default {
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
+      // Chart renders and alert-rule tests run the real helm and promtool.
+      globalSetup: '<rootDir>/test/support/tools-setup.js',
+    },
     {
       ...common,
       displayName: 'integration',

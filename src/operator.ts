@@ -24,6 +24,7 @@ import {
   type HealthDataHub,
   type SovereigntyPolicy,
 } from './api/index.js';
+import { HubMetrics } from './hub/metrics.js';
 import { NamespaceLabeler, namespaceLabelsChanged, namespaceView } from './hub/namespace-labels.js';
 import { RetainedClaimRecords } from './hub/retained-claims.js';
 import { HubReconciler } from './hub/reconciler.js';
@@ -164,6 +165,7 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
   const storageMetrics = new StorageMetrics(mgr.metrics.registry);
   const claimWrites = new ClaimWriter(mgr.clients);
   const keyMetrics = new KeyMetrics(mgr.metrics.registry);
+  new HubMetrics(mgr.metrics.registry, () => hubs.list());
   const core = mgr.clients.make(CoreV1Api);
   const retainedClaims = new RetainedClaimRecords(core, writer, opts.operatorNamespace);
   const namespaces = new NamespaceLabeler({

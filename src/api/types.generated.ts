@@ -49,7 +49,9 @@ export interface HealthDataHub {
    */
   spec: HealthDataHubSpec;
   /**
-   * Observed state of the hub, written by the operator only.
+   * Observed state of the hub, written by the operator only. Until it is written,
+   * observedGeneration reads 0, so kstatus-based tools see a hub no operator has reconciled yet as
+   * InProgress, not Current.
    */
   status?: HealthDataHubStatus;
 }
@@ -418,7 +420,9 @@ export interface TransitSettings {
 }
 
 /**
- * Observed state of the hub, written by the operator only.
+ * Observed state of the hub, written by the operator only. Until it is written, observedGeneration
+ * reads 0, so kstatus-based tools see a hub no operator has reconciled yet as InProgress, not
+ * Current.
  */
 export interface HealthDataHubStatus {
   /**
@@ -427,8 +431,9 @@ export interface HealthDataHubStatus {
   observedGeneration?: number;
   /**
    * Current state as conditions: Ready (summary of the others), PlacementCompliant, StorageReady,
-   * KeysReady, DatastoreReady, and Reconciling or Stalled while they apply. Each carries the
-   * generation it was computed from.
+   * KeysReady, DatastoreReady, Reconciling (True while the current generation is being worked on,
+   * False once it is done) and Stalled (True when only a change of input can help). Each carries
+   * the generation it was computed from.
    */
   conditions?: Condition[];
   /**
@@ -610,7 +615,9 @@ export interface SovereigntyPolicy {
    */
   spec: SovereigntyPolicySpec;
   /**
-   * Observed state of the policy, written by the operator only.
+   * Observed state of the policy, written by the operator only. Until it is written,
+   * observedGeneration reads 0, so kstatus-based tools see a policy no operator has reconciled yet
+   * as InProgress, not Current.
    */
   status?: SovereigntyPolicyStatus;
 }
@@ -791,7 +798,9 @@ export interface PolicyRemediation {
 }
 
 /**
- * Observed state of the policy, written by the operator only.
+ * Observed state of the policy, written by the operator only. Until it is written,
+ * observedGeneration reads 0, so kstatus-based tools see a policy no operator has reconciled yet
+ * as InProgress, not Current.
  */
 export interface SovereigntyPolicyStatus {
   /**
@@ -812,4 +821,9 @@ export interface SovereigntyPolicyStatus {
    * Number of HealthDataHubs held to the policy.
    */
   hubs?: number;
+  /**
+   * The allowed regions (spec.regions) as one comma-separated string, for display: kubectl's
+   * Regions column, which cannot join a list.
+   */
+  regionList?: string;
 }

@@ -7,8 +7,15 @@ import {
   DEFAULT_CLUSTER_DIR,
 } from './cluster.js';
 import { devCommand } from './dev.js';
-import { DEFAULT_IMAGE, runCommand } from './run.js';
+import { OPERATOR_VERSION } from '../version.js';
+import { runCommand } from './run.js';
+import { createLogger } from '../runtime/logging.js';
 import { unwrapDekCommand } from './unwrap-dek.js';
+
+/** Whether `run` logs JSON lines: unless the command line asks for text. */
+const runLogsJson = !process.argv.some(
+  (a, i, argv) => a === '--log-format=text' || (a === '--log-format' && argv[i + 1] === 'text'),
+);
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -19,6 +26,7 @@ const positiveInt = (v: string) => {
 const program = new Command()
   .name('hdh-operator')
   .description('Keeps health-data hubs sovereign: EU placement, per-hub keys, encrypted in-region storage.')
+  .version(OPERATOR_VERSION, '--version', 'print the version')
   .showHelpAfterError();
 
 program
@@ -67,8 +75,7 @@ program
   .option('--concurrency <n>', 'reconcile workers per controller', positiveInt, 4)
   .option(
     '--image <image>',
-    "the operator's image, run by each datastore pod's unwrap-dek init container",
-    DEFAULT_IMAGE,
+    "the operator's image, run by each datastore pod's unwrap-dek init container (default: the image of the operator's own Pod, named by POD_NAME and POD_NAMESPACE)",
   )
   .option(
     '--pkcs11-allowed-modules <paths>',
@@ -79,6 +86,19 @@ program
     '--pkcs11-allowed-tokens <entries>',
     'PKCS#11 tokens hubs may name in spec.encryption.pkcs11.tokenLabel, per namespace: comma-separated <namespace>/<token label> (default: none)',
     '',
+  )
+  // A usage error of `run` (a value outside a flag's choices) is a failure to start like any
+  // other: one log line, JSON unless --log-format=text asks for text (then with the help).
+  .showHelpAfterError(!runLogsJson)
+  .configureOutput(
+    runLogsJson
+      ? {
+          outputError: (message) =>
+            createLogger('error', 'json').error('could not start', {
+              error: message.replace(/^error: /, '').trim(),
+            }),
+        }
+      : {},
   )
   .action(async (opts) => {
     process.exitCode = await runCommand(opts);

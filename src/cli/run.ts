@@ -7,10 +7,12 @@ import { parseAllowedTokens } from '../keys/pkcs11-tokens.js';
 import { registerOperator } from '../operator.js';
 import type { InformerOptions } from '../runtime/informer.js';
 import { leaderElectionTimingProblem } from '../runtime/leader-election.js';
-import { createLogger, type LogFormat } from '../runtime/logging.js';
+import { describeError } from '../runtime/errors.js';
+import { createLogger, type LogFormat, type Logger } from '../runtime/logging.js';
 import { Manager } from '../runtime/manager.js';
 import { OperatorMetrics } from '../runtime/metrics.js';
 import { OPERATOR_VERSION } from '../version.js';
+import { operatorImage } from './image.js';
 
 export interface RunOptions {
   kubeconfig?: string;
@@ -28,7 +30,11 @@ export interface RunOptions {
   concurrency: number;
   /** Where builtin key-encryption keys are kept (default: the operator's own namespace). */
   operatorNamespace?: string;
-  /** The operator's image, for the datastore's unwrap-dek init container (default DEFAULT_IMAGE). */
+  /**
+   * The operator's image, for the datastore's unwrap-dek init container: `run` passes --image or
+   * the image of its own Pod (operatorImage); in-process callers on simulated nodes, which never
+   * pull, may leave it to DEFAULT_IMAGE.
+   */
   image?: string;
   /** PKCS#11 modules hubs may name: comma-separated absolute paths (--pkcs11-allowed-modules). */
   pkcs11AllowedModules?: string | readonly string[];
@@ -39,7 +45,7 @@ export interface RunOptions {
 }
 
 export const DEFAULT_OPERATOR_NAMESPACE = 'hdh-system';
-/** The image of this very version, as the chart and the manifests tag it. */
+/** The image of this very version, as the chart and the manifests tag it (in-process default only). */
 export const DEFAULT_IMAGE = `hdh-operator:${OPERATOR_VERSION}`;
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -101,14 +107,18 @@ export interface OperatorHandle {
  * Builds and starts the operator; returns at once so that a shutdown signal can stop it at any
  * point, even while caches are still syncing. Shared by `run` and `dev`.
  */
-export function createOperator(opts: RunOptions, onFatal: (reason: string) => void): OperatorHandle {
-  const log = createLogger(opts.logLevel, opts.logFormat);
+export function createOperator(
+  opts: RunOptions,
+  onFatal: (reason: string) => void,
+  log: Logger = createLogger(opts.logLevel, opts.logFormat),
+): OperatorHandle {
   // Checked before anything starts: a wrong list stops the operator with the flag's message.
   const pkcs11AllowedModules = parseAllowedModules(opts.pkcs11AllowedModules);
   const pkcs11AllowedTokens = parseAllowedTokens(opts.pkcs11AllowedTokens);
   const kc = loadKubeConfig(opts.kubeconfig);
   const inCluster = !!process.env.KUBERNETES_SERVICE_HOST;
   const identity = `${hostname()}_${process.pid}`;
+  const image = opts.image ?? DEFAULT_IMAGE;
   const leaderElect = parseBool(opts.leaderElect, inCluster);
   const metrics = new OperatorMetrics({ defaultMetrics: true });
   const manager = new Manager(kc, log, metrics, {
@@ -131,7 +141,7 @@ export function createOperator(opts: RunOptions, onFatal: (reason: string) => vo
     namespace: opts.namespace,
     identity,
     operatorNamespace: operatorNamespace(opts.operatorNamespace),
-    image: opts.image ?? DEFAULT_IMAGE,
+    image,
     pkcs11AllowedModules,
     pkcs11AllowedTokens,
   });
@@ -140,6 +150,7 @@ export function createOperator(opts: RunOptions, onFatal: (reason: string) => vo
     namespace: opts.namespace ?? '(all)',
     leaderElect,
     concurrency: opts.concurrency,
+    image,
     pkcs11AllowedModules,
     pkcs11AllowedTokens: pkcs11AllowedTokens.map((t) => `${t.namespace}/${t.label}`),
   });
@@ -163,31 +174,46 @@ export async function startOperator(
 }
 
 export async function runCommand(opts: RunOptions): Promise<number> {
+  // Failures to start, and the shutdown, are log lines like any other (JSON by default).
+  const log = createLogger(opts.logLevel, opts.logFormat);
   let handle: OperatorHandle;
   try {
-    handle = createOperator(opts, (reason) => {
-      process.stderr.write(`hdh-operator: ${reason}\n`);
-      void shutdown(1);
-    });
+    // Learnt before anything starts, so a datastore never gets an image nobody chose.
+    const image = await operatorImage(opts.image, loadKubeConfig(opts.kubeconfig));
+    handle = createOperator(
+      { ...opts, image },
+      (reason) => {
+        log.error('stopping', { reason });
+        void shutdown(1);
+      },
+      log,
+    );
   } catch (e) {
-    process.stderr.write(`hdh-operator: ${e instanceof Error ? e.message : String(e)}\n`);
+    log.error('could not start', { error: describeError(e) });
     return 1;
   }
   let stopping: Promise<number> | undefined;
   let resolveExit: (code: number) => void = () => {};
   const exit = new Promise<number>((r) => (resolveExit = r));
-  const shutdown = (code: number): Promise<number> => {
+  const shutdown = (code: number, signal?: string): Promise<number> => {
+    if (!stopping) log.info('shutting down', signal ? { signal } : {});
     stopping ??= handle.stop().then(
       () => code,
-      () => 1,
+      (e: unknown) => {
+        log.error('shutdown failed', { error: describeError(e) });
+        return 1;
+      },
     );
-    void stopping.then(resolveExit);
+    void stopping.then((exitCode) => {
+      log.info('stopped', { exitCode });
+      resolveExit(exitCode);
+    });
     return stopping;
   };
-  process.once('SIGINT', () => void shutdown(0));
-  process.once('SIGTERM', () => void shutdown(0));
+  process.once('SIGINT', () => void shutdown(0, 'SIGINT'));
+  process.once('SIGTERM', () => void shutdown(0, 'SIGTERM'));
   handle.started.catch((e: unknown) => {
-    process.stderr.write(`hdh-operator: ${e instanceof Error ? e.message : String(e)}\n`);
+    log.error('could not start', { error: describeError(e) });
     void shutdown(1);
   });
   return exit;

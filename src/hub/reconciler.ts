@@ -291,6 +291,7 @@ export class HubReconciler implements Reconciler {
       const growth = await this.d.storage.grow(hub);
       requeueAfterMs = soonest(requeueAfterMs, growth.requeueAfterMs);
       verdicts.growth = growth.plan;
+      requeueAfterMs = soonest(requeueAfterMs, (await this.d.storage.dropLegacyLabels(hub)).requeueAfterMs);
       if (keys.ready) {
         const outcome = await this.d.datastore.apply(hub, policy, keys.delivery);
         if (outcome.ok) {

@@ -182,7 +182,9 @@ export function desiredHubStatus(obs: HubObservation, now: Date): HealthDataHubS
       'waiting for eligible nodes',
     );
   } else if (
-    // kstatus reads Reconciling=True as InProgress: it is dropped once every component is ready.
+    // kstatus reads Reconciling=True as InProgress: it is True only while this generation is
+    // being worked on, and False (not absent: `kubectl wait --for=condition=Reconciling=False`
+    // waits for a condition that exists) once every component is ready.
     summarizeReady(mergeConditions(undefined, updates, now), generation).status !== ConditionStatus.True
   ) {
     cond(
@@ -190,6 +192,13 @@ export function desiredHubStatus(obs: HubObservation, now: Date): HealthDataHubS
       ConditionStatus.True,
       Reason.Reconciling,
       `SovereigntyPolicy "${hub.spec.policyName}" accepted with ${eligible} eligible node(s); storage, keys and datastore are reported as they are reconciled`,
+    );
+  } else {
+    cond(
+      ConditionType.Reconciling,
+      ConditionStatus.False,
+      Reason.AllReady,
+      `generation ${generation} is reconciled: placement, storage, keys and datastore are ready`,
     );
   }
 
@@ -273,13 +282,18 @@ export function suspendedHubStatus(obs: HubObservation, now: Date): HealthDataHu
   }
   if (!policy || !obs.violations) return hub.status ?? {};
   const update = placementCompliance(obs.violations, policy, generation);
+  // Nothing is being worked on and no input blocks the hub: Reconciling False and no Stalled, so
+  // kstatus reads the suspended hub from Ready (Unknown: InProgress), never from the Reconciling
+  // or Stalled of the generation before the suspension.
   const others = (hub.status?.conditions ?? []).filter(
-    (c) => c.type !== ConditionType.PlacementCompliant && c.type !== ConditionType.Ready,
+    (c) =>
+      c.type !== ConditionType.PlacementCompliant &&
+      c.type !== ConditionType.Ready &&
+      c.type !== ConditionType.Stalled,
   );
-  const conditions = setCondition(
+  const conditions = [update, suspendedReconciling(generation)].reduce(
+    (list, u) => setCondition(list, u, now),
     others.concat(getCondition(hub.status?.conditions, ConditionType.PlacementCompliant) ?? []),
-    update,
-    now,
   );
   // Not known while suspended, and said so: a suspended hub's components are not reconciled.
   const pending = summarizeReady(conditions, generation).status === ConditionStatus.Unknown;
@@ -308,6 +322,17 @@ export function suspendedHubStatus(obs: HubObservation, now: Date): HealthDataHu
       obs.violations,
       now,
     ),
+  };
+}
+
+/** Reconciling of a suspended hub: False, since nothing is reconciled until spec.suspend is false. */
+function suspendedReconciling(generation: number): ConditionUpdate {
+  return {
+    type: ConditionType.Reconciling,
+    status: ConditionStatus.False,
+    reason: Reason.Suspended,
+    message: 'spec.suspend is true: nothing is reconciled until it is false',
+    observedGeneration: generation,
   };
 }
 

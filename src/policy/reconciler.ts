@@ -5,6 +5,7 @@ import type { Reconciler } from '../runtime/controller.js';
 import type { EventRecorder } from '../runtime/events.js';
 import type { Informer } from '../runtime/informer.js';
 import { statusUnchanged } from '../runtime/status.js';
+import { policyEvents } from './events.js';
 import { schedulableNodes } from './nodes.js';
 import type { AdmissionSync } from './admission-sync.js';
 import { admissionFailureMessage, desiredPolicyStatus } from './status.js';
@@ -42,6 +43,9 @@ export class PolicyReconciler implements Reconciler {
     );
     if (!statusUnchanged(policy.status, status)) {
       await this.d.writer.applyStatus(SOVEREIGNTY_POLICY, key, undefined, status);
+      for (const e of policyEvents(policy.status, status)) {
+        await this.d.events.record(policy, e.type, e.reason, e.note);
+      }
     }
     if (failure) {
       await this.d.events.record(policy, 'Warning', Reason.AdmissionFailed, admissionFailureMessage(failure));

@@ -110,6 +110,7 @@ export function desiredPolicyStatus(
     observedGeneration: generation,
     eligibleNodes: eligible,
     hubs,
+    regionList: policy.spec.regions.join(','),
     conditions: mergeConditions(policy.status?.conditions, updates, now),
   };
 }

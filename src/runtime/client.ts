@@ -34,7 +34,8 @@ interface LibraryOptions {
 /**
  * Every request of the runtime's clients passes here: writes are checked against the fence just
  * before they are handed to the HTTP stack, requests are counted (`rest_client_requests_total`)
- * and carry the operator's User-Agent (so audit logs tell replicas apart).
+ * and timed (`rest_client_request_duration_seconds`, by verb and host only), and carry the
+ * operator's User-Agent (so audit logs tell replicas apart).
  */
 class RuntimeHttpLibrary implements HttpLibrary {
   private readonly inner = new IsomorphicFetchHttpLibrary();
@@ -52,14 +53,18 @@ class RuntimeHttpLibrary implements HttpLibrary {
       }
     }
     if (userAgent) request.setHeaderParam('User-Agent', userAgent);
+    // Until the response headers: the generated clients read the body later, outside this layer.
+    const done = metrics?.restLatency.startTimer({ verb: method, host: new URL(request.getUrl()).host });
     const sent = this.inner.send(request).toPromise();
     if (!metrics) return new Observable(sent);
     const counted = sent.then(
       (resp) => {
+        done?.();
         metrics.restRequests.inc({ code: String(resp.httpStatusCode), method });
         return resp;
       },
       (err: unknown) => {
+        done?.();
         metrics.restRequests.inc({ code: '<error>', method });
         throw err;
       },

@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
+import { isNativeError } from 'node:util/types';
 import { FencedError } from './client.js';
 import { describeError } from './errors.js';
-import type { Logger } from './logging.js';
+import { withLogFields, type Logger } from './logging.js';
 import type { OperatorMetrics } from './metrics.js';
 import { WorkQueue } from './workqueue.js';
 
@@ -53,6 +55,10 @@ export class Controller {
     for (const result of ['success', 'error', 'requeue_after'])
       m.reconcileTotal.inc({ controller: opts.name, result }, 0);
     m.reconcileErrors.inc({ controller: opts.name }, 0);
+    m.terminalReconcileErrors.inc({ controller: opts.name }, 0);
+    m.reconcilePanics.inc({ controller: opts.name }, 0);
+    m.activeWorkers.set({ controller: opts.name }, 0);
+    m.maxConcurrentReconciles.set({ controller: opts.name }, 0);
     m.queueRetries.inc({ name: opts.name }, 0);
     m.queueAdds.inc({ name: opts.name }, 0);
     m.queueDepth.set({ name: opts.name }, 0);
@@ -66,6 +72,7 @@ export class Controller {
 
   start(): void {
     const n = Math.max(1, this.opts.concurrency ?? 4);
+    this.opts.metrics.maxConcurrentReconciles.set({ controller: this.opts.name }, n);
     for (let i = 0; i < n; i++) this.workers.push(this.worker());
   }
 
@@ -83,7 +90,30 @@ export class Controller {
     }
   }
 
+  /**
+   * One reconcile of `key`, as controller-runtime's reconcileHandler: counted in
+   * controller_runtime_active_workers while it runs, and every line logged during it carries the
+   * controller, the key's namespace and name, and a fresh reconcileID.
+   */
   private async processOne(key: string): Promise<void> {
+    const { metrics, name } = this.opts;
+    metrics.activeWorkers.inc({ controller: name });
+    const slash = key.indexOf('/');
+    const fields = {
+      controller: name,
+      namespace: slash < 0 ? '' : key.slice(0, slash),
+      name: slash < 0 ? key : key.slice(slash + 1),
+      reconcileID: randomUUID(),
+    };
+    try {
+      await withLogFields(fields, () => this.reconcileHandler(key));
+    } finally {
+      metrics.activeWorkers.dec({ controller: name });
+      this.queue.done(key);
+    }
+  }
+
+  private async reconcileHandler(key: string): Promise<void> {
     const { metrics, log, name } = this.opts;
     const end = metrics.reconcileTime.startTimer({ controller: name });
     const endWork = metrics.workDuration.startTimer({ name });
@@ -104,34 +134,57 @@ export class Controller {
       }
     } catch (e) {
       metrics.reconcileErrors.inc({ controller: name });
+      metrics.reconcileTotal.inc({ controller: name, result: 'error' });
       if (e instanceof FencedError) {
         // Leadership is gone: the reconcile stopped before this write went out; the next leader
         // reconciles the key.
-        metrics.reconcileTotal.inc({ controller: name, result: 'error' });
-        log.info('reconcile aborted: not the leader', { controller: name, key, error: e.message });
+        log.info('reconcile aborted: not the leader', { error: e.message });
         this.queue.forget(key);
       } else if (e instanceof TerminalError) {
-        metrics.reconcileTotal.inc({ controller: name, result: 'error' });
+        metrics.terminalReconcileErrors.inc({ controller: name });
         this.queue.forget(key);
-        log.warn('reconcile failed; not retrying until the object changes', {
-          controller: name,
-          key,
-          error: e.message,
-        });
+        log.warn('reconcile failed; not retrying until the object changes', { error: e.message });
       } else {
-        metrics.reconcileTotal.inc({ controller: name, result: 'error' });
+        // A panic is retried like any error (as controller-runtime recovers it), but counted
+        // apart and logged with its stack: it is a defect to report, not a condition to wait out.
+        const panic = isPanic(e);
+        if (panic) metrics.reconcilePanics.inc({ controller: name });
         const delay = this.queue.addRateLimited(key);
-        log.warn('reconcile failed, will retry', {
-          controller: name,
-          key,
-          error: describeError(e),
-          retryInMs: delay,
-        });
+        if (panic) {
+          log.error('observed a panic in reconciler, will retry', {
+            error: describeError(e),
+            stacktrace: isNativeError(e) ? e.stack : undefined,
+            retryInMs: delay,
+          });
+        } else {
+          log.warn('reconcile failed, will retry', { error: describeError(e), retryInMs: delay });
+        }
       }
     } finally {
       end();
       endWork();
-      this.queue.done(key);
     }
   }
+}
+
+/** The engine's own errors for a defect in the code (what Go reports as a panic). */
+const DEFECTS = new Set([
+  'TypeError',
+  'ReferenceError',
+  'RangeError',
+  'SyntaxError',
+  'EvalError',
+  'URIError',
+]);
+
+/**
+ * Whether a reconcile's failure is a defect of the code rather than a failure of what it called:
+ * an engine error such as reading a property of undefined (a TypeError with a `cause` wraps an I/O
+ * failure, like fetch's, and is not one), or a thrown value that is not an object at all.
+ */
+export function isPanic(e: unknown): boolean {
+  if (typeof e !== 'object' || e === null) return true;
+  // isNativeError, not instanceof: errors may come from another realm (a vm context).
+  if (!isNativeError(e)) return false;
+  return DEFECTS.has(e.name) && e.cause === undefined;
 }

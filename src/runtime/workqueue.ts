@@ -16,7 +16,8 @@ export interface WorkQueueOptions {
 export class WorkQueue {
   private readonly queue: string[] = [];
   private readonly queued = new Set<string>();
-  private readonly processing = new Set<string>();
+  /** Keys handed to a worker and not done yet, with when they were handed out (ms). */
+  private readonly processing = new Map<string, number>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly timers = new Map<string, { timer: NodeJS.Timeout; at: number }>();
@@ -24,7 +25,9 @@ export class WorkQueue {
   private waiters: (() => void)[] = [];
   private shuttingDown = false;
 
-  constructor(private readonly opts: WorkQueueOptions) {}
+  constructor(private readonly opts: WorkQueueOptions) {
+    opts.metrics?.trackProcessing(this);
+  }
 
   get name(): string {
     return this.opts.name;
@@ -100,7 +103,7 @@ export class WorkQueue {
     }
     const key = this.queue.shift()!;
     this.queued.delete(key);
-    this.processing.add(key);
+    this.processing.set(key, Date.now());
     const added = this.addedAt.get(key);
     if (added !== undefined)
       this.opts.metrics?.queueDuration.observe({ name: this.name }, (Date.now() - added) / 1000);
@@ -113,6 +116,11 @@ export class WorkQueue {
   done(key: string): void {
     this.processing.delete(key);
     if (this.dirty.delete(key)) this.add(key);
+  }
+
+  /** When each key being processed now was handed out (ms since the epoch). */
+  processingSince(): IterableIterator<number> {
+    return this.processing.values();
   }
 
   shutdown(): void {

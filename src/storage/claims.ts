@@ -3,6 +3,15 @@
 // and the retained-from mark say whose it is now.
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { LABEL_RETAINED_FROM, type HealthDataHub } from '../api/index.js';
+import { metadataPath, type JsonPatchOp } from './patch.js';
+
+/**
+ * Set to the hub's name by earlier versions on the datastore's objects, pods and claims; no longer
+ * rendered: it is the label Argo CD tracks an Application's resources by, so an Application named
+ * like a hub would claim (and could prune) the hub's claims, which have no owner. The hub label
+ * (hdh.sovereign.eu/hub) identifies the hub.
+ */
+export const LEGACY_INSTANCE_LABEL = 'app.kubernetes.io/instance';
 
 /** Name of the StatefulSet's claim template, hence the `data-` prefix of every claim name. */
 export const CLAIM_TEMPLATE = 'data';
@@ -71,4 +80,26 @@ function byOrdinal(hubName: string, claims: V1PersistentVolumeClaim[]): V1Persis
   return claims.sort(
     (a, b) => claimOrdinal(hubName, a.metadata?.name)! - claimOrdinal(hubName, b.metadata?.name)!,
   );
+}
+
+/**
+ * The hub's claims that still carry LEGACY_INSTANCE_LABEL with the hub's name (set by an earlier
+ * version, or by the claim template of a StatefulSet it created), with the test-guarded patch that
+ * removes it. A value other than the hub's name was set by someone else and is left alone.
+ */
+export function legacyLabelRemovals(
+  hub: Pick<HealthDataHub, 'metadata'>,
+  claims: readonly V1PersistentVolumeClaim[],
+): { claim: string; patch: JsonPatchOp[] }[] {
+  const path = metadataPath('labels', LEGACY_INSTANCE_LABEL);
+  return hubClaims(hub, claims)
+    .filter((c) => c.metadata?.labels?.[LEGACY_INSTANCE_LABEL] === hub.metadata.name)
+    .map((c) => ({
+      claim: c.metadata!.name!,
+      patch: [
+        { op: 'test', path: '/metadata/uid', value: c.metadata!.uid },
+        { op: 'test', path, value: hub.metadata.name },
+        { op: 'remove', path },
+      ],
+    }));
 }

@@ -32,7 +32,7 @@ import {
 } from '../api/index.js';
 import { hubPlacementConstraints } from '../placement/constraints.js';
 import { renderPodPlacement } from '../placement/render.js';
-import { CLAIM_TEMPLATE } from './claims.js';
+import { CLAIM_TEMPLATE, LEGACY_INSTANCE_LABEL } from './claims.js';
 import { compareQuantityText } from './quantity.js';
 
 /** Defaults of spec.datastore, the same as the CRD's (used when a field is missing). */
@@ -58,7 +58,6 @@ export const DATA_MOUNT_PATH = '/var/lib/postgresql';
 export const DATASTORE_UID = 999;
 
 const LABEL_NAME = 'app.kubernetes.io/name';
-const LABEL_INSTANCE = 'app.kubernetes.io/instance';
 const LABEL_COMPONENT = 'app.kubernetes.io/component';
 /** Volumes and mounts of the pod; names a key delivery must not reuse. */
 const TMP_VOLUME = 'tmp';
@@ -110,7 +109,6 @@ export function datastoreLabels(hubName: string): Record<string, string> {
     [LABEL_MANAGED_BY]: MANAGED_BY_VALUE,
     [LABEL_HUB]: hubName,
     [LABEL_NAME]: DATASTORE_APP,
-    [LABEL_INSTANCE]: hubName,
     [LABEL_COMPONENT]: 'datastore',
   };
 }
@@ -344,6 +342,43 @@ function toResources(r: ResourceRequirements | undefined): V1Container['resource
 function quantities(q: Record<string, number | string> | undefined): Record<string, string> | undefined {
   if (!q || Object.keys(q).length === 0) return undefined;
   return Object.fromEntries(Object.entries(q).map(([k, v]) => [k, String(v)]));
+}
+
+/**
+ * `desired` with LEGACY_INSTANCE_LABEL kept where the live StatefulSet, rendered by an earlier
+ * version, has it in its templates: dropping it from the pod template would roll every pod of
+ * every hub at an operator upgrade, and the API server refuses it in a claim template (claim
+ * templates are immutable). The selector never had it, and pods have an owner, which Argo CD's
+ * tracking skips. The StatefulSet's own labels, the Service's and the budget's drop it. Pure;
+ * `desired` is not modified.
+ */
+export function keepLegacyTemplateLabels(
+  live: V1StatefulSet | undefined,
+  desired: V1StatefulSet,
+): V1StatefulSet {
+  const legacy = (labels: Record<string, string> | undefined) => labels?.[LEGACY_INSTANCE_LABEL];
+  const podLabel = legacy(live?.spec?.template?.metadata?.labels);
+  const liveClaims = live?.spec?.volumeClaimTemplates ?? [];
+  const claimLabel = (name: string | undefined) =>
+    legacy(liveClaims.find((t) => t.metadata?.name === name)?.metadata?.labels);
+  const claimsKeep = (desired.spec?.volumeClaimTemplates ?? []).some(
+    (t) => claimLabel(t.metadata?.name) !== undefined,
+  );
+  if (podLabel === undefined && !claimsKeep) return desired;
+  const out = structuredClone(desired);
+  const spec = out.spec!;
+  if (podLabel !== undefined) {
+    spec.template.metadata = {
+      ...spec.template.metadata,
+      labels: { ...spec.template.metadata?.labels, [LEGACY_INSTANCE_LABEL]: podLabel },
+    };
+  }
+  for (const t of spec.volumeClaimTemplates ?? []) {
+    const value = claimLabel(t.metadata?.name);
+    if (value !== undefined)
+      t.metadata = { ...t.metadata, labels: { ...t.metadata?.labels, [LEGACY_INSTANCE_LABEL]: value } };
+  }
+  return out;
 }
 
 /**

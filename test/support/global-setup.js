@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clusterUp } from '../../dist/src/devcluster/cluster.js';
 import { prepareSoftHsmConf } from './softhsm-env.js';
+import { buildTools } from './tools-setup.js';
 
 /** One control plane per test run (integration and e2e share it). */
 export default async function globalSetup() {
@@ -16,6 +17,7 @@ export default async function globalSetup() {
     const built = spawnSync('bash', ['hack/build-vault.sh'], { stdio: 'inherit' });
     if (built.status !== 0) throw new Error('building the Vault binary for the transit tests failed');
   }
+  buildTools();
   let dir = process.env.HDH_TEST_CLUSTER_DIR;
   if (!dir) {
     dir = mkdtempSync(join(tmpdir(), 'hdh-test-cluster-'));

@@ -16,8 +16,19 @@ export interface OperatorProcess {
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
 }
 
-/** Runs `hdh-operator run` as its own process against the test cluster, as users run it. */
-export async function startOperatorProcess(args: string[] = []): Promise<OperatorProcess> {
+/** The image tests' datastores name for the unwrap-dek init container (simulated nodes never pull it). */
+export const TEST_OPERATOR_IMAGE = 'hdh-operator:test';
+
+/**
+ * Runs `hdh-operator run` as its own process against the test cluster, as users run it; `env`
+ * is added to the test's environment (e.g. POD_NAME and POD_NAMESPACE, as the downward API sets
+ * them). Outside a Pod, `run` is told its image: --image=TEST_OPERATOR_IMAGE unless the caller
+ * passes --image or POD_NAME.
+ */
+export async function startOperatorProcess(
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<OperatorProcess> {
   const [mPort, pPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
   const child = spawn(
     process.execPath,
@@ -30,9 +41,12 @@ export async function startOperatorProcess(args: string[] = []): Promise<Operato
         : [`--kubeconfig=${testCluster().kubeconfig}`]),
       `--metrics-bind-address=127.0.0.1:${mPort}`,
       `--health-probe-bind-address=127.0.0.1:${pPort}`,
+      ...(args.some((a) => a.startsWith('--image')) || env.POD_NAME
+        ? []
+        : [`--image=${TEST_OPERATOR_IMAGE}`]),
       ...args,
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
   );
   let out = '';
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()));

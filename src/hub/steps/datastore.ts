@@ -16,7 +16,12 @@ import type { ApiClients } from '../../runtime/client.js';
 import { statusCode } from '../../runtime/errors.js';
 import type { Informer } from '../../runtime/informer.js';
 import type { Logger } from '../../runtime/logging.js';
-import { immutableStatefulSetChanges, renderDatastore, type KeyDelivery } from '../../storage/datastore.js';
+import {
+  immutableStatefulSetChanges,
+  keepLegacyTemplateLabels,
+  renderDatastore,
+  type KeyDelivery,
+} from '../../storage/datastore.js';
 
 export interface DatastoreStepDeps {
   clients: ApiClients;
@@ -42,6 +47,11 @@ export function appliedKey(obj: KubernetesObject): string {
 export class DatastoreStep {
   private readonly apps: AppsV1Api;
   private readonly policy: PolicyV1Api;
+  /**
+   * StatefulSets deleted (orphaning) to be recreated, by namespace/name, until the recreation is
+   * applied: their template labels must survive it, or the running pods would be rolled.
+   */
+  private readonly recreating = new Map<string, V1StatefulSet>();
 
   constructor(private readonly d: DatastoreStepDeps) {
     this.apps = d.clients.make(AppsV1Api);
@@ -60,7 +70,14 @@ export class DatastoreStep {
   ): Promise<DatastoreOutcome> {
     const render = renderDatastore(hub, policy.spec, keyDelivery ? { keyDelivery } : {});
     if (!render.ok) return render;
-    const { statefulSet, service, podDisruptionBudget } = render.objects;
+    const { service, podDisruptionBudget } = render.objects;
+    const key = `${hub.metadata.namespace}/${hub.metadata.name}`;
+    const live = this.live(hub);
+    // A StatefulSet of an earlier version keeps its template labels: no rollout, no refusal.
+    const statefulSet = keepLegacyTemplateLabels(
+      live ?? this.recreating.get(key),
+      render.objects.statefulSet,
+    );
     await this.applyCached(service);
     if (podDisruptionBudget) await this.applyCached(podDisruptionBudget);
     for (const gone of render.absent) {
@@ -73,7 +90,6 @@ export class DatastoreStep {
         .catch(ignoreNotFound);
     }
 
-    const live = this.live(hub);
     if (live?.metadata?.deletionTimestamp) {
       // Our orphaning delete is still being carried out: apply once it is gone.
       return { ok: true, live, requeueAfterMs: RECREATE_POLL_MS };
@@ -85,6 +101,7 @@ export class DatastoreStep {
         fields: immutable.join(', '),
       });
       this.d.applied.forget(appliedKey(statefulSet));
+      this.recreating.set(key, live);
       // Orphan: the pods keep running and the next StatefulSet (same selector and template)
       // adopts them; claims have no owner and are untouched. The UID precondition makes sure the
       // StatefulSet deleted is the one compared.
@@ -98,6 +115,7 @@ export class DatastoreStep {
       return { ok: true, live, requeueAfterMs: RECREATE_POLL_MS };
     }
     await this.applyCached(statefulSet);
+    this.recreating.delete(key);
     return { ok: true, live };
   }
 

@@ -11,6 +11,7 @@ import type { Informer } from '../../runtime/informer.js';
 import {
   auditVolumes,
   checkStorageClass,
+  legacyLabelRemovals,
   planAdoption,
   planGrowth,
   StorageEventReason,
@@ -95,6 +96,20 @@ export class StorageStep {
       );
     }
     return requeueAfterMs === undefined ? { plan } : { plan, requeueAfterMs };
+  }
+
+  /**
+   * Removes the instance label earlier versions put on the hub's claims (LEGACY_INSTANCE_LABEL):
+   * claims have no owner, so Argo CD's label tracking would count them as an Application's.
+   */
+  async dropLegacyLabels(hub: HealthDataHub): Promise<{ requeueAfterMs?: number }> {
+    let requeueAfterMs: number | undefined;
+    for (const r of legacyLabelRemovals(hub, this.claimsOf(hub))) {
+      if (!(await this.guarded(() => this.d.writes.patch(hub.metadata.namespace!, r.claim, r.patch)))) {
+        requeueAfterMs = CHANGED_MEANWHILE_MS;
+      }
+    }
+    return requeueAfterMs === undefined ? {} : { requeueAfterMs };
   }
 
   /** Where the hub's bound volumes are (read-only), with hdh_volume_violations kept current. */

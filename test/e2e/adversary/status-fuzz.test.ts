@@ -577,7 +577,12 @@ describe('generated hubs and policies through the API server', () => {
     const failures = op
       .output()
       .split('\n')
-      .filter((l) => l.includes('reconcile failed') && l.includes(`${ns}/refused`));
+      .filter(
+        (l) =>
+          l.includes('reconcile failed') &&
+          l.includes(`"namespace":"${ns}"`) &&
+          l.includes('"name":"refused"'),
+      );
     expect(failures).toEqual([]);
 
     await core.deleteNamespacedResourceQuota({ name: 'no-statefulsets', namespace: ns });

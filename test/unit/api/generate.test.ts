@@ -122,7 +122,15 @@ describe('the staleness check', () => {
     // A scratch copy of the repository pieces the script needs, with a changed schema.
     const dir = mkdtempSync(join(tmpdir(), 'hdh-generate-'));
     try {
-      for (const path of ['package.json', 'hack/generate.ts', 'hack/crd-codegen.ts', 'crds']) {
+      for (const path of [
+        'package.json',
+        'hack/generate.ts',
+        'hack/crd-codegen.ts',
+        'hack/kustomize.ts',
+        'crds',
+        'config',
+        'charts',
+      ]) {
         cpSync(join(root, path), join(dir, path), { recursive: true });
       }
       for (const file of generate(sources())) {
@@ -150,6 +158,7 @@ describe('the staleness check', () => {
       expect(failed?.stderr).toContain(TYPES_PATH);
       expect(failed?.stderr).toContain(DOCS_PATH);
       expect(failed?.stderr).toContain(`config/crd/bases/${POLICY_FILE}`);
+      expect(failed?.stderr).toContain('config/release/install.yaml');
 
       await run(script[0]!, script.slice(1));
       await expect(run(script[0]!, [...script.slice(1), '--check'])).resolves.toBeDefined();

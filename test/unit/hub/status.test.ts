@@ -59,8 +59,13 @@ describe('desiredHubStatus', () => {
     const obs = { hub: hub(), policy, nodes, violations: [], components };
     const s = desiredHubStatus(obs, t0);
     expect(cond(s, 'Ready')).toMatchObject({ status: 'True', reason: 'AllReady' });
-    // kstatus: Current (no Reconciling, no Stalled, observedGeneration matches).
-    expect(cond(s, 'Reconciling')).toBeUndefined();
+    // kstatus: Current (Reconciling False, no Stalled, observedGeneration matches); False rather
+    // than absent, so `kubectl wait --for=condition=Reconciling=False` returns.
+    expect(cond(s, 'Reconciling')).toMatchObject({
+      status: 'False',
+      reason: 'AllReady',
+      observedGeneration: 1,
+    });
     expect(cond(s, 'Stalled')).toBeUndefined();
     expect(s.observedGeneration).toBe(1);
     expect(s.storage).toEqual(components.storage);
@@ -207,7 +212,15 @@ describe('placement audit in the hub status', () => {
     const s = suspendedHubStatus({ hub: suspended, policy, nodes: [], violations: [outside] }, t1);
     expect(s.observedGeneration).toBe(2);
     expect(cond(s, 'PlacementCompliant')).toMatchObject({ status: 'False', reason: 'PodsOutsidePolicy' });
-    expect(cond(s, 'Reconciling')).toEqual(cond(running, 'Reconciling'));
+    // Nothing is worked on while suspended: Reconciling False (kstatus then reads Ready: InProgress),
+    // not the Reconciling True of the generation before.
+    expect(cond(running, 'Reconciling')).toMatchObject({ status: 'True' });
+    expect(cond(s, 'Reconciling')).toMatchObject({
+      status: 'False',
+      reason: 'Suspended',
+      observedGeneration: 2,
+    });
+    expect(cond(s, 'Stalled')).toBeUndefined();
     expect(s.placement).toEqual({
       eligibleNodes: 1,
       violations: [outside],
@@ -218,8 +231,31 @@ describe('placement audit in the hub status', () => {
   it('says Suspended while a suspended hub has never been reconciled', () => {
     const s = suspendedHubStatus({ hub: hub({ suspend: true }), policy, nodes: [], violations: [] }, t1);
     expect(cond(s, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'Suspended', observedGeneration: 1 });
+    expect(cond(s, 'Reconciling')).toMatchObject({ status: 'False', reason: 'Suspended' });
     expect(s.observedGeneration).toBe(1);
     expect(cond(s, 'PlacementCompliant')).toMatchObject({ status: 'True', reason: 'Compliant' });
+  });
+
+  it('drops the Stalled of the generation before the suspension: the suspended spec is not judged', () => {
+    const refused = {
+      kind: 'StatefulSet',
+      subject: 'StatefulSet n/h',
+      code: 422,
+      serverMessage: 'spec.template: Invalid value',
+    };
+    const components = {
+      conditions: [refusalReport(hub(), refused).condition],
+      stalled: refusalReport(hub(), refused).stalled,
+    };
+    const stalled = desiredHubStatus({ hub: hub(), policy, nodes, violations: [], components }, t0);
+    expect(cond(stalled, 'Stalled')).toMatchObject({ status: 'True', reason: 'ApiServerRefused' });
+    const s = suspendedHubStatus(
+      { hub: { ...hub({ suspend: true }, 2), status: stalled }, policy, nodes, violations: [] },
+      t1,
+    );
+    expect(cond(s, 'Stalled')).toBeUndefined();
+    expect(cond(s, 'Reconciling')).toMatchObject({ status: 'False', reason: 'Suspended' });
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'Suspended' });
   });
 
   it('reports a suspended hub whose policy does not exist: PolicyNotFound, Stalled, Ready False', () => {

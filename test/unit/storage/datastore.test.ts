@@ -3,9 +3,11 @@ import {
   datastoreReport,
   datastoreSelector,
   immutableStatefulSetChanges,
+  keepLegacyTemplateLabels,
   renderDatastore,
   type DatastoreObjects,
 } from '../../../src/storage/datastore.js';
+import { LEGACY_INSTANCE_LABEL } from '../../../src/storage/claims.js';
 import { podSatisfiesPolicy } from '../../../src/placement/render.js';
 import { hubPlacementConstraints } from '../../../src/placement/constraints.js';
 import { hub, policy, UID, ZONE } from './fixtures.js';
@@ -29,7 +31,6 @@ describe('renderDatastore', () => {
           'app.kubernetes.io/managed-by': 'hdh-operator',
           'hdh.sovereign.eu/hub': 'oncology',
           'app.kubernetes.io/name': 'hdh-datastore',
-          'app.kubernetes.io/instance': 'oncology',
         },
         ownerReferences: [
           {
@@ -46,6 +47,22 @@ describe('renderDatastore', () => {
     expect(o.statefulSet.spec!.template.metadata!.labels).toMatchObject(
       datastoreSelector('oncology').matchLabels!,
     );
+  });
+
+  it('leaves app.kubernetes.io/instance (Argo CD’s tracking label) off every object, pod and claim', () => {
+    const o = render(hub({ datastore: { replicas: 2 } }));
+    const labelled = [
+      o.statefulSet.metadata,
+      o.statefulSet.spec!.template.metadata,
+      ...o.statefulSet.spec!.volumeClaimTemplates!.map((t) => t.metadata),
+      o.service.metadata,
+      o.podDisruptionBudget!.metadata,
+    ];
+    for (const m of labelled) {
+      expect(m!.labels!['hdh.sovereign.eu/hub']).toBe('oncology');
+      expect(m!.labels).not.toHaveProperty('app.kubernetes.io/instance');
+    }
+    expect(JSON.stringify(o)).not.toContain('app.kubernetes.io/instance');
   });
 
   it('takes image, replicas, port, env and resources from spec.datastore', () => {
@@ -252,6 +269,48 @@ describe('immutableStatefulSetChanges', () => {
   it('ignores the mutable fields (replicas, template)', () => {
     const scaled = render(hub({ datastore: { replicas: 5, image: 'other' } })).statefulSet;
     expect(immutableStatefulSetChanges(live(), scaled)).toEqual([]);
+  });
+});
+
+describe('keepLegacyTemplateLabels', () => {
+  const desired = render().statefulSet;
+  // A StatefulSet as the versions that labelled the hub's objects with app.kubernetes.io/instance
+  // rendered it (the selector never had the label).
+  const old = (): V1StatefulSet => {
+    const s = structuredClone(desired);
+    s.metadata!.labels = { ...s.metadata!.labels, [LEGACY_INSTANCE_LABEL]: 'oncology' };
+    s.spec!.template.metadata!.labels = {
+      ...s.spec!.template.metadata!.labels,
+      [LEGACY_INSTANCE_LABEL]: 'oncology',
+    };
+    const claim = s.spec!.volumeClaimTemplates![0]!.metadata!;
+    claim.labels = { ...claim.labels, [LEGACY_INSTANCE_LABEL]: 'oncology' };
+    return s;
+  };
+
+  it('keeps the label where the live templates have it: no rollout, no refused claim template', () => {
+    const kept = keepLegacyTemplateLabels(old(), desired);
+    expect(kept.spec!.template).toEqual(old().spec!.template);
+    expect(kept.spec!.volumeClaimTemplates).toEqual(old().spec!.volumeClaimTemplates);
+    expect(kept.spec!.selector).toEqual(desired.spec!.selector);
+    // The StatefulSet's own labels are mutable and cost nothing to change: the label goes.
+    expect(kept.metadata!.labels).not.toHaveProperty(LEGACY_INSTANCE_LABEL);
+    expect(immutableStatefulSetChanges(old(), kept)).toEqual([]);
+    // The input is left alone.
+    expect(JSON.stringify(desired)).not.toContain(LEGACY_INSTANCE_LABEL);
+  });
+
+  it('adds nothing for a new hub or a StatefulSet rendered without the label', () => {
+    expect(keepLegacyTemplateLabels(undefined, desired)).toBe(desired);
+    expect(keepLegacyTemplateLabels(structuredClone(desired), desired)).toBe(desired);
+  });
+
+  it('keeps the pod template label and the claim template label each on their own', () => {
+    const podOnly = old();
+    delete podOnly.spec!.volumeClaimTemplates![0]!.metadata!.labels![LEGACY_INSTANCE_LABEL];
+    const kept = keepLegacyTemplateLabels(podOnly, desired);
+    expect(kept.spec!.template.metadata!.labels![LEGACY_INSTANCE_LABEL]).toBe('oncology');
+    expect(kept.spec!.volumeClaimTemplates![0]!.metadata!.labels).not.toHaveProperty(LEGACY_INSTANCE_LABEL);
   });
 });
 

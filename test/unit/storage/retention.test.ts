@@ -1,4 +1,4 @@
-import { claimName, claimOrdinal, hubClaims } from '../../../src/storage/claims.js';
+import { claimName, claimOrdinal, hubClaims, legacyLabelRemovals } from '../../../src/storage/claims.js';
 import {
   destroyConfirmed,
   LABEL_RETAINED_NAMESPACE,
@@ -47,6 +47,36 @@ describe('claim names', () => {
     expect(hubClaims(hub(), claims()).map((c) => c.metadata!.name)).toEqual([
       'data-oncology-0',
       'data-oncology-1',
+    ]);
+  });
+});
+
+describe('legacyLabelRemovals', () => {
+  const INSTANCE = 'app.kubernetes.io/instance';
+  const labels = (instance?: string) => ({
+    'hdh.sovereign.eu/hub': 'oncology',
+    ...(instance === undefined ? {} : { [INSTANCE]: instance }),
+  });
+
+  it('removes the instance label earlier versions set on the hub’s own claims, test-guarded', () => {
+    const found = [
+      claim('data-oncology-0', { labels: labels('oncology') }),
+      claim('data-oncology-1', { labels: labels() }),
+      // Someone else's value: not the operator's to remove.
+      claim('data-oncology-2', { labels: labels('my-app') }),
+      // Another hub's claim, and one retained from a deleted hub: not this hub's.
+      claim('data-other-0', { labels: { [INSTANCE]: 'oncology' } }),
+      claim('data-oncology-3', { labels: { ...labels('oncology'), [RETAINED]: OLD } }),
+    ];
+    expect(legacyLabelRemovals(hub(), found)).toEqual([
+      {
+        claim: 'data-oncology-0',
+        patch: [
+          { op: 'test', path: '/metadata/uid', value: 'uid-data-oncology-0' },
+          { op: 'test', path: '/metadata/labels/app.kubernetes.io~1instance', value: 'oncology' },
+          { op: 'remove', path: '/metadata/labels/app.kubernetes.io~1instance' },
+        ],
+      },
     ]);
   });
 });
