@@ -95,19 +95,28 @@ export function reconciled(hub: HealthDataHub): boolean {
   return hub.status?.observedGeneration === hub.metadata.generation && !!hub.status?.conditions?.length;
 }
 
-/** Deletes a test namespace and waits until it is gone (its claims with it), or 90 s have passed. */
+/**
+ * Deletes a test namespace and waits (up to 30 s) until no HealthDataHub is left in it: that is the
+ * part that needs a running operator (the hubs' finalizer), so call this before stopping it. The
+ * namespace itself is left to the namespace controller, which takes 5 s or more even for an empty
+ * one; nothing later depends on it being gone (test namespaces have unique names).
+ * Throws, naming the hubs, when some stay: a hub kept by its finalizer means the test stopped its
+ * operator too early, and would otherwise leave the namespace Terminating unnoticed.
+ */
 export async function deleteNamespaceAndWait(kc: KubeConfig, namespace: string): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
   await core.deleteNamespace({ name: namespace }).catch(() => undefined);
-  const deadline = Date.now() + 90_000;
+  const deadline = Date.now() + 30_000;
+  let left: string[] = [];
   while (Date.now() < deadline) {
-    const exists = await core.readNamespace({ name: namespace }).then(
-      () => true,
-      () => false,
-    );
-    if (!exists) return;
-    await new Promise((r) => setTimeout(r, 500));
+    left = (await listHubs(kc, namespace).catch(() => [])).map((h) => h.metadata.name);
+    if (left.length === 0) return;
+    await new Promise((r) => setTimeout(r, 200));
   }
+  throw new Error(
+    `namespace ${namespace} still holds hubs ${left.join(', ')} 30 s after its deletion: ` +
+      'their finalizer needs a running operator (delete the namespace before stopping it)',
+  );
 }
 
 /**
