@@ -109,7 +109,7 @@ export async function deleteNamespaceAndWait(kc: KubeConfig, namespace: string):
   const deadline = Date.now() + 30_000;
   let left: string[] = [];
   while (Date.now() < deadline) {
-    left = (await listHubs(kc, namespace).catch(() => [])).map((h) => h.metadata.name);
+    left = (await listHubs(kc, namespace).catch(() => [])).map((h) => h.metadata.name ?? '?');
     if (left.length === 0) return;
     await new Promise((r) => setTimeout(r, 200));
   }
