@@ -162,6 +162,16 @@ export function desiredHubStatus(obs: HubObservation, now: Date): HealthDataHubS
 
   const first = failures[0];
   const stalled = components?.stalled;
+  /** Whether Ready would be True with the given component condition counted as True. */
+  const readyBut = (ignored?: string): boolean =>
+    summarizeReady(
+      mergeConditions(
+        undefined,
+        updates.map((u) => (u.type === ignored ? { ...u, status: ConditionStatus.True } : u)),
+        now,
+      ),
+      generation,
+    ).status === ConditionStatus.True;
   if (first) {
     cond(ConditionType.Stalled, ConditionStatus.True, first.reason, first.message);
     cond(ConditionType.Reconciling, ConditionStatus.False, first.reason, 'waiting for the input to be fixed');
@@ -182,10 +192,24 @@ export function desiredHubStatus(obs: HubObservation, now: Date): HealthDataHubS
       'waiting for eligible nodes',
     );
   } else if (
+    policy &&
+    obs.violations?.length &&
+    reportsOnly(policy) &&
+    readyBut(ConditionType.PlacementCompliant)
+  ) {
+    // Pods outside a policy that only reports them: nothing the operator does will move them, so
+    // this is not work in progress (kstatus would read InProgress forever); Ready stays False.
+    cond(
+      ConditionType.Reconciling,
+      ConditionStatus.False,
+      Reason.PodsOutsidePolicy,
+      'nothing left to do: the pods outside the policy are reported, not removed; move or delete them',
+    );
+  } else if (
     // kstatus reads Reconciling=True as InProgress: it is True only while this generation is
     // being worked on, and False (not absent: `kubectl wait --for=condition=Reconciling=False`
     // waits for a condition that exists) once every component is ready.
-    summarizeReady(mergeConditions(undefined, updates, now), generation).status !== ConditionStatus.True
+    !readyBut()
   ) {
     cond(
       ConditionType.Reconciling,
@@ -354,6 +378,13 @@ export function deletingHubStatus(
   };
 }
 
+/** Whether the policy leaves pods outside it where they are (Audit, or onViolation Report). */
+function reportsOnly(policy: SovereigntyPolicy): boolean {
+  return (
+    (policy.spec.enforcement ?? 'Enforce') === 'Audit' || (policy.spec.onViolation ?? 'Evict') === 'Report'
+  );
+}
+
 /** PlacementCompliant from the audit, saying what the policy does about violations. */
 function placementCompliance(
   violations: readonly PlacementViolation[],
@@ -372,7 +403,7 @@ function placementCompliance(
   const remediation =
     (policy.spec.enforcement ?? 'Enforce') === 'Audit'
       ? `reported only (SovereigntyPolicy "${policy.metadata.name}" has enforcement: Audit)`
-      : (policy.spec.onViolation ?? 'Evict') === 'Report'
+      : reportsOnly(policy)
         ? `reported only (SovereigntyPolicy "${policy.metadata.name}" has onViolation: Report): move or delete them`
         : `evicting them through the Eviction API so that their controllers recreate them on eligible nodes ` +
           `(deleted if PodDisruptionBudgets still refuse after ${policy.spec.remediation?.evictionTimeout ?? DEFAULT_EVICTION_TIMEOUT}; ` +

@@ -356,6 +356,10 @@ export function keepLegacyTemplateLabels(
   live: V1StatefulSet | undefined,
   desired: V1StatefulSet,
 ): V1StatefulSet {
+  // Only the hub's own StatefulSet lends its labels: not a former same-named hub's (the operator
+  // remembers a StatefulSet it is recreating) nor one someone else created.
+  const hubUid = desired.metadata?.ownerReferences?.find((r) => r.controller)?.uid;
+  if (!live?.metadata?.ownerReferences?.some((r) => r.controller && r.uid === hubUid)) return desired;
   const legacy = (labels: Record<string, string> | undefined) => labels?.[LEGACY_INSTANCE_LABEL];
   const podLabel = legacy(live?.spec?.template?.metadata?.labels);
   const liveClaims = live?.spec?.volumeClaimTemplates ?? [];

@@ -85,6 +85,9 @@ describe('Helm chart', () => {
     ['logFormat=yaml', "at '/logFormat': value must be one of 'json', 'text'"],
     ['replicas=2,leaderElection.enabled=false', "at '/leaderElection/enabled': value must be true"],
     ['podLabels.app\\.kubernetes\\.io/instance=x', "invalid propertyName 'app.kubernetes.io/instance'"],
+    // The chart's standard labels are on the pod template already: a second key would be a duplicate.
+    ['podLabels.app\\.kubernetes\\.io/part-of=x', "invalid propertyName 'app.kubernetes.io/part-of'"],
+    ['podLabels.helm\\.sh/chart=x', "invalid propertyName 'helm.sh/chart'"],
   ])('rejects --set %s', async (set, message) => {
     const r = await helm(['template', 'hdh-operator', CHART_DIR, '--set', set]);
     expect(r.code).not.toBe(0);
@@ -184,6 +187,17 @@ describe('Helm chart', () => {
     expect(kinds).toContain('Service');
   });
 
+  it("keeps the hubs' namespace label as the operator reports it (honorLabels)", async () => {
+    // Without honorLabels the Prometheus Operator's target label `namespace` (the operator's own)
+    // renames hdh_hub_ready's and hdh_placement_violations' to exported_namespace: the alerts,
+    // grouped by namespace and hub, would merge same-named hubs and name the wrong namespace.
+    const monitor = one(
+      manifests(await renderChart(['--set', 'metrics.serviceMonitor.enabled=true'])),
+      'ServiceMonitor',
+    ) as unknown as { spec: { endpoints: { port: string; honorLabels?: boolean }[] } };
+    expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'metrics', honorLabels: true })]);
+  });
+
   it('ships the alert rules of config/prometheus/alerts.yaml in its PrometheusRule', async () => {
     const source = readFileSync('config/prometheus/alerts.yaml', 'utf8');
     const shipped = readFileSync(join(CHART_DIR, 'files', 'alerts.yaml'), 'utf8');
@@ -197,6 +211,21 @@ describe('Helm chart', () => {
     );
     expect((rule as unknown as { spec: unknown }).spec).toEqual(parse(source));
     expect((parse(source) as { groups: unknown[] }).groups.length).toBeGreaterThan(0);
+  });
+
+  it('leaves HdhLeaderAbsent out when leader election is off (nothing would ever report a leader)', async () => {
+    const alerts = async (set: string) => {
+      const rule = one(
+        manifests(await renderChart(['--set', `metrics.prometheusRule.enabled=true,${set}`])),
+        'PrometheusRule',
+      ) as unknown as { spec: { groups: { rules: { alert?: string }[] }[] } };
+      return rule.spec.groups.flatMap((g) => g.rules.map((r) => r.alert));
+    };
+    const all = await alerts('replicas=1');
+    expect(all).toContain('HdhLeaderAbsent');
+    expect(await alerts('replicas=1,leaderElection.enabled=false')).toEqual(
+      all.filter((a) => a !== 'HdhLeaderAbsent'),
+    );
   });
 
   it.each(['charts/hdh-operator/README.md', 'docs/operations.md'])(

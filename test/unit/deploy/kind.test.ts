@@ -97,4 +97,13 @@ describe('the e2e-kind workflow', () => {
     expect(smoke).toMatch(/nodeName.*outside/s);
     expect(smoke).toContain("grep -q 'denied'");
   });
+
+  it('installs the kind whose config types decode hack/kind/cluster.yaml (hack/tools/go.mod)', () => {
+    const workflow = parse(readFileSync(WORKFLOW, 'utf8')) as {
+      jobs: Record<string, { env?: Record<string, string> }>;
+    };
+    const pinned = /^\s*sigs\.k8s\.io\/kind (v\S+)$/m.exec(readFileSync('hack/tools/go.mod', 'utf8'))?.[1];
+    expect(pinned).toMatch(/^v\d+\.\d+\.\d+$/);
+    expect(Object.values(workflow.jobs).map((j) => j.env?.KIND_VERSION)).toEqual([pinned]);
+  });
 });

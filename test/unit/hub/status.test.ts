@@ -174,6 +174,49 @@ describe('placement audit in the hub status', () => {
     expect(cond(a, 'PlacementCompliant')!.message).toContain('enforcement: Audit');
   });
 
+  it('is done reconciling when the only thing not ready is a violation the policy only reports', () => {
+    const ok = (type: string, reason: string) => ({
+      type,
+      status: 'True' as const,
+      reason,
+      message: reason,
+      observedGeneration: 1,
+    });
+    const components = {
+      conditions: [
+        ok('StorageReady', 'ClaimsBound'),
+        ok('KeysReady', 'KeyAvailable'),
+        ok('DatastoreReady', 'ReplicasReady'),
+      ],
+    };
+    const report = { ...policy, spec: { ...policy.spec, onViolation: 'Report' as const } };
+    const audit = { ...policy, spec: { ...policy.spec, enforcement: 'Audit' as const } };
+    for (const p of [report, audit]) {
+      const s = desiredHubStatus({ hub: hub(), policy: p, nodes, violations: [outside], components }, t0);
+      // Nothing the operator does will move the pod: kstatus and Argo CD must not read it as work
+      // in progress forever (Argo CD reads Ready False without Reconciling as Degraded).
+      expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'PodsOutsidePolicy' });
+      expect(cond(s, 'Reconciling')).toMatchObject({ status: 'False', reason: 'PodsOutsidePolicy' });
+      expect(cond(s, 'Stalled')).toBeUndefined();
+    }
+    // Evict: the operator is removing the pods, which is work in progress.
+    const e = desiredHubStatus({ hub: hub(), policy, nodes, violations: [outside], components }, t0);
+    expect(cond(e, 'Reconciling')).toMatchObject({ status: 'True' });
+    // Report, but keys still pending: still in progress.
+    const pending = {
+      conditions: [
+        components.conditions[0]!,
+        { ...components.conditions[1]!, status: 'False' as const, reason: 'KeyPending' },
+        components.conditions[2]!,
+      ],
+    };
+    const r = desiredHubStatus(
+      { hub: hub(), policy: report, nodes, violations: [outside], components: pending },
+      t0,
+    );
+    expect(cond(r, 'Reconciling')).toMatchObject({ status: 'True' });
+  });
+
   it('lists at most 64 violations, the condition gives the total', () => {
     const many = Array.from({ length: 70 }, (_, i) => ({
       ...outside,

@@ -305,6 +305,17 @@ describe('keepLegacyTemplateLabels', () => {
     expect(keepLegacyTemplateLabels(structuredClone(desired), desired)).toBe(desired);
   });
 
+  it("takes nothing from a StatefulSet the hub does not own: a former same-named hub's, or anyone else's", () => {
+    const former = old();
+    former.metadata!.ownerReferences = [
+      { ...former.metadata!.ownerReferences![0]!, uid: 'uid-of-a-deleted-hub' },
+    ];
+    expect(keepLegacyTemplateLabels(former, desired)).toBe(desired);
+    const foreign = old();
+    delete foreign.metadata!.ownerReferences;
+    expect(keepLegacyTemplateLabels(foreign, desired)).toBe(desired);
+  });
+
   it('keeps the pod template label and the claim template label each on their own', () => {
     const podOnly = old();
     delete podOnly.spec!.volumeClaimTemplates![0]!.metadata!.labels![LEGACY_INSTANCE_LABEL];
