@@ -8,6 +8,7 @@ import { SOVEREIGNTY_POLICY } from '../../../src/api/index.js';
 import { testCluster, testKubeConfig } from '../../support/cluster.js';
 import { createHub, hubManifest, prepareHubNamespace } from '../../support/hubs.js';
 import { kubectl } from '../../support/kubectl.js';
+import { createPolicy } from '../../support/placement.js';
 import { startOperatorProcess, type OperatorProcess } from '../../support/operator.js';
 import { eventually } from '../../support/wait.js';
 
@@ -51,22 +52,12 @@ describe('an operator seen from outside', () => {
 
   beforeAll(async () => {
     ns = await prepareHubNamespace(kc, 'it-observed');
-    await custom.createClusterCustomObject({
-      group: SOVEREIGNTY_POLICY.group,
-      version: SOVEREIGNTY_POLICY.version,
-      plural: SOVEREIGNTY_POLICY.plural,
-      body: {
-        apiVersion: SOVEREIGNTY_POLICY.apiVersion,
-        kind: SOVEREIGNTY_POLICY.kind,
-        metadata: { name: policy },
-        spec: {
-          regions: ['fr-par', 'de-fra'],
-          nodeSelectorRequirements: [
-            { key: 'sovereign.node-restriction.kubernetes.io/jurisdiction', operator: 'In', values: ['EU'] },
-            { key: 'sovereign.node-restriction.kubernetes.io/hds', operator: 'In', values: ['true'] },
-          ],
-        },
-      },
+    await createPolicy(kc, policy, {
+      regions: ['fr-par', 'de-fra'],
+      nodeSelectorRequirements: [
+        { key: 'sovereign.node-restriction.kubernetes.io/jurisdiction', operator: 'In', values: ['EU'] },
+        { key: 'sovereign.node-restriction.kubernetes.io/hds', operator: 'In', values: ['true'] },
+      ],
     });
     op = await startOperatorProcess([`--namespace=${ns}`, '--leader-elect=false']);
   });
