@@ -1,4 +1,4 @@
-// Three layers (design.md section 6). Integration and e2e share one control plane per run,
+// Three layers (docs/design.md section 6). Integration and e2e share one control plane per run,
 // started in test/support/global-setup.js and stopped in global-teardown.js.
 const tsJest = {
   '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],

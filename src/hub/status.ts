@@ -418,7 +418,8 @@ function placementCompliance(
 
 /**
  * status.placement. lastAuditTime moves only when the audit's verdict changes: a timestamp that
- * moved on every audit would turn each audit into a status write (design: write-free at rest).
+ * moved on every audit would turn each audit into a status write (docs/design.md invariant 10:
+ * write-free at rest).
  */
 function placementStatus(
   previous: HubPlacementStatus | undefined,

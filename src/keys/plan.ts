@@ -2,7 +2,7 @@
 // (lifecycle.ts) observes the provider, the `<hub>-keys` Secret and the hub, asks planKeys what to
 // do, does that one step, and observes again; every step is safe to repeat after a crash.
 //
-// The rules that matter most (design.md invariants 5, 6, 8, 9):
+// The rules that matter most (docs/design.md invariants 4, 5, 6, 8, 9):
 //  - Whether the KEK exists is what the provider answers now, never what status says.
 //  - A key is never made over data that may exist. A KEK is created only when neither it nor any
 //    wrapped key exists and nothing says the hub ever had keys; a first DEK version is written
