@@ -75,7 +75,7 @@ export function leaderElectionTimings(opts: RunOptions): {
     try {
       return parseDuration(v);
     } catch (e) {
-      throw new Error(`--leader-elect-${name}: ${e instanceof Error ? e.message : String(e)}`);
+      throw new Error(`--leader-elect-${name}: ${describeError(e)}`);
     }
   };
   const t = {

@@ -21,10 +21,9 @@ import {
   removeTree,
   startDetached,
   stopProcess,
-  writeJson,
   type ProcessRecord,
 } from './processes.js';
-import { readClusterState, stateFile, stateLockFile, updateClusterState } from './state.js';
+import { readClusterState, stateLockFile, updateClusterState, writeClusterState } from './state.js';
 import { controlPlaneVersions } from './versions.js';
 
 /** What `cluster up` leaves in DIR/cluster.json: enough for `down`, `status` and test harnesses. */
@@ -186,7 +185,7 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterState> {
   const start = (name: string, binary: string, args: string[]) => {
     const rec = startDetached(name, binary, args, join(dir, 'logs', `${name}.log`));
     state.processes.push(rec);
-    writeJson(stateFile(dir), state); // record each PID at once so `down` can always find it
+    writeClusterState(state); // record each PID at once so `down` can always find it
     return rec;
   };
 
@@ -318,7 +317,7 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterState> {
       join(dir, 'logs', 'kube-controller-manager.log'),
     );
     state.readyAfterMs = Date.now() - t0;
-    writeJson(stateFile(dir), state);
+    writeClusterState(state);
     // From here on the state file is shared with the supervisor: changes go through its lock.
     state.supervisor = startSupervisor(dir);
     log(`cluster ready in ${(state.readyAfterMs / 1000).toFixed(1)}s`);

@@ -66,13 +66,15 @@ export function checkReferences(
       ),
     );
   }
-  const policyReady = getCondition(policy.status?.conditions, ConditionType.Ready);
-  if (policyReady?.status === ConditionStatus.False && policyReady.reason === Reason.AdmissionFailed) {
+  // Only a refusal (the policy Stalled) waits for a person; a failure the operator retries
+  // (the policy Reconciling) does not stall the hubs.
+  const policyStalled = getCondition(policy.status?.conditions, ConditionType.Stalled);
+  if (policyStalled?.status === ConditionStatus.True && policyStalled.reason === Reason.AdmissionFailed) {
     failures.push(
       fail(
         ConditionType.PlacementCompliant,
         Reason.AdmissionFailed,
-        `SovereigntyPolicy "${name}" is not enforced at admission: ${policyReady.message}`,
+        `SovereigntyPolicy "${name}" is not enforced at admission: ${policyStalled.message}`,
       ),
     );
   }

@@ -309,11 +309,13 @@ export function suspendedHubStatus(obs: HubObservation, now: Date): HealthDataHu
   // Nothing is being worked on and no input blocks the hub: Reconciling False and no Stalled, so
   // kstatus reads the suspended hub from Ready (Unknown: InProgress), never from the Reconciling
   // or Stalled of the generation before the suspension.
+  // A KeysReady refusal written above while the input did not hold goes too: it no longer holds.
   const others = (hub.status?.conditions ?? []).filter(
     (c) =>
       c.type !== ConditionType.PlacementCompliant &&
       c.type !== ConditionType.Ready &&
-      c.type !== ConditionType.Stalled,
+      c.type !== ConditionType.Stalled &&
+      !(c.type === ConditionType.KeysReady && REFERENCE_REFUSALS.has(c.reason)),
   );
   const conditions = [update, suspendedReconciling(generation)].reduce(
     (list, u) => setCondition(list, u, now),
@@ -348,6 +350,13 @@ export function suspendedHubStatus(obs: HubObservation, now: Date): HealthDataHu
     ),
   };
 }
+
+/** The KeysReady reasons of checkReferences: refusals of the input, not verdicts of the keys step. */
+const REFERENCE_REFUSALS: ReadonlySet<string> = new Set([
+  Reason.KeyProviderNotAllowed,
+  Reason.Pkcs11ModuleNotAllowed,
+  Reason.Pkcs11TokenNotAllowed,
+]);
 
 /** Reconciling of a suspended hub: False, since nothing is reconciled until spec.suspend is false. */
 function suspendedReconciling(generation: number): ConditionUpdate {

@@ -4,7 +4,7 @@ import { renderAdmission, renderFailClosed } from '../placement/admission.js';
 import type { Writer } from '../runtime/apply.js';
 import { AppliedCache } from '../runtime/apply-cache.js';
 import type { ApiClients } from '../runtime/client.js';
-import { describeError, statusCode } from '../runtime/errors.js';
+import { asWriteRefused, describeError, statusCode, WriteRefused } from '../runtime/errors.js';
 
 /** The admission kinds the operator manages, for informers and the cache key. */
 export const ADMISSION_KINDS = [
@@ -62,6 +62,8 @@ export class AdmissionSync {
         written += await this.apply(obj);
       } catch (e) {
         const failure = `${obj.kind} ${obj.metadata?.name}: ${describeError(e)}`;
+        // A refusal waits for a change of input; anything else (5xx, timeout) may pass on retry.
+        const refused = asWriteRefused(e, obj) instanceof WriteRefused;
         // Unmarked before applying: a pair partly applied is removed once the policy's objects apply.
         this.clean.delete(name);
         try {
@@ -71,9 +73,10 @@ export class AdmissionSync {
             written,
             failure: `${failure}; the fail-closed policy could not be applied either: ${describeError(fcError)}`,
             failClosed: false,
+            refused,
           };
         }
-        return { written, failure, failClosed: true };
+        return { written, failure, failClosed: true, refused };
       }
     }
     // Unknown after a restart: removed once (a 404 costs one request), then only after a failure.
@@ -109,4 +112,6 @@ export interface AdmissionOutcome {
   failure?: string;
   /** Whether the fail-closed pair is in force (set with `failure`). */
   failClosed?: boolean;
+  /** Whether the API server refused the object (REFUSAL_CODES), rather than failing to answer. */
+  refused?: boolean;
 }

@@ -32,7 +32,11 @@ export class PolicyReconciler implements Reconciler {
     const failure =
       admission.failure === undefined
         ? undefined
-        : { message: admission.failure, failClosed: admission.failClosed ?? false };
+        : {
+            message: admission.failure,
+            failClosed: admission.failClosed ?? false,
+            refused: admission.refused ?? false,
+          };
     const hubs = this.d.hubs.list((h) => h.spec.policyName === key).length;
     const status = desiredPolicyStatus(
       policy,

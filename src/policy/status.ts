@@ -52,7 +52,7 @@ export function desiredPolicyStatus(
   hubs: number,
   now: Date,
   /** The API server's refusal of the policy's admission objects (AdmissionSync), if any. */
-  admissionFailure?: { message: string; failClosed: boolean },
+  admissionFailure?: { message: string; failClosed: boolean; refused: boolean },
 ): SovereigntyPolicyStatus {
   const generation = policy.metadata.generation ?? 0;
   const eligible = countEligibleNodes(nodes, policy.spec);
@@ -94,17 +94,22 @@ export function desiredPolicyStatus(
         },
   ];
   if (admissionFailure) {
-    // Refused admission objects outrank every other verdict: the policy is not enforced as written.
-    // Stalled as well, so kstatus (and tools built on it) reads the policy as Failed, not Current:
-    // Ready=False alone says nothing to them.
-    const refused = {
+    // Admission objects not applied outrank every other verdict: the policy is not enforced as
+    // written. Ready=False alone says nothing to kstatus (and tools built on it), so a refusal,
+    // which waits for a change of input, is Stalled (Failed); a failure to answer (5xx, timeout),
+    // retried with backoff, is Reconciling (InProgress).
+    const failed = {
       status: ConditionStatus.False,
       reason: Reason.AdmissionFailed,
       message: admissionFailureMessage(admissionFailure),
       observedGeneration: generation,
     };
-    updates[0] = { type: ConditionType.Ready, ...refused };
-    updates.push({ type: ConditionType.Stalled, ...refused, status: ConditionStatus.True });
+    updates[0] = { type: ConditionType.Ready, ...failed };
+    updates.push({
+      type: admissionFailure.refused ? ConditionType.Stalled : ConditionType.Reconciling,
+      ...failed,
+      status: ConditionStatus.True,
+    });
   }
   return {
     observedGeneration: generation,

@@ -1,4 +1,6 @@
+import { CoordinationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { freeLoopbackPort } from '../../src/devcluster/processes.js';
 import { testCluster } from './cluster.js';
@@ -75,4 +77,25 @@ export async function startOperatorProcess(
     throw new Error(`${e.message}\n${out}`);
   });
   return proc;
+}
+
+/** The Lease `run --leader-elect=true` elects its leader with (src/cli/run.ts). */
+export const LEADER_LEASE = 'hdh-operator-leader';
+
+/** The flags of a process taking part in leader election: watching `namespace`, its Lease in `leaseNamespace`. */
+export function leaderElectionArgs(namespace: string, leaseNamespace: string): string[] {
+  return ['--leader-elect=true', `--leader-election-namespace=${leaseNamespace}`, `--namespace=${namespace}`];
+}
+
+/** The identity a process started here holds the Lease under (`<hostname>_<pid>`, as run builds it). */
+export function leaderIdentity(p: OperatorProcess): string {
+  return `${hostname()}_${p.child.pid}`;
+}
+
+/** Who holds the leader Lease in `leaseNamespace`. */
+export async function leaseHolder(kc: KubeConfig, leaseNamespace: string): Promise<string | undefined> {
+  const lease = await kc
+    .makeApiClient(CoordinationV1Api)
+    .readNamespacedLease({ name: LEADER_LEASE, namespace: leaseNamespace });
+  return lease.spec?.holderIdentity;
 }

@@ -100,6 +100,17 @@ async function admits(
 
 const usPod = (name = 'pinned-us') => pod(name, { nodeName: US_NODE });
 
+/** A pod on a US node mounting the deleted hub's retained claim is refused under its eu-hds policy. */
+async function expectRetainedClaimHeldToEuHds(tenant: KubeConfig, namespace: string): Promise<void> {
+  const mounting = pod('reads-retained', {
+    nodeName: US_NODE,
+    volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data-research-0' } }],
+  });
+  const verdict = await admits(tenant, namespace, mounting);
+  expect(verdict.ok).toBe(false);
+  expect(verdict.message).toContain('eu-hds');
+}
+
 /** The Events about an object, as a list of `reason: note`. */
 async function eventsAbout(namespace: string, name: string): Promise<string[]> {
   const list = await kc.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace });
@@ -427,13 +438,7 @@ describe('a hub namespace is never left without admission', () => {
     // Give a wrong removal time to happen, then check: the label stays, the data stays held.
     await sleep(3000);
     expect(await labelled()).toBe(true);
-    const mounting = pod('reads-retained', {
-      nodeName: US_NODE,
-      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data-research-0' } }],
-    });
-    const verdict = await admits(tenant, ns, mounting);
-    expect(verdict.ok).toBe(false);
-    expect(verdict.message).toContain('eu-hds');
+    await expectRetainedClaimHeldToEuHds(tenant, ns);
     // Once the retained data is gone, the namespace is released.
     await tenantCore.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name: 'data-research-0' });
     await eventually('namespace released', async () => !(await labelled()), 30_000);
@@ -486,13 +491,7 @@ describe('a hub namespace is never left without admission', () => {
     );
     await sleep(3000);
     expect((await labels())[key]).toBe('true');
-    const mounting = pod('reads-retained', {
-      nodeName: US_NODE,
-      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data-research-0' } }],
-    });
-    const verdict = await admits(tenant, ns, mounting);
-    expect(verdict.ok).toBe(false);
-    expect(verdict.message).toContain('eu-hds');
+    await expectRetainedClaimHeldToEuHds(tenant, ns);
     // Deleting the claim is what releases it, marked or not.
     await tenantCore.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name: 'data-research-0' });
     await eventually('namespace released', async () => (await labels())[key] === undefined, 30_000);

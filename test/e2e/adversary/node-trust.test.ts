@@ -38,7 +38,7 @@ import {
 } from '../../support/hubs.js';
 import { metricValue } from '../../support/metrics.js';
 import { startOperatorProcess, type OperatorProcess } from '../../support/operator.js';
-import { hubEvents } from '../../support/placement.js';
+import { deletePolicy, hubEvents } from '../../support/placement.js';
 import { kubeletOf, tenantAdmin } from '../../support/tenant.js';
 import { eventually } from '../../support/wait.js';
 import { recordWatch } from '../../support/watch.js';
@@ -132,7 +132,7 @@ describe('node trust, against a kubelet, a careless platform admin and hubs in s
     await op?.stop();
     if (ns) await deleteNamespaceAndWait(kc, ns);
     for (const name of [regionOnly, franceAnchoredEu, francePinned]) {
-      await custom.deleteClusterCustomObject({ ...SOVEREIGNTY_POLICY, name }).catch(() => undefined);
+      await deletePolicy(kc, name);
     }
     for (const name of nodes) await core.deleteNode({ name }).catch(() => undefined);
     for (const namespace of ['kube-public', OPERATOR_NAMESPACE]) {

@@ -25,7 +25,7 @@ import {
   waitForHubCondition,
 } from '../../support/hubs.js';
 import { startOperatorProcess, type OperatorProcess } from '../../support/operator.js';
-import { hubEvents } from '../../support/placement.js';
+import { deletePolicy, hubEvents } from '../../support/placement.js';
 import { eventually } from '../../support/wait.js';
 import { random } from '../../unit/placement/pods.js';
 
@@ -418,7 +418,7 @@ describe('generated hubs and policies through the API server', () => {
     await Promise.all(namespaces.map((n) => deleteNamespaceAndWait(kc, n)));
     await op?.stop();
     for (const name of policyNames) {
-      await custom.deleteClusterCustomObject({ ...SOVEREIGNTY_POLICY, name }).catch(() => undefined);
+      await deletePolicy(kc, name);
     }
     await kc
       .makeApiClient(StorageV1Api)

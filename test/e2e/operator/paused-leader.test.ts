@@ -4,9 +4,8 @@
 // process that sent it (each carries its leader-election identity).
 //
 // HDH_CHAOS_ROUNDS sets the number of pauses (default 2; `HDH_CHAOS_ROUNDS=10` for a longer run).
-import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { existsSync, readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readClusterState } from '../../../src/devcluster/cluster.js';
 import { testCluster, testKubeConfig } from '../../support/cluster.js';
@@ -19,11 +18,16 @@ import {
   prepareHubNamespace,
   reconciled,
 } from '../../support/hubs.js';
-import { startOperatorProcess, type OperatorProcess } from '../../support/operator.js';
+import {
+  leaderElectionArgs,
+  leaderIdentity,
+  leaseHolder,
+  startOperatorProcess,
+  type OperatorProcess,
+} from '../../support/operator.js';
 import { createStorageFixtures, type StorageFixtures } from '../../support/storage.js';
 import { eventually } from '../../support/wait.js';
 
-const LEASE = 'hdh-operator-leader';
 const ROUNDS = Number(process.env.HDH_CHAOS_ROUNDS ?? 2);
 const HUBS = 24;
 /** Short timings so that a round takes seconds: the standby takes over ~4–5 s into the pause. */
@@ -49,8 +53,7 @@ function auditedWrites(path: string): AuditEvent[] {
     .map((l) => JSON.parse(l) as AuditEvent);
 }
 
-const identityOf = (p: OperatorProcess) => `${hostname()}_${p.child.pid}`;
-const sentBy = (e: AuditEvent, p: OperatorProcess) => !!e.userAgent?.includes(`(${identityOf(p)})`);
+const sentBy = (e: AuditEvent, p: OperatorProcess) => !!e.userAgent?.includes(`(${leaderIdentity(p)})`);
 const describe_ = (e: AuditEvent) => {
   const o = e.objectRef ?? {};
   return `${e.requestReceivedTimestamp} ${e.verb} ${o.resource}${o.subresource ? `/${o.subresource}` : ''} ${o.namespace ?? ''}/${o.name ?? ''} → ${e.responseStatus?.code}`;
@@ -58,7 +61,6 @@ const describe_ = (e: AuditEvent) => {
 
 describe('a paused leader', () => {
   const kc = testKubeConfig();
-  const leases = kc.makeApiClient(CoordinationV1Api);
   const auditLog = readClusterState(testCluster().dir)?.auditLog;
   let ns: string;
   let leaseNs: string;
@@ -67,17 +69,14 @@ describe('a paused leader', () => {
 
   const start = async () => {
     const p = await startOperatorProcess([
-      '--leader-elect=true',
-      `--leader-election-namespace=${leaseNs}`,
-      `--namespace=${ns}`,
+      ...leaderElectionArgs(ns, leaseNs),
       '--log-level=info',
       ...TIMINGS,
     ]);
     procs.push(p);
     return p;
   };
-  const holder = async () =>
-    (await leases.readNamespacedLease({ name: LEASE, namespace: leaseNs })).spec?.holderIdentity;
+  const holder = () => leaseHolder(kc, leaseNs);
   const allReconciled = async () => {
     const hubs = await listHubs(kc, ns);
     return hubs.length === HUBS && hubs.every(reconciled);
@@ -116,7 +115,7 @@ describe('a paused leader', () => {
         );
       }
       let leader = await start();
-      await eventually('a leader', async () => (await holder()) === identityOf(leader), 30_000, 100);
+      await eventually('a leader', async () => (await holder()) === leaderIdentity(leader), 30_000, 100);
       let standby = await start();
       await eventually('standby synced', async () => (await fetch(`${standby.probesUrl}/readyz`)).ok, 30_000);
       await eventually('all hubs reconciled', allReconciled, 120_000, 500);
@@ -145,7 +144,7 @@ describe('a paused leader', () => {
         const stoppedAt = Date.now();
         await eventually(
           'the standby takes the lease',
-          async () => (await holder()) === identityOf(standby),
+          async () => (await holder()) === leaderIdentity(standby),
           30_000,
           100,
         );

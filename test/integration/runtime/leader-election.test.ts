@@ -1,34 +1,30 @@
-import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { hostname } from 'node:os';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { testKubeConfig } from '../../support/cluster.js';
 import { createHub, getHub, hubManifest, prepareHubNamespace, reconciled } from '../../support/hubs.js';
 import { metricValue } from '../../support/metrics.js';
-import { startOperatorProcess, type OperatorProcess } from '../../support/operator.js';
+import {
+  leaderElectionArgs,
+  leaderIdentity,
+  leaseHolder,
+  startOperatorProcess,
+  type OperatorProcess,
+} from '../../support/operator.js';
 import { eventually } from '../../support/wait.js';
-
-const LEASE = 'hdh-operator-leader';
 
 describe('leader election between two operator processes', () => {
   const kc = testKubeConfig();
-  const leases = kc.makeApiClient(CoordinationV1Api);
   let ns: string;
   let leaseNs: string;
   const procs: OperatorProcess[] = [];
 
   const start = async () => {
-    const p = await startOperatorProcess([
-      '--leader-elect=true',
-      `--leader-election-namespace=${leaseNs}`,
-      `--namespace=${ns}`,
-      '--log-level=info',
-    ]);
+    const p = await startOperatorProcess([...leaderElectionArgs(ns, leaseNs), '--log-level=info']);
     procs.push(p);
     return p;
   };
   const isLeader = async (p: OperatorProcess) =>
     metricValue(await p.metrics(), 'leader_election_master_status') === 1;
-  const holder = async () =>
-    (await leases.readNamespacedLease({ name: LEASE, namespace: leaseNs })).spec?.holderIdentity;
+  const holder = () => leaseHolder(kc, leaseNs);
 
   beforeAll(async () => {
     ns = await prepareHubNamespace(kc, 'it-leader');
@@ -76,7 +72,7 @@ describe('leader election between two operator processes', () => {
     const termAt = Date.now();
     expect(await b.stop('SIGTERM')).toBe(0);
     // Released: no longer held by b (c may already have taken it in the meantime).
-    expect(await holder()).not.toBe(`${hostname()}_${b.child.pid}`);
+    expect(await holder()).not.toBe(leaderIdentity(b));
     await eventually('c leads', () => isLeader(c), 15_000, 100);
     const handover = Date.now() - termAt;
     // Bounded by c's retry period (2 s), far below the 15 s lease duration.

@@ -325,6 +325,25 @@ describe('placement audit in the hub status', () => {
     expect(cond(r, 'Ready')).toMatchObject({ status: 'False', reason: 'RegionNotAllowed' });
     expect(cond(r, 'Stalled')).toMatchObject({ status: 'True', reason: 'RegionNotAllowed' });
   });
+
+  it('forgets a refused key provider of a suspended hub once its policy allows it', () => {
+    const transit = hub({ suspend: true, encryption: { provider: 'transit' } } as Partial<
+      HealthDataHub['spec']
+    >);
+    const refused = suspendedHubStatus({ hub: transit, policy, nodes: [], violations: [] }, t0);
+    expect(cond(refused, 'KeysReady')).toMatchObject({ status: 'False', reason: 'KeyProviderNotAllowed' });
+    const allowing: SovereigntyPolicy = {
+      ...policy,
+      spec: { ...policy.spec, keyProviders: ['builtin', 'transit'] },
+    };
+    const s = suspendedHubStatus(
+      { hub: { ...transit, status: refused }, policy: allowing, nodes: [], violations: [] },
+      t1,
+    );
+    expect(cond(s, 'Stalled')).toBeUndefined();
+    expect(cond(s, 'KeysReady')).toBeUndefined();
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'Suspended' });
+  });
 });
 
 describe('refusals of the API server', () => {

@@ -19,7 +19,7 @@ function next(before: SovereigntyPolicy['status'], nodes: NodeFacts[], admission
     nodes,
     0,
     t0,
-    admissionFailure ? { message: admissionFailure, failClosed: true } : undefined,
+    admissionFailure ? { message: admissionFailure, failClosed: true, refused: true } : undefined,
   );
 }
 

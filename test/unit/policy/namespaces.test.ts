@@ -86,6 +86,7 @@ describe('admission failure', () => {
   const failure = {
     message: 'ValidatingAdmissionPolicy hdh-placement-eu-hds: 403: forbidden',
     failClosed: true,
+    refused: true,
   };
 
   it('makes the policy Ready=False AdmissionFailed with the API server message, whatever the nodes', () => {
@@ -114,6 +115,29 @@ describe('admission failure', () => {
     );
   });
 
+  it('reads a failure to answer (5xx, timeout) as work in progress, not as input to fix', () => {
+    const transient = {
+      message: 'ValidatingAdmissionPolicy hdh-placement-eu-hds: 503: unavailable',
+      failClosed: true,
+      refused: false,
+    };
+    const s = desiredPolicyStatus(policy(), [], 1, new Date(), transient);
+    expect(s.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'AdmissionFailed',
+    });
+    // kstatus: Reconciling=True is InProgress; Stalled=True would be Failed while a retry may pass.
+    expect(s.conditions?.find((c) => c.type === 'Stalled')).toBeUndefined();
+    expect(s.conditions?.find((c) => c.type === 'Reconciling')).toMatchObject({
+      status: 'True',
+      reason: 'AdmissionFailed',
+      observedGeneration: 1,
+    });
+    // Once applied, the Reconciling of the failure goes with it.
+    const applied = desiredPolicyStatus(policy({}, s), [], 1, new Date());
+    expect(applied.conditions?.find((c) => c.type === 'Reconciling')).toBeUndefined();
+  });
+
   it('is no longer Stalled once the admission objects apply', () => {
     const failed = policy({}, desiredPolicyStatus(policy(), [], 1, new Date(), failure));
     const s = desiredPolicyStatus(
@@ -133,6 +157,9 @@ describe('admission failure', () => {
     expect(f!.message).toContain('SovereigntyPolicy "eu-hds" is not enforced at admission');
     // A policy that is merely without eligible nodes is not an admission failure.
     expect(checkReferences(hub(), policy({}, desiredPolicyStatus(policy(), [], 1, new Date())))).toEqual([]);
+    // Nor does a failure the operator retries (the API server did not answer) stall the hubs.
+    const retried = desiredPolicyStatus(policy(), [], 1, new Date(), { ...failure, refused: false });
+    expect(checkReferences(hub(), policy({}, retried))).toEqual([]);
   });
 });
 

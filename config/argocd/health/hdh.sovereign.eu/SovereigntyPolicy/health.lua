@@ -1,6 +1,7 @@
 -- Argo CD health of a SovereigntyPolicy (hdh.sovereign.eu), from the conditions the operator
 -- keeps: Ready says whether nodes satisfy the policy; Stalled=True means the API server refused
--- the policy's admission objects (the policy is not enforced as written).
+-- the policy's admission objects (the policy is not enforced as written); Reconciling=True that
+-- applying them failed for a reason a retry may clear (the API server did not answer).
 local hs = {}
 
 local function condition(conditions, conditionType)
@@ -30,6 +31,7 @@ end
 
 local ready = condition(obj.status.conditions, "Ready")
 local stalled = condition(obj.status.conditions, "Stalled")
+local reconciling = condition(obj.status.conditions, "Reconciling")
 
 if stalled ~= nil and stalled.status == "True" then
   hs.status = "Degraded"
@@ -40,6 +42,12 @@ end
 if ready ~= nil and ready.status == "True" then
   hs.status = "Healthy"
   hs.message = ready.message or "Ready"
+  return hs
+end
+
+if reconciling ~= nil and reconciling.status == "True" then
+  hs.status = "Progressing"
+  hs.message = reconciling.message or reconciling.reason or "Reconciling"
   return hs
 end
 
