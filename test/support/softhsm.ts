@@ -104,7 +104,7 @@ export function withTokenSession<T>(token: SoftHsmToken, fn: (t: TokenSession) =
   if (!slot) throw new Error(`token ${token.label} not found`);
   const session = lib.C_OpenSession(slot, pk.CKF_SERIAL_SESSION | pk.CKF_RW_SESSION);
   try {
-    lib.C_Login(session, pk.CKU_USER, token.pin);
+    loginSharingToken(lib, pk, session, token.pin);
     try {
       return fn({ lib, pk, session });
     } finally {
@@ -116,6 +116,25 @@ export function withTokenSession<T>(token: SoftHsmToken, fn: (t: TokenSession) =
     }
   } finally {
     lib.C_CloseSession(session);
+  }
+}
+
+// SoftHSM2 rewrites its token file on every login; a login racing the operator's own (another
+// process, same token directory) fails with CKR_GENERAL_ERROR. Two processes logging in in a loop
+// see that on about half their attempts, one alone never: retry it briefly.
+const LOGIN_ATTEMPTS = 40;
+const LOGIN_PAUSE_MS = 50;
+
+function loginSharingToken(lib: Pkcs11.PKCS11, pk: typeof Pkcs11, session: Pkcs11.Handle, pin: string): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      lib.C_Login(session, pk.CKU_USER, pin);
+      return;
+    } catch (e) {
+      const raced = e instanceof pk.Pkcs11Error && e.code === pk.CKR_GENERAL_ERROR;
+      if (!raced || attempt >= LOGIN_ATTEMPTS) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, LOGIN_PAUSE_MS);
+    }
   }
 }
 
