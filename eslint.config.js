@@ -1,6 +1,53 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// The architecture as layers (docs/design.md, "Architecture"): a folder imports only from the
+// layers below it. `runtime` knows no domain word; `api` is the contract; `keys` stands alone;
+// `placement`, `policy` and `storage` never reach up into the hub steps or the controllers; the
+// hub steps never into the controllers; controllers never into the operator's composition or
+// the command line.
+const FOLDERS = [
+  'api',
+  'runtime',
+  'keys',
+  'placement',
+  'policy',
+  'storage',
+  'hub',
+  'controllers',
+  'cli',
+  'devcluster',
+];
+const LAYERS = {
+  runtime: [],
+  api: ['runtime'],
+  keys: ['api', 'runtime'],
+  placement: ['api', 'runtime', 'policy'],
+  policy: ['api', 'runtime', 'placement'],
+  storage: ['api', 'runtime', 'placement', 'policy'],
+  hub: ['api', 'runtime', 'keys', 'placement', 'policy', 'storage'],
+  controllers: ['api', 'runtime', 'keys', 'placement', 'policy', 'storage', 'hub'],
+};
+const layering = Object.entries(LAYERS).map(([layer, allowed]) => {
+  const forbidden = FOLDERS.filter((f) => f !== layer && !allowed.includes(f));
+  return {
+    files: [`src/${layer}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: `^(\\.\\./)+(${forbidden.join('|')}|operator\\.js)(/|$)`,
+              message: `src/${layer} may import only from ${allowed.length ? allowed.map((a) => `src/${a}`).join(', ') : 'its own folder'} (layering, docs/design.md)`,
+            },
+          ],
+        },
+      ],
+    },
+  };
+});
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', 'charts/', '.cache/'] },
   js.configs.recommended,
@@ -15,4 +62,5 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { console: 'readonly', process: 'readonly', performance: 'readonly' } },
   },
+  ...layering,
 );

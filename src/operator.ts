@@ -11,50 +11,48 @@ import {
   type V1StorageClass,
 } from '@kubernetes/client-node';
 import {
-  ConditionType,
   FIELD_MANAGER,
-  getCondition,
-  Reason,
   HEALTH_DATA_HUB,
   LABEL_HUB,
   LABEL_MANAGED_BY,
-  LABEL_RETAINED_FROM,
   MANAGED_BY_VALUE,
+  KEYS_FIELD_MANAGER,
+  PLACEMENT_FIELD_MANAGER,
   SOVEREIGNTY_POLICY,
   type HealthDataHub,
   type SovereigntyPolicy,
 } from './api/index.js';
+import { HubReconciler } from './controllers/hub/reconciler.js';
+import { KeysReconciler } from './controllers/keys/reconciler.js';
+import { keysWatches } from './controllers/keys/watches.js';
+import { hubWatches, keyAccessHubNamespace } from './controllers/hub/watches.js';
+import { PlacementReconciler } from './controllers/placement/reconciler.js';
+import { placementWatches } from './controllers/placement/watches.js';
+import { policyWatches } from './controllers/policy/watches.js';
 import { HubMetrics } from './hub/metrics.js';
-import { NamespaceLabeler, namespaceLabelsChanged, namespaceView } from './hub/namespace-labels.js';
+import { NamespaceLabeler, namespaceView } from './hub/namespace-labels.js';
 import { RetainedClaimRecords } from './hub/retained-claims.js';
-import { HubReconciler } from './hub/reconciler.js';
 import { ClaimWriter } from './hub/steps/claim-writes.js';
 import { appliedKey, DatastoreStep } from './hub/steps/datastore.js';
 import { KekAccessStep } from './hub/steps/kek-access.js';
 import { hubReader, LifecycleKeyGate } from './hub/steps/key-lifecycle-gate.js';
 import type { KeyGate } from './hub/steps/keys.js';
-import { LABEL_HUB_NAMESPACE } from './keys/identity.js';
+import { StorageStep } from './hub/steps/storage.js';
 import { KeyLifecycle } from './keys/lifecycle.js';
 import { KeyMetrics } from './keys/metrics.js';
 import type { AllowedToken } from './keys/pkcs11-tokens.js';
-import { StorageStep } from './hub/steps/storage.js';
-import {
-  LABEL_POLICY,
-  POLICY_NAMESPACE_LABEL_PREFIX,
-  policyNamespaceLabelKey,
-} from './placement/admission.js';
-import { countsAsEligible, podAuditView } from './placement/audit.js';
+import { podAuditView } from './placement/audit.js';
 import { PlacementMetrics } from './placement/metrics.js';
-import { PodNodeIndex, podAuditChanged } from './placement/pod-index.js';
-import { Evictor } from './placement/remediation.js';
+import { podIndexers } from './placement/pod-index.js';
+import { Evictor } from './placement/evictor.js';
 import { ADMISSION_KINDS, AdmissionSync, admissionKey } from './policy/admission-sync.js';
-import { nodePlacementChanged } from './policy/nodes.js';
 import { PolicyReconciler } from './policy/reconciler.js';
 import { AppliedCache } from './runtime/apply-cache.js';
 import { Writer } from './runtime/apply.js';
+import { statusCode } from './runtime/errors.js';
 import { EventRecorder } from './runtime/events.js';
-import { objectKey } from './runtime/informer.js';
 import type { Manager } from './runtime/manager.js';
+import { connect } from './runtime/watches.js';
 import { claimOrdinal } from './storage/claims.js';
 import { StorageMetrics } from './storage/metrics.js';
 
@@ -74,7 +72,11 @@ export interface OperatorOptions {
   pkcs11AllowedTokens?: readonly AllowedToken[];
 }
 
-/** Wires the domain controllers into a manager: which events enqueue which keys. */
+/**
+ * Composes the controllers into a manager: the placement controller (by namespace), the keys
+ * controller (by hub), the hub controller (by hub: storage, datastore, deletion, Ready) and the
+ * policy controller; each says in its watches which events wake which of its keys.
+ */
 export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
   const hubs = mgr.informer<HealthDataHub>({ ...HEALTH_DATA_HUB, namespace: opts.namespace });
   const policies = mgr.informer<SovereigntyPolicy>(SOVEREIGNTY_POLICY);
@@ -83,7 +85,7 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
   // what the audit reads (podAuditView): without --namespace it holds every pod of the cluster.
   const pods = mgr.informer<V1Pod>(
     { group: '', version: 'v1', kind: 'Pod', plural: 'pods', namespace: opts.namespace },
-    { transform: podAuditView },
+    { transform: podAuditView, indexers: podIndexers },
   );
   // Storage: claims of the watched namespaces; volumes and classes are cluster-wide.
   const claims = mgr.informer<V1PersistentVolumeClaim>({
@@ -155,7 +157,6 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
       labelSelector: LABEL_HUB,
     }),
   }));
-  const placedPods = new PodNodeIndex();
   const placementMetrics = new PlacementMetrics(mgr.metrics.registry);
   const writer = new Writer(mgr.clients, FIELD_MANAGER);
   const events = new EventRecorder(mgr.clients, 'hdh.sovereign.eu/hdh-operator', opts.identity, mgr.log);
@@ -218,59 +219,151 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
         }),
       },
     );
-  const hubReconciler = new HubReconciler({
-    hubs,
-    policies,
-    nodes,
-    pods,
-    placedPods,
-    clients: mgr.clients,
-    writer,
-    events,
-    namespaces,
-    evictor: new Evictor(mgr.clients, placementMetrics, { operatorNamespace: opts.operatorNamespace }),
-    metrics: placementMetrics,
-    storage: new StorageStep({
+  const liveNode = async (name: string) => {
+    try {
+      return await core.readNode({ name });
+    } catch (e) {
+      if (statusCode(e) === 404) return undefined;
+      throw e;
+    }
+  };
+
+  // Whether an event of an object the operator applied is a drift to restore (or a deletion).
+  const drifted = (kind: string, event: string, obj: KubernetesObject) =>
+    applied.observe(appliedKey({ ...obj, kind }), event === 'delete' ? undefined : obj.metadata);
+
+  const placement = mgr.controller(
+    'placement',
+    new PlacementReconciler({
+      hubs,
+      policies,
+      nodes,
+      pods,
+      namespaces,
+      // Its own field manager: PlacementCompliant and status.placement are the placement
+      // controller's, the rest of the status the hub controller's (server-side apply keeps both).
+      status: new Writer(mgr.clients, PLACEMENT_FIELD_MANAGER),
+      events,
+      evictor: new Evictor(core, placementMetrics, { operatorNamespace: opts.operatorNamespace }),
+      metrics: placementMetrics,
+      log: mgr.log,
+      liveNode,
+      platform,
+      operatorNamespace: opts.operatorNamespace,
+    }),
+  );
+  connect(
+    placement.enqueue,
+    placementWatches({
+      hubs,
+      policies,
+      nodes,
+      pods,
+      namespaces: namespaceCache,
+      claims,
+      watchedNamespace: opts.namespace,
+    }),
+  );
+
+  const hubController = mgr.controller(
+    'healthdatahub',
+    new HubReconciler({
+      hubs,
+      policies,
+      nodes,
+      writer,
+      events,
+      namespaces,
+      storage: new StorageStep({
+        claims,
+        volumes,
+        storageClasses,
+        writes: claimWrites,
+        events,
+        metrics: storageMetrics,
+      }),
+      datastore: new DatastoreStep({
+        clients: mgr.clients,
+        writer,
+        applied,
+        statefulSets,
+        podDisruptionBudgets,
+        log: mgr.log,
+      }),
+      delivery: { image: opts.image, operatorNamespace: opts.operatorNamespace },
+      deletion: {
+        writer,
+        writes: claimWrites,
+        events,
+        metrics: storageMetrics,
+        keys,
+        records: retainedClaims,
+      },
+      log: mgr.log,
+      platform,
+      operatorNamespace: opts.operatorNamespace,
+    }),
+  );
+  connect(
+    hubController.enqueue,
+    hubWatches({
+      hubs,
+      policies,
+      namespaces: namespaceCache,
       claims,
       volumes,
       storageClasses,
-      writes: claimWrites,
+      owned: [
+        { kind: 'StatefulSet', source: statefulSets, everyChange: true },
+        { kind: 'Service', source: services },
+        { kind: 'PodDisruptionBudget', source: podDisruptionBudgets },
+      ],
+      drifted,
+    }),
+  );
+
+  const keysController = mgr.controller(
+    'keys',
+    new KeysReconciler({
+      hubs,
+      policies,
+      namespaces,
+      keys,
+      // Its own field manager: KeysReady and status.encryption are the keys controller's.
+      status: new Writer(mgr.clients, KEYS_FIELD_MANAGER),
       events,
-      metrics: storageMetrics,
-    }),
-    datastore: new DatastoreStep({
-      clients: mgr.clients,
-      writer,
-      applied,
-      statefulSets,
-      podDisruptionBudgets,
       log: mgr.log,
+      platform,
+      operatorNamespace: opts.operatorNamespace,
     }),
-    keys,
-    deletion: { writer, writes: claimWrites, events, metrics: storageMetrics, keys, records: retainedClaims },
-    log: mgr.log,
-    platform,
-    operatorNamespace: opts.operatorNamespace,
-  });
-  const hubController = mgr.controller('healthdatahub', hubReconciler);
+  );
+  connect(
+    keysController.enqueue,
+    keysWatches({
+      hubs,
+      policies,
+      namespaces: namespaceCache,
+      // builtin key access, which a datastore pod needs to start.
+      access: [
+        { kind: 'ServiceAccount', source: serviceAccounts },
+        ...keyAccessRbac.map(({ kind, informer }) => ({
+          kind,
+          source: informer,
+          hubNamespace: keyAccessHubNamespace,
+        })),
+      ],
+      drifted,
+    }),
+  );
+
   const policyController = mgr.controller(
     'sovereigntypolicy',
     new PolicyReconciler({ hubs, policies, nodes, writer, admission, events }),
   );
-  // A namespace's policy labels, restored as soon as the watch shows them removed or changed (the
-  // hubs also apply them before anything else, see HubReconciler); then the audit and removals
-  // for the policies it is held to by its labels alone (claims retained from a deleted hub).
-  const namespaceController = mgr.controller('namespace', {
-    reconcile: async (namespace: string) => {
-      await namespaces.sync(namespace);
-      return hubReconciler.auditNamespace(namespace);
-    },
-  });
-
   // The admission objects are the operator's: changed or deleted by someone else, they are
   // restored. MutatingAdmissionPolicy is optional (served from Kubernetes 1.36 on).
-  for (const k of ADMISSION_KINDS) {
-    const inf = mgr.informer<KubernetesObject>(
+  const admissionObjects = ADMISSION_KINDS.map((k) =>
+    mgr.informer<KubernetesObject>(
       {
         group: 'admissionregistration.k8s.io',
         version: 'v1',
@@ -278,165 +371,17 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
         labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY_VALUE}`,
       },
       { optional: true },
-    );
-    inf.on((event, obj) => {
-      const drifted = admission.cache.observe(
-        admissionKey(obj),
-        event === 'delete' ? undefined : obj.metadata,
-      );
-      const policy = obj.metadata?.labels?.[LABEL_POLICY];
-      if (drifted && policy) policyController.enqueue(policy);
-    });
-  }
-
-  const hubsUsing = (policy: string) => hubs.list((h) => h.spec.policyName === policy);
-  const hubsIn = (namespace: string | undefined) => hubs.list((h) => h.metadata.namespace === namespace);
-  // The hubs of a namespace audit its pods against all of their policies (the strictest wins), so
-  // a change to one hub or its policy is a change for every hub sharing the namespace.
-  const enqueueNamespace = (namespace: string | undefined) => {
-    for (const h of hubsIn(namespace)) hubController.enqueue(objectKey(h));
-    // A namespace held to a policy with no hub of its own there is audited by itself.
-    const labels = namespace ? namespaces.labelsOf(namespace) : {};
-    if (namespace && Object.keys(labels).some((k) => k.startsWith(`${POLICY_NAMESPACE_LABEL_PREFIX}/`))) {
-      namespaceController.enqueue(namespace);
-    }
-  };
-
-  hubs.on((event, hub, old) => {
-    // Our own status writes come back as updates; like controller-runtime's generation
-    // predicate, they do not need another reconcile (resyncs still cover missed levels).
-    if (event === 'resync' || event === 'delete') hubController.enqueue(objectKey(hub));
-    if (event !== 'resync' && (event !== 'update' || !old || specOrMetadataChanged(old, hub))) {
-      enqueueNamespace(hub.metadata.namespace);
-    }
-    // The policy counts its hubs.
-    if (event !== 'update' && event !== 'resync') policyController.enqueue(hub.spec.policyName);
-    if (event === 'update' && old && old.spec.policyName !== hub.spec.policyName) {
-      policyController.enqueue(old.spec.policyName);
-      policyController.enqueue(hub.spec.policyName);
-    }
-  });
-  policies.on((event, policy, old) => {
-    // A policy whose admission objects the API server refused (or accepts again) changes the
-    // verdict of its hubs (AdmissionFailed).
-    const admissionChanged = event === 'update' && admissionFailed(old) !== admissionFailed(policy);
-    if (event !== 'update' || !old || admissionChanged || specOrMetadataChanged(old, policy)) {
-      policyController.enqueue(objectKey(policy));
-      const held = new Set(hubsUsing(policy.metadata!.name!).map((h) => h.metadata.namespace));
-      // And the namespaces held to it by its label alone.
-      const key = policyNamespaceLabelKey(policy.metadata!.name!);
-      for (const ns of namespaceCache.list((n) => n.metadata?.labels?.[key] !== undefined)) {
-        if (!opts.namespace || ns.metadata!.name === opts.namespace) held.add(ns.metadata!.name!);
-      }
-      for (const ns of held) enqueueNamespace(ns);
-    }
-  });
-  nodes.on((event, node, old) => {
-    if (event === 'resync') return;
-    const providerChanged = event === 'update' && old?.spec?.providerID !== node.spec?.providerID;
-    if (event === 'update' && !nodePlacementChanged(old, node) && !providerChanged) return;
-    for (const p of policies.list()) policyController.enqueue(objectKey(p));
-    // First the hubs with pods on the node: their audit is the urgent work (the queue is FIFO).
-    for (const ns of placedPods.namespacesOn(node.metadata!.name!)) enqueueNamespace(ns);
-    // Then the hubs whose number of eligible nodes this changes; the others have nothing to redo.
-    const before = event === 'add' ? undefined : event === 'delete' ? node : old;
-    const after = event === 'delete' ? undefined : node;
-    for (const h of hubs.list()) {
-      const p = policies.get(h.spec.policyName);
-      const regions = h.spec.placement?.regions;
-      if (p && countsAsEligible(before, p.spec, regions) !== countsAsEligible(after, p.spec, regions)) {
-        hubController.enqueue(objectKey(h));
-      }
-    }
-  });
-  // The objects the hubs own: drift (a version we did not apply, see AppliedCache.observe) or
-  // deletion re-applies them; the StatefulSet's status changes (ready replicas) are DatastoreReady.
-  const enqueueOwner = (obj: KubernetesObject, namespace: string | undefined) => {
-    const hub = obj.metadata?.labels?.[LABEL_HUB];
-    if (hub && namespace) hubController.enqueue(`${namespace}/${hub}`);
-  };
-  const watchOwned =
-    (kind: string, everyChange: boolean, hubNamespace = (obj: KubernetesObject) => obj.metadata?.namespace) =>
-    (event: string, obj: KubernetesObject) => {
-      if (event === 'resync') return; // hub resyncs cover missed levels
-      const drifted = applied.observe(
-        appliedKey({ ...obj, kind }),
-        event === 'delete' ? undefined : obj.metadata,
-      );
-      if (drifted || everyChange || event === 'delete') enqueueOwner(obj, hubNamespace(obj));
-    };
-  statefulSets.on(watchOwned('StatefulSet', true));
-  services.on(watchOwned('Service', false));
-  podDisruptionBudgets.on(watchOwned('PodDisruptionBudget', false));
-  // builtin key access, which a datastore pod needs to start. The Roles live in the operator's
-  // namespace and name their hub's namespace in a label.
-  serviceAccounts.on(watchOwned('ServiceAccount', false));
-  for (const { kind, informer } of keyAccessRbac) {
-    informer.on(watchOwned(kind, false, (o) => o.metadata?.labels?.[LABEL_HUB_NAMESPACE]));
-  }
-
-  // A claim belongs to the hub it is named for (data-<hub>-<n>): binding, resizing, retention.
-  const enqueueClaimHubs = (namespace: string | undefined, claim: string | undefined) => {
-    for (const h of hubsIn(namespace)) {
-      if (claimOrdinal(h.metadata.name!, claim) !== undefined) hubController.enqueue(objectKey(h));
-    }
-  };
-  claims.on((event, claim, old) => {
-    if (event === 'resync') return;
-    enqueueClaimHubs(claim.metadata?.namespace, claim.metadata?.name);
-    // A retained claim holds its namespace to its hub's policy until it is gone (its record goes
-    // then, whatever labels the tenant left on it).
-    if (
-      event === 'delete' ||
-      claim.metadata?.labels?.[LABEL_RETAINED_FROM] ||
-      old?.metadata?.labels?.[LABEL_RETAINED_FROM]
-    ) {
-      namespaceController.enqueue(claim.metadata!.namespace!);
-    }
-  });
-  namespaceCache.on((event, ns, old) => {
-    const name = ns.metadata!.name!;
-    if (opts.namespace && name !== opts.namespace) return;
-    // A deleted namespace's retained-claim records go with it.
-    if (event === 'delete') return namespaceController.enqueue(name);
-    if (event === 'update' && !namespaceLabelsChanged(old, ns)) return;
-    // The operator's labels first: a removed one is restored before anything else is looked at.
-    namespaceController.enqueue(name);
-    // Labels decide which policies the namespace's hubs may use (namespaceSelector).
-    if (event !== 'resync') enqueueNamespace(name);
-  });
-  volumes.on((event, pv, old) => {
-    if (event === 'resync') return;
-    const ref = pv.spec?.claimRef ?? old?.spec?.claimRef;
-    if (ref) enqueueClaimHubs(ref.namespace, ref.name);
-  });
-  storageClasses.on((event, sc) => {
-    if (event === 'resync') return;
-    for (const h of hubs.list((x) => x.spec.storage.storageClassName === sc.metadata?.name)) {
-      hubController.enqueue(objectKey(h));
-    }
-  });
-
-  pods.on((event, pod, old) => {
-    if (event === 'resync') return; // hub resyncs re-audit; the index is already current
-    placedPods.observe(pod, event === 'delete');
-    if (event === 'update' && !podAuditChanged(old, pod)) return;
-    enqueueNamespace(pod.metadata?.namespace);
-  });
-}
-
-function admissionFailed(policy: SovereigntyPolicy | undefined): boolean {
-  return getCondition(policy?.status?.conditions, ConditionType.Ready)?.reason === Reason.AdmissionFailed;
-}
-
-/** A change other than status: spec (generation), labels, annotations or deletion. */
-function specOrMetadataChanged(a: KubernetesObject, b: KubernetesObject): boolean {
-  const ma = a.metadata ?? {};
-  const mb = b.metadata ?? {};
-  return (
-    ma.generation !== mb.generation ||
-    String(ma.deletionTimestamp ?? '') !== String(mb.deletionTimestamp ?? '') ||
-    JSON.stringify(ma.labels ?? {}) !== JSON.stringify(mb.labels ?? {}) ||
-    JSON.stringify(ma.annotations ?? {}) !== JSON.stringify(mb.annotations ?? {})
+    ),
+  );
+  connect(
+    policyController.enqueue,
+    policyWatches({
+      hubs,
+      policies,
+      nodes,
+      admission: admissionObjects,
+      drifted: (event, obj) =>
+        admission.cache.observe(admissionKey(obj), event === 'delete' ? undefined : obj.metadata),
+    }),
   );
 }

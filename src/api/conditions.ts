@@ -1,5 +1,6 @@
 // Pure helpers for status conditions with metav1.Condition semantics. The clock is a parameter
 // so that callers and tests decide what "now" is.
+import { Reason } from './reasons.js';
 import type { Condition } from './types.generated.js';
 
 /** Condition types. Ready summarises the four component conditions. */
@@ -30,58 +31,6 @@ export const READY_COMPONENTS = [
   ConditionType.StorageReady,
   ConditionType.DatastoreReady,
 ] as const;
-
-/** Condition reasons: specific CamelCase words that say why a condition has its status. */
-export const Reason = {
-  // General
-  AllReady: 'AllReady',
-  Reconciling: 'Reconciling',
-  Suspended: 'Suspended',
-  PolicyNotFound: 'PolicyNotFound',
-  /** The policy's namespaceSelector does not select the hub's namespace. */
-  PolicyNotAllowed: 'PolicyNotAllowed',
-  /** The hub lies in kube-system, kube-public, kube-node-lease or the operator's own namespace. */
-  SystemNamespace: 'SystemNamespace',
-  /** The API server refused the policy's admission objects (policy Ready, hub PlacementCompliant). */
-  AdmissionFailed: 'AdmissionFailed',
-  DeletionBlocked: 'DeletionBlocked',
-  /**
-   * The API server refused an object rendered from the hub (invalid, forbidden, too large): the
-   * component's condition, Ready and Stalled carry the server's message.
-   */
-  ApiServerRefused: 'ApiServerRefused',
-  // PlacementCompliant
-  Compliant: 'Compliant',
-  PodsOutsidePolicy: 'PodsOutsidePolicy',
-  NoEligibleNodes: 'NoEligibleNodes',
-  RegionNotAllowed: 'RegionNotAllowed',
-  // StorageReady
-  ClaimsBound: 'ClaimsBound',
-  ClaimsPending: 'ClaimsPending',
-  StorageClassNotFound: 'StorageClassNotFound',
-  StorageClassNotAllowed: 'StorageClassNotAllowed',
-  StorageNotEncrypted: 'StorageNotEncrypted',
-  ImmediateBinding: 'ImmediateBinding',
-  TopologyOutsideJurisdiction: 'TopologyOutsideJurisdiction',
-  VolumeOutsideJurisdiction: 'VolumeOutsideJurisdiction',
-  ExpansionNotSupported: 'ExpansionNotSupported',
-  // KeysReady
-  KeyAvailable: 'KeyAvailable',
-  KeyMissing: 'KeyMissing',
-  KeyProviderNotAllowed: 'KeyProviderNotAllowed',
-  /** The hub names a PKCS#11 module the platform did not allow (--pkcs11-allowed-modules). */
-  Pkcs11ModuleNotAllowed: 'Pkcs11ModuleNotAllowed',
-  /** The hub names a PKCS#11 token its namespace may not use (--pkcs11-allowed-tokens). */
-  Pkcs11TokenNotAllowed: 'Pkcs11TokenNotAllowed',
-  KeyProviderUnavailable: 'KeyProviderUnavailable',
-  // DatastoreReady
-  ReplicasReady: 'ReplicasReady',
-  ReplicasNotReady: 'ReplicasNotReady',
-  // SovereigntyPolicy
-  PolicyValid: 'PolicyValid',
-  SelfAssertableLabels: 'SelfAssertableLabels',
-} as const;
-export type Reason = (typeof Reason)[keyof typeof Reason];
 
 /** What a controller decides about a condition; setCondition adds the transition time. */
 export interface ConditionUpdate {
@@ -209,4 +158,18 @@ export function summarizeReady(
     pending ??
     ready(ConditionStatus.True, Reason.AllReady, 'Placement, storage, keys and datastore are ready')
   );
+}
+
+/**
+ * Applies `updates` to the previous conditions and drops every other type, so conditions that no
+ * longer apply disappear while unchanged ones keep their lastTransitionTime.
+ */
+export function mergeConditions(
+  previous: Condition[] | undefined,
+  updates: ConditionUpdate[],
+  now: Date,
+): Condition[] {
+  let list = (previous ?? []).filter((c) => updates.some((u) => u.type === c.type));
+  for (const u of updates) list = setCondition(list, u, now);
+  return list;
 }

@@ -2,6 +2,7 @@
 // annotation and field-manager names that users, tools and tests rely on.
 export * from './types.generated.js';
 export * from './conditions.js';
+export * from './reasons.js';
 
 import { HEALTH_DATA_HUB } from './types.generated.js';
 
@@ -11,6 +12,10 @@ export const API_GROUP_VERSION = HEALTH_DATA_HUB.apiVersion;
 
 /** Field manager of every server-side apply the operator makes. */
 export const FIELD_MANAGER = 'hdh-operator';
+/** The placement controller's field manager: PlacementCompliant and status.placement of hubs. */
+export const PLACEMENT_FIELD_MANAGER = 'hdh-operator/placement';
+/** The keys controller's field manager: KeysReady and status.encryption of hubs. */
+export const KEYS_FIELD_MANAGER = 'hdh-operator/keys';
 
 /** Label on every object the operator creates, with the value MANAGED_BY_VALUE. */
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
@@ -36,6 +41,8 @@ export const ANNOTATION_ADOPT_KEYS = `${API_GROUP}/adopt-keys`;
 export const ANNOTATION_ROTATE_KEY = `${API_GROUP}/rotate-key`;
 /** StorageClass annotation by which the platform team attests that a class encrypts volumes. */
 export const ANNOTATION_ENCRYPTED = `${API_GROUP}/encrypted`;
+/** On a claim adopted from a deleted hub of the same name: the UID of the hub it was retained from. */
+export const ANNOTATION_ADOPTED_FROM = `${API_GROUP}/adopted-from`;
 
 /** Finalizer the operator puts on hubs so retention and destruction run before deletion. */
 export const FINALIZER = `${API_GROUP}/finalizer`;

@@ -1,7 +1,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { parseDuration } from '../keys/duration.js';
+import { parseDuration } from '../api/duration.js';
 import { parseAllowedModules, stopModuleProbes } from '../keys/pkcs11-modules.js';
 import { parseAllowedTokens } from '../keys/pkcs11-tokens.js';
 import { registerOperator } from '../operator.js';

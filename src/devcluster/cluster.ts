@@ -1,19 +1,13 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { ensureBinaries, type ControlPlaneBinaries } from './binaries.js';
+import { ensureBinaries } from './binaries.js';
 import { generatePki } from './certs.js';
+import { apiserverReady, httpGet, waitFor } from './cluster-health.js';
+import type { ClusterState } from './cluster-types.js';
 import { renderKubeconfig } from './kubeconfig.js';
-import {
-  KWOK_NODE_ANNOTATION,
-  loadNodeSet,
-  releaseNodeLeases,
-  renderNode,
-  type SimulatedNode,
-} from './nodes.js';
+import { KWOK_NODE_ANNOTATION, loadNodeSet, renderNode, type SimulatedNode } from './nodes.js';
 import { packageRoot } from './paths.js';
 import {
   freeLoopbackPort,
@@ -26,23 +20,8 @@ import {
 import { readClusterState, stateLockFile, updateClusterState, writeClusterState } from './state.js';
 import { controlPlaneVersions } from './versions.js';
 
-/** What `cluster up` leaves in DIR/cluster.json: enough for `down`, `status` and test harnesses. */
-export interface ClusterState {
-  dir: string;
-  kubeconfig: string;
-  server: string;
-  /** etcd's client URL (tests use it to compact history). */
-  etcdUrl: string;
-  kubernetesVersion: string;
-  binaries: ControlPlaneBinaries['paths'];
-  processes: ProcessRecord[];
-  /** Restarts the components that exit on their own (see supervisor.ts); absent while starting. */
-  supervisor?: ProcessRecord;
-  startedAt: string;
-  readyAfterMs: number;
-  /** The API server's audit log (JSON lines): metadata of every write request, for tests. */
-  auditLog?: string;
-}
+export { startApiserverReplica, startComponent, stopComponent } from './cluster-components.js';
+export type { ClusterState } from './cluster-types.js';
 
 export interface UpOptions {
   dir: string;
@@ -64,44 +43,6 @@ rules:
 `;
 
 export { readClusterState };
-
-/** Polls `check` until it returns true; on timeout the error names what failed and the log to read. */
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, log?: string) {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      if (await check()) return;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(200);
-  }
-  const reason = last instanceof Error ? `: ${last.message}` : '';
-  throw new Error(`timed out waiting for ${what}${reason}${log ? ` (see ${log})` : ''}`);
-}
-
-function httpsGet(
-  url: string,
-  tls: { ca: string; cert: string; key: string },
-): Promise<{ status: number; body: string }> {
-  return new Promise((res, rej) => {
-    const req = request(url, { ...tls, timeout: 5000 }, (r) => {
-      let body = '';
-      r.setEncoding('utf8');
-      r.on('data', (c: string) => (body += c));
-      r.on('end', () => res({ status: r.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('request timed out')));
-    req.on('error', rej);
-    req.end();
-  });
-}
-
-async function httpGet(url: string): Promise<string> {
-  const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
-  return r.text();
-}
 
 /** Which recorded processes are still alive (ours, by PID and binary). */
 function liveProcesses(state: ClusterState | undefined): ProcessRecord[] {
@@ -357,20 +298,6 @@ function startSupervisor(dir: string): ProcessRecord {
   });
 }
 
-async function apiserverReady(state: ClusterState): Promise<boolean> {
-  const pki = (name: string) => readFileSync(join(state.dir, 'pki', name), 'utf8');
-  try {
-    const r = await httpsGet(`${state.server}/readyz`, {
-      ca: pki('serving-ca.crt'),
-      cert: pki('admin.crt'),
-      key: pki('admin.key'),
-    });
-    return r.status === 200;
-  } catch {
-    return false;
-  }
-}
-
 export interface DownOptions {
   quiet?: boolean;
   /** Keep DIR/logs (after a failed start, so the cause can be read). */
@@ -420,90 +347,4 @@ export async function clusterStatus(dir: string): Promise<ClusterStatus> {
   const running = processes.length > 0 && processes.every((p) => p.alive) && (await apiserverReady(state));
   const supervisor = state.supervisor && { ...state.supervisor, alive: isOurProcess(state.supervisor) };
   return { dir, running, server: state.server, kubeconfig: state.kubeconfig, processes, supervisor };
-}
-
-function requireState(dir: string): ClusterState {
-  const state = readClusterState(dir);
-  if (!state) throw new Error(`no cluster in ${resolve(dir)}`);
-  return state;
-}
-
-/**
- * Stops one component, keeping its record so `startComponent` can bring it back (failure
- * injection). It is marked stopped on purpose first, so the supervisor leaves it down.
- */
-export async function stopComponent(dir: string, name: string): Promise<void> {
-  const rec = updateClusterState(dir, (state) => {
-    const r = state.processes.find((p) => p.name === name);
-    if (!r) throw new Error(`no component ${name} in ${state.dir}`);
-    r.stopped = true;
-    return r;
-  });
-  await stopProcess(rec);
-}
-
-/** Starts a stopped component again with its recorded flags; waits for the API server to be ready. */
-export async function startComponent(dir: string, name: string, timeoutMs = 120_000): Promise<void> {
-  const state = requireState(dir);
-  const recorded = state.processes.find((p) => p.name === name);
-  if (name === 'kwok' && recorded && !isOurProcess(recorded)) {
-    releaseNodeLeases(state.binaries.kubectl, state.kubeconfig);
-  }
-  const rec = updateClusterState(dir, (s) => {
-    const index = s.processes.findIndex((p) => p.name === name);
-    const r = s.processes[index];
-    if (!r) throw new Error(`no component ${name} in ${s.dir}`);
-    if (isOurProcess(r)) {
-      delete r.stopped;
-      return r;
-    }
-    s.processes[index] = startDetached(r.name, r.binary, r.args, r.log);
-    return s.processes[index];
-  });
-  if (name === 'kube-apiserver')
-    await waitFor('kube-apiserver /readyz', () => apiserverReady(state), timeoutMs, rec.log);
-}
-
-/**
- * A second kube-apiserver on the same etcd, on another port: clients of the first see an outage
- * while tests keep changing the cluster through this one.
- */
-export async function startApiserverReplica(
-  dir: string,
-  timeoutMs = 120_000,
-): Promise<{ server: string; kubeconfig: string; stop: () => Promise<void> }> {
-  const state = requireState(dir);
-  const primary = state.processes.find((p) => p.name === 'kube-apiserver');
-  if (!primary) throw new Error('no kube-apiserver recorded');
-  const port = await freeLoopbackPort();
-  const name = `kube-apiserver-replica-${port}`;
-  const args = primary.args
-    .filter((a) => !/^--(secure-port|cert-dir|audit-log-path)=/.test(a))
-    .concat(
-      `--secure-port=${port}`,
-      `--cert-dir=${join(state.dir, 'pki', name)}`,
-      `--audit-log-path=${join(state.dir, 'logs', `audit-${name}.log`)}`,
-    );
-  const rec = updateClusterState(dir, (s) => {
-    const r = startDetached(name, primary.binary, args, join(state.dir, 'logs', `${name}.log`));
-    s.processes.push(r);
-    return r;
-  });
-  const server = `https://127.0.0.1:${port}`;
-  const kubeconfig = join(state.dir, `kubeconfig-${name}`);
-  writeFileSync(kubeconfig, readFileSync(state.kubeconfig, 'utf8').replace(state.server, server), {
-    mode: 0o600,
-  });
-  await waitFor(`${name} /readyz`, () => apiserverReady({ ...state, server }), timeoutMs, rec.log);
-  return {
-    server,
-    kubeconfig,
-    stop: async () => {
-      await stopComponent(dir, name);
-      updateClusterState(dir, (s) => {
-        s.processes = s.processes.filter((p) => p.name !== name);
-      });
-      removeTree(kubeconfig);
-    },
-  };
 }

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import type { ClusterState } from './cluster.js';
+import type { ClusterState } from './cluster-types.js';
 import { readJson, withFileLock, writeJson } from './processes.js';
 
 // DIR/cluster.json is changed by more than one process (the CLI or a test harness, and the

@@ -1,5 +1,5 @@
 import type { CoreV1Api, V1Namespace, V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import { LABEL_RETAINED_FROM, type HealthDataHub } from '../api/index.js';
+import { LABEL_RETAINED_FROM, Reason, type HealthDataHub } from '../api/index.js';
 import { hubNamespaceLabels, POLICY_NAMESPACE_LABEL_PREFIX } from '../placement/admission.js';
 import type { Labels } from '../policy/eligibility.js';
 import type { Writer } from '../runtime/apply.js';
@@ -9,10 +9,7 @@ import type { Informer } from '../runtime/informer.js';
 import type { Logger } from '../runtime/logging.js';
 import { staleRecords, type RetainedRecord } from '../storage/retention.js';
 import type { RetainedClaimRecords } from './retained-claims.js';
-import { systemNamespaceRefusal } from './system-namespaces.js';
-
-/** Warning Event on a namespace (and its hubs) whose policy label someone else removed or changed. */
-export const NAMESPACE_LABEL_RESTORED = 'NamespaceLabelRestored';
+import { systemNamespaceRefusal } from '../api/system-namespaces.js';
 
 const isPolicyLabel = (key: string) => key.startsWith(`${POLICY_NAMESPACE_LABEL_PREFIX}/`);
 
@@ -115,7 +112,7 @@ export class NamespaceLabeler {
     // Going: an apply would create it again, and a terminating namespace takes no pods.
     if (live.metadata?.deletionTimestamp) return;
     const liveLabels = live.metadata?.labels ?? {};
-    // Hubs there are refused (src/hub/system-namespaces.ts): their policies hold no pod there.
+    // Hubs there are refused (src/api/system-namespaces.ts): their policies hold no pod there.
     if (systemNamespaceRefusal(namespace, this.d.operatorNamespace))
       return this.release(namespace, liveLabels);
     const hubs = this.d.hubs.list((h) => h.metadata.namespace === namespace);
@@ -204,8 +201,8 @@ export class NamespaceLabeler {
       'they hold every pod of the namespace to its SovereigntyPolicies and are managed by the operator ' +
       'alone. To release the namespace, delete its hubs (and any claims retained from them)';
     this.d.log.warn('namespace policy label restored', { namespace: name, labels: keys.join(',') });
-    await this.d.events.record(namespaceView(ns), 'Warning', NAMESPACE_LABEL_RESTORED, note);
-    for (const hub of hubs) await this.d.events.record(hub, 'Warning', NAMESPACE_LABEL_RESTORED, note);
+    await this.d.events.record(namespaceView(ns), 'Warning', Reason.NamespaceLabelRestored, note);
+    for (const hub of hubs) await this.d.events.record(hub, 'Warning', Reason.NamespaceLabelRestored, note);
   }
 
   private async read(namespace: string): Promise<V1Namespace | undefined> {

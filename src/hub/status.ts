@@ -3,24 +3,22 @@ import {
   ConditionType,
   getCondition,
   Reason,
+  mergeConditions,
   setCondition,
   summarizeReady,
-  formatTime,
   type Condition,
   type ConditionUpdate,
   type HealthDataHub,
   type HealthDataHubStatus,
   type HubDatastoreStatus,
   type HubEncryptionStatus,
-  type HubPlacementStatus,
   type HubStorageStatus,
-  type PlacementViolation,
   type SovereigntyPolicy,
 } from '../api/index.js';
-import { describeViolations, sameViolations, statusViolations } from '../placement/audit.js';
 import { countEligibleNodes, type NodeFacts } from '../placement/compliance.js';
-import { DEFAULT_EVICTION_TIMEOUT, DEFAULT_MAX_GRACE_PERIOD_SECONDS } from '../placement/remediation.js';
+import { noEligibleNodesMessage, reportsOnly } from '../placement/hub-status.js';
 import type { Labels } from '../policy/eligibility.js';
+import { KEYS_BLOCKED_REASONS } from '../keys/blocked.js';
 import { checkReferences, type PlatformSettings } from './references.js';
 
 export interface HubObservation {
@@ -28,11 +26,6 @@ export interface HubObservation {
   policy: SovereigntyPolicy | undefined;
   /** The nodes that can take pods (Ready, schedulable): counted with the one node verdict. */
   nodes: readonly NodeFacts[];
-  /**
-   * The placement audit of the hub's namespace (src/placement/audit.ts), every violation in pod
-   * order; the status lists the first 64. Undefined when no audit ran.
-   */
-  violations?: readonly PlacementViolation[];
   /**
    * What the storage, keys and datastore steps found (StorageReady, KeysReady, DatastoreReady and
    * their status sections). Undefined when they did not run (the hub's input must be fixed first).
@@ -57,75 +50,6 @@ export interface HubComponents {
   stalled?: { reason: string; message: string };
 }
 
-/** An object write the API server refused (src/runtime/errors.ts WriteRefused). */
-export interface RefusedWrite {
-  kind: string;
-  /** `StatefulSet ns/name`. */
-  subject: string;
-  code: number;
-  serverMessage: string;
-}
-
-/** The condition that reports an object of the given kind. */
-function conditionOfKind(kind: string): string {
-  switch (kind) {
-    case 'ServiceAccount':
-    case 'Role':
-    case 'RoleBinding':
-    case 'Secret':
-      return ConditionType.KeysReady;
-    case 'PersistentVolumeClaim':
-      return ConditionType.StorageReady;
-    default:
-      // StatefulSet, Service, PodDisruptionBudget
-      return ConditionType.DatastoreReady;
-  }
-}
-
-/**
- * What a refusal of the API server becomes: the condition of the refused object's component
- * False with reason ApiServerRefused and the server's message, and what to do about it. 403 is
- * the platform's to fix (RBAC, a quota, an admission webhook); any other refusal the spec's.
- */
-export function refusalReport(
-  hub: HealthDataHub,
-  refused: RefusedWrite,
-): { condition: ConditionUpdate; stalled: { reason: string; message: string } } {
-  const fix =
-    refused.code === 403
-      ? 'the operator is not allowed to write it (its RBAC, a ResourceQuota or an admission webhook refuses): ' +
-        'ask the platform team'
-      : `fix the hub's spec (or the tolerations and node requirements of SovereigntyPolicy ` +
-        `"${hub.spec.policyName}") so that it renders a valid object`;
-  const message =
-    `the API server refused ${refused.subject} (${refused.code}): ${refused.serverMessage}; ${fix}. ` +
-    'Retried with a growing delay, and at once when the hub changes';
-  return {
-    condition: {
-      type: conditionOfKind(refused.kind),
-      status: ConditionStatus.False,
-      reason: Reason.ApiServerRefused,
-      message,
-      observedGeneration: hub.metadata.generation ?? 0,
-    },
-    stalled: { reason: Reason.ApiServerRefused, message },
-  };
-}
-
-/**
- * Applies `updates` to the previous conditions and drops every other type, so conditions that no
- * longer apply disappear while unchanged ones keep their lastTransitionTime.
- */
-export function mergeConditions(
-  previous: Condition[] | undefined,
-  updates: ConditionUpdate[],
-  now: Date,
-): Condition[] {
-  let list = (previous ?? []).filter((c) => updates.some((u) => u.type === c.type));
-  for (const u of updates) list = setCondition(list, u, now);
-  return list;
-}
-
 /** The status the hub should have, computed from what was observed (pure). */
 export function desiredHubStatus(obs: HubObservation, now: Date): HealthDataHubStatus {
   const { hub, policy } = obs;
@@ -134,7 +58,6 @@ export function desiredHubStatus(obs: HubObservation, now: Date): HealthDataHubS
   const cond = (type: string, status: ConditionStatus, reason: string, message: string) =>
     updates.push({ type, status, reason, message, observedGeneration: generation });
 
-  const violations = obs.violations ?? [];
   const failures = checkReferences(hub, policy, obs.platform, obs.namespaceLabels);
   const eligible = policy ? countEligibleNodes(obs.nodes, policy.spec, hub.spec.placement?.regions) : 0;
 
@@ -142,23 +65,17 @@ export function desiredHubStatus(obs: HubObservation, now: Date): HealthDataHubS
   // Components are reported only for input that holds (the caller runs them only then).
   const components = failures.length === 0 ? obs.components : undefined;
   if (components) updates.push(...components.conditions);
-  // Placement has its own verdict as soon as the policy is known and the hub's regions fit it,
-  // whatever else blocks the hub: pods outside the policy are reported in every case.
+  // PlacementCompliant is the placement controller's: read here, for Ready, never written.
   const placementBlocked = !policy || failures.some((f) => f.type === ConditionType.PlacementCompliant);
-  let noEligible: string | undefined;
-  if (!placementBlocked && eligible === 0) {
-    noEligible = `no Ready node satisfies SovereigntyPolicy "${hub.spec.policyName}"${hub.spec.placement?.regions?.length ? ` within regions [${hub.spec.placement.regions.join(', ')}]` : ''}: label compliant nodes or widen the hub's placement.regions; nothing is deleted meanwhile`;
-    cond(
-      ConditionType.PlacementCompliant,
-      ConditionStatus.False,
-      Reason.NoEligibleNodes,
-      violations.length
-        ? `${noEligible}; ${describeViolations(violations)} (reported, not evicted)`
-        : noEligible,
-    );
-  } else if (!placementBlocked && obs.violations) {
-    updates.push(placementCompliance(obs.violations, policy, generation));
-  }
+  const placement = placementBlocked ? undefined : currentPlacement(hub);
+  if (placement) updates.push(placement);
+  // KeysReady likewise is the keys controller's (stale ones are read as pending).
+  const keys = getCondition(hub.status?.conditions, ConditionType.KeysReady);
+  if (components && keys) updates.push({ ...keys, observedGeneration: keys.observedGeneration ?? 0 });
+  const noEligible =
+    placement?.status === ConditionStatus.False && placement.reason === Reason.NoEligibleNodes
+      ? noEligibleNodesMessage(hub)
+      : undefined;
 
   const first = failures[0];
   const stalled = components?.stalled;
@@ -193,7 +110,8 @@ export function desiredHubStatus(obs: HubObservation, now: Date): HealthDataHubS
     );
   } else if (
     policy &&
-    obs.violations?.length &&
+    placement?.status === ConditionStatus.False &&
+    placement.reason === Reason.PodsOutsidePolicy &&
     reportsOnly(policy) &&
     readyBut(ConditionType.PlacementCompliant)
   ) {
@@ -232,7 +150,6 @@ export function desiredHubStatus(obs: HubObservation, now: Date): HealthDataHubS
     observedGeneration: generation,
     // A refusal says what blocks the hub more precisely than the claims it keeps from existing.
     conditions: withReady(hub, merged, generation, now, first ? undefined : stalled),
-    placement: placementStatus(hub.status?.placement, eligible, obs.violations, now),
     ...(components?.storage ? { storage: components.storage } : {}),
     ...(components?.datastore ? { datastore: components.datastore } : {}),
     ...(components?.encryption ? { encryption: components.encryption } : {}),
@@ -304,8 +221,7 @@ export function suspendedHubStatus(obs: HubObservation, now: Date): HealthDataHu
       }),
     };
   }
-  if (!policy || !obs.violations) return hub.status ?? {};
-  const update = placementCompliance(obs.violations, policy, generation);
+  if (!policy) return hub.status ?? {};
   // Nothing is being worked on and no input blocks the hub: Reconciling False and no Stalled, so
   // kstatus reads the suspended hub from Ready (Unknown: InProgress), never from the Reconciling
   // or Stalled of the generation before the suspension.
@@ -317,9 +233,10 @@ export function suspendedHubStatus(obs: HubObservation, now: Date): HealthDataHu
       c.type !== ConditionType.Stalled &&
       !(c.type === ConditionType.KeysReady && REFERENCE_REFUSALS.has(c.reason)),
   );
-  const conditions = [update, suspendedReconciling(generation)].reduce(
-    (list, u) => setCondition(list, u, now),
+  const conditions = setCondition(
     others.concat(getCondition(hub.status?.conditions, ConditionType.PlacementCompliant) ?? []),
+    suspendedReconciling(generation),
+    now,
   );
   // Not known while suspended, and said so: a suspended hub's components are not reconciled.
   const pending = summarizeReady(conditions, generation).status === ConditionStatus.Unknown;
@@ -342,12 +259,6 @@ export function suspendedHubStatus(obs: HubObservation, now: Date): HealthDataHu
           }
         : undefined,
     ),
-    placement: placementStatus(
-      hub.status?.placement,
-      hub.status?.placement?.eligibleNodes,
-      obs.violations,
-      now,
-    ),
   };
 }
 
@@ -366,85 +277,6 @@ function suspendedReconciling(generation: number): ConditionUpdate {
     reason: Reason.Suspended,
     message: 'spec.suspend is true: nothing is reconciled until it is false',
     observedGeneration: generation,
-  };
-}
-
-/**
- * The status of a hub being deleted: the placement audit goes on (the namespace stays held to the
- * policy while the hub exists); Ready and the rest are the deletion's to say.
- */
-export function deletingHubStatus(
-  obs: Pick<HubObservation, 'hub' | 'policy' | 'violations'>,
-  now: Date,
-): HealthDataHubStatus {
-  const { hub, policy, violations } = obs;
-  if (!policy || !violations) return hub.status ?? {};
-  const update = placementCompliance(violations, policy, hub.metadata.generation ?? 0);
-  return {
-    ...(hub.status ?? {}),
-    conditions: setCondition(hub.status?.conditions, update, now),
-    placement: placementStatus(hub.status?.placement, hub.status?.placement?.eligibleNodes, violations, now),
-  };
-}
-
-/** Whether the policy leaves pods outside it where they are (Audit, or onViolation Report). */
-function reportsOnly(policy: SovereigntyPolicy): boolean {
-  return (
-    (policy.spec.enforcement ?? 'Enforce') === 'Audit' || (policy.spec.onViolation ?? 'Evict') === 'Report'
-  );
-}
-
-/** PlacementCompliant from the audit, saying what the policy does about violations. */
-function placementCompliance(
-  violations: readonly PlacementViolation[],
-  policy: SovereigntyPolicy,
-  generation: number,
-): ConditionUpdate {
-  const base = { type: ConditionType.PlacementCompliant, observedGeneration: generation };
-  if (violations.length === 0) {
-    return {
-      ...base,
-      status: ConditionStatus.True,
-      reason: Reason.Compliant,
-      message: 'every pod of the namespace runs on a node that satisfies the policy',
-    };
-  }
-  const remediation =
-    (policy.spec.enforcement ?? 'Enforce') === 'Audit'
-      ? `reported only (SovereigntyPolicy "${policy.metadata.name}" has enforcement: Audit)`
-      : reportsOnly(policy)
-        ? `reported only (SovereigntyPolicy "${policy.metadata.name}" has onViolation: Report): move or delete them`
-        : `evicting them through the Eviction API so that their controllers recreate them on eligible nodes ` +
-          `(deleted if PodDisruptionBudgets still refuse after ${policy.spec.remediation?.evictionTimeout ?? DEFAULT_EVICTION_TIMEOUT}; ` +
-          `grace periods capped at ${policy.spec.remediation?.maxGracePeriodSeconds ?? DEFAULT_MAX_GRACE_PERIOD_SECONDS}s)`;
-  return {
-    ...base,
-    status: ConditionStatus.False,
-    reason: Reason.PodsOutsidePolicy,
-    message: `${describeViolations(violations)}; ${remediation}`,
-  };
-}
-
-/**
- * status.placement. lastAuditTime moves only when the audit's verdict changes: a timestamp that
- * moved on every audit would turn each audit into a status write (docs/design.md invariant 10:
- * write-free at rest).
- */
-function placementStatus(
-  previous: HubPlacementStatus | undefined,
-  eligibleNodes: number | undefined,
-  violations: readonly PlacementViolation[] | undefined,
-  now: Date,
-): HubPlacementStatus {
-  const { violations: _before, lastAuditTime: _time, ...rest } = previous ?? {};
-  if (!violations) return { ...(previous ?? {}), ...(eligibleNodes !== undefined ? { eligibleNodes } : {}) };
-  const listed = statusViolations(violations);
-  const changed = previous?.lastAuditTime === undefined || !sameViolations(previous.violations, listed);
-  return {
-    ...rest,
-    ...(eligibleNodes !== undefined ? { eligibleNodes } : {}),
-    ...(listed.length ? { violations: listed } : {}),
-    lastAuditTime: changed ? formatTime(now) : previous!.lastAuditTime!,
   };
 }
 
@@ -472,4 +304,49 @@ function withReady(
     : summarizeReady(conditions, generation);
   const [ready] = setCondition(previousReady ? [previousReady] : [], summary, now);
   return [ready!, ...conditions];
+}
+
+/**
+ * The PlacementCompliant the placement controller wrote for this generation; undefined when it
+ * has not audited this generation yet (summarizeReady then reads Ready as pending).
+ */
+function currentPlacement(hub: HealthDataHub): ConditionUpdate | undefined {
+  const generation = hub.metadata.generation ?? 0;
+  const c = getCondition(hub.status?.conditions, ConditionType.PlacementCompliant);
+  return c && c.observedGeneration === generation ? { ...c, observedGeneration: generation } : undefined;
+}
+
+/**
+ * The part of a hub's status the hub controller owns (and applies with its field manager):
+ * everything but PlacementCompliant and status.placement, which are the placement controller's,
+ * and KeysReady and status.encryption, which are the keys controller's.
+ */
+export function hubOwnedStatus(status: HealthDataHubStatus | undefined): HealthDataHubStatus {
+  const { placement: _placement, encryption: _encryption, ...rest } = status ?? {};
+  const conditions = rest.conditions
+    ?.filter((c) => !OTHER_CONTROLLERS_CONDITIONS.has(c.type))
+    .sort((a, b) => a.type.localeCompare(b.type));
+  return conditions ? { ...rest, conditions } : rest;
+}
+
+const OTHER_CONTROLLERS_CONDITIONS: ReadonlySet<string> = new Set([
+  ConditionType.PlacementCompliant,
+  ConditionType.KeysReady,
+]);
+
+/**
+ * How the keys controller reports the hub's keys: whether the datastore may run (KeysReady True,
+ * of any generation: keys do not go away when the spec changes), and what only a person can
+ * unblock (the hub is Stalled then).
+ */
+export function keysReadiness(hub: HealthDataHub): {
+  ready: boolean;
+  blocked?: { reason: string; message: string };
+} {
+  const c = getCondition(hub.status?.conditions, ConditionType.KeysReady);
+  if (c?.status === ConditionStatus.True) return { ready: true };
+  if (c?.status === ConditionStatus.False && KEYS_BLOCKED_REASONS.has(c.reason)) {
+    return { ready: false, blocked: { reason: c.reason, message: c.message } };
+  }
+  return { ready: false };
 }

@@ -10,15 +10,19 @@
 //    out within one synchronous call makes every operation prove its PIN.
 //  - find-then-generate in create() cannot interleave with another create() of this process.
 // The cost is a login per operation, which is cheap next to how rarely keys are used.
-import { createHmac, randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { isAbsolute } from 'node:path';
+//
+// The parts: pkcs11-binding.ts (the binding and the process-wide modules), pkcs11-login.ts (logins
+// that never lock a PIN), pkcs11-objects.ts (mechanisms and key attributes), pkcs11-modules.ts and
+// pkcs11-tokens.ts (which modules and tokens the platform allows).
+import { randomBytes } from 'node:crypto';
 import type * as Pkcs11 from 'pkcs11js';
-import type { KeyMetrics } from './metrics.js';
-import { moduleFileProblem, moduleRefusal, modulesAsNamed, probeModule } from './pkcs11-modules.js';
-import { ALLOWED_TOKENS_FLAG, LoginBudget, pinFlagsRefusal } from './pkcs11-tokens.js';
 import { IV_BYTES, KEK_BYTES, TAG_BYTES, decodeWrapped, encodeWrapped, wrapAad } from './envelope.js';
 import type { KeyIdentity } from './identity.js';
+import type { KeyMetrics } from './metrics.js';
+import { openPkcs11Module, pkcs11Unavailable, type Binding, type Handle } from './pkcs11-binding.js';
+import { login, refusedPinEntry } from './pkcs11-login.js';
+import { attributes, gcm, type Pkcs11KeyAttributes } from './pkcs11-objects.js';
+import { ALLOWED_TOKENS_FLAG } from './pkcs11-tokens.js';
 import {
   KeyError,
   KeyExistsError,
@@ -31,8 +35,9 @@ import {
   type ProviderDescription,
 } from './provider.js';
 
-type Binding = typeof Pkcs11;
-type Handle = Pkcs11.Handle;
+export { finalizePkcs11Modules, pkcs11Module } from './pkcs11-binding.js';
+export type { Pkcs11LoginResult } from './pkcs11-login.js';
+export type { Pkcs11KeyAttributes } from './pkcs11-objects.js';
 
 export interface Pkcs11ProviderOptions {
   /** Absolute path of the PKCS#11 module (shared library). */
@@ -52,142 +57,6 @@ export interface Pkcs11ProviderOptions {
   pin: string;
 }
 
-/** What the token says about a KEK object, for checks and tests. Never includes its value. */
-export interface Pkcs11KeyAttributes {
-  extractable: boolean;
-  sensitive: boolean;
-  neverExtractable: boolean;
-  alwaysSensitive: boolean;
-  token: boolean;
-  aes: boolean;
-  valueLength: number;
-  id: Buffer;
-}
-
-const require = createRequire(import.meta.url);
-let binding: Binding | undefined;
-
-/** The pkcs11js binding, loaded on first use so clusters without PKCS#11 never need it. */
-function loadBinding(): Binding {
-  if (binding) return binding;
-  try {
-    binding = require('pkcs11js') as Binding;
-    return binding;
-  } catch (e) {
-    throw new ProviderUnavailableError(
-      `the PKCS#11 binding (pkcs11js) cannot be loaded: ${(e as Error).message}; ` +
-        'reinstall the operator with install scripts allowed for pkcs11js so its native part is built',
-      'pkcs11',
-    );
-  }
-}
-
-// One initialised instance per module path for the whole process: C_Initialize may be called
-// once per process, and a second caller would get CKR_CRYPTOKI_ALREADY_INITIALIZED.
-const modules = new Map<string, Pkcs11.PKCS11>();
-
-/**
- * The process-wide, initialised handle of a PKCS#11 module, loaded without any check of the path:
- * providers go through openPkcs11Module.
- */
-export function pkcs11Module(path: string): { lib: Pkcs11.PKCS11; pk: Binding } {
-  const pk = loadBinding();
-  const known = modules.get(path);
-  if (known) return { lib: known, pk };
-  if (!isAbsolute(path)) {
-    throw new ProviderUnavailableError(
-      `PKCS#11 module path ${JSON.stringify(path)} is not absolute; set spec.encryption.pkcs11.module to the library's full path`,
-      'pkcs11',
-    );
-  }
-  // A fresh instance per attempt: a failed load leaves an instance unusable.
-  const lib = new pk.PKCS11();
-  try {
-    lib.load(path);
-  } catch (e) {
-    throw new ProviderUnavailableError(
-      `cannot load PKCS#11 module ${path}: ${(e as Error).message}; check spec.encryption.pkcs11.module and that the library is installed in the operator's image`,
-      'pkcs11',
-    );
-  }
-  try {
-    lib.C_Initialize({ flags: pk.CKF_OS_LOCKING_OK });
-  } catch (e) {
-    // Another library in this process (or an earlier instance) initialised it: usable as is.
-    if (!(e instanceof pk.Pkcs11Error && e.code === pk.CKR_CRYPTOKI_ALREADY_INITIALIZED)) {
-      throw new ProviderUnavailableError(
-        `PKCS#11 module ${path} failed to initialise: ${(e as Error).message}`,
-        'pkcs11',
-      );
-    }
-  }
-  modules.set(path, lib);
-  return { lib, pk };
-}
-
-// Probes in flight, passed or recently failed, per path: concurrent first uses share one probe.
-const probes = new Map<string, Promise<string | undefined>>();
-const FAILED_PROBE_KEPT_MS = 60_000;
-
-/**
- * The process-wide handle of an allowed module. A path the platform did not allow is refused from
- * the path alone; an allowed one is checked as a file (no pipe, device or symbolic link out of the
- * allowed list) and tried in a separate process with a timeout before this process loads it, so a
- * module that hangs or crashes does not take the operator with it.
- */
-async function openPkcs11Module(
-  path: string,
-  allowed: readonly string[],
-): Promise<{ lib: Pkcs11.PKCS11; pk: Binding }> {
-  const refused = moduleRefusal(path, allowed);
-  if (refused) throw new ProviderUnavailableError(refused, 'pkcs11');
-  if (modules.has(path)) return pkcs11Module(path);
-  loadBinding();
-  const problem = moduleFileProblem(path, allowed);
-  if (problem) throw new ProviderUnavailableError(problem, 'pkcs11');
-  let probe = probes.get(path);
-  if (!probe) {
-    probe = probeModule(path, require.resolve('pkcs11js'));
-    probes.set(path, probe);
-  }
-  const failed = await probe;
-  if (failed) {
-    // Remembered for a minute, so that reconciles of hubs naming it do not each wait for a probe
-    // (and hold a worker); then tried again, as the platform may have fixed the module.
-    const forget = () => probes.get(path) === probe && probes.delete(path);
-    setTimeout(forget, FAILED_PROBE_KEPT_MS).unref();
-    throw new ProviderUnavailableError(`${failed}: check the module's installation`, 'pkcs11');
-  }
-  return pkcs11Module(path);
-}
-
-/** Finalises every module this process initialised (at shutdown; providers stop working). */
-export function finalizePkcs11Modules(): void {
-  for (const [path, lib] of modules) {
-    modules.delete(path);
-    try {
-      lib.C_Finalize();
-    } catch {
-      // Shutting down: nothing useful to do with a failure here.
-    }
-  }
-}
-
-// PINs a token refused, keyed by an HMAC under a per-process random key (not a plain hash, which
-// a short numeric PIN would not protect). A refused PIN is not presented again: hardware tokens
-// lock the PIN after a few failures, and a reconcile loop retrying would lock it within minutes.
-// A corrected PIN is a different entry, so recovery is automatic.
-const refusedPinKey = randomBytes(32);
-const refusedPins = new Set<string>();
-
-// Failed logins per token, whatever the PIN: each wrong PIN is tried once, but a tenant can write
-// many, and a token locks (or can be guessed) after enough of them. Per process, like the list above.
-const loginBudget = new LoginBudget();
-
-/** What came of a login attempt, for hdh_pkcs11_logins_total. */
-export type Pkcs11LoginResult =
-  'success' | 'pin_incorrect' | 'failed' | 'skipped_budget' | 'skipped_pin_state';
-
 export class Pkcs11KeyProvider implements KeyProvider {
   // ES private fields are invisible to JSON.stringify and util.inspect, so logging the provider
   // object cannot print the PIN.
@@ -206,9 +75,7 @@ export class Pkcs11KeyProvider implements KeyProvider {
     this.allowedTokens = options.allowedTokens ?? [];
     this.metrics = options.metrics;
     this.#pin = options.pin;
-    this.#pinEntry = createHmac('sha256', refusedPinKey)
-      .update(`${options.module}\u0000${options.tokenLabel}\u0000${options.pin}`)
-      .digest('base64');
+    this.#pinEntry = refusedPinEntry(options.module, options.tokenLabel, options.pin);
   }
 
   describe(): ProviderDescription {
@@ -409,16 +276,22 @@ export class Pkcs11KeyProvider implements KeyProvider {
       try {
         s = lib.C_OpenSession(slot, pk.CKF_SERIAL_SESSION | pk.CKF_RW_SESSION);
       } catch (e) {
-        throw this.unavailable(`cannot open a session on token ${this.tokenLabel}`, e);
+        throw pkcs11Unavailable(`cannot open a session on token ${this.tokenLabel}`, e);
       }
       try {
-        this.login(lib, pk, s, flags);
+        login(lib, pk, s, flags, {
+          module: this.module,
+          tokenLabel: this.tokenLabel,
+          pinEntry: this.#pinEntry,
+          enterPin: (session) => lib.C_Login(session, pk.CKU_USER, this.#pin),
+          metrics: this.metrics,
+        });
         try {
           return Promise.resolve(fn(lib, pk, s));
         } catch (e) {
           if (e instanceof KeyError) throw e;
           if (e instanceof pk.NativeError)
-            throw this.unavailable(`cannot ${what} on token ${this.tokenLabel}`, e);
+            throw pkcs11Unavailable(`cannot ${what} on token ${this.tokenLabel}`, e);
           throw e;
         }
       } finally {
@@ -446,7 +319,7 @@ export class Pkcs11KeyProvider implements KeyProvider {
         .filter(({ info }) => info.label.trimEnd() === this.tokenLabel)
         .map(({ slot, info }) => ({ slot, flags: info.flags }));
     } catch (e) {
-      throw this.unavailable(`cannot list the tokens of PKCS#11 module ${this.module}`, e);
+      throw pkcs11Unavailable(`cannot list the tokens of PKCS#11 module ${this.module}`, e);
     }
     const [slot] = matches;
     if (slot === undefined) {
@@ -464,72 +337,6 @@ export class Pkcs11KeyProvider implements KeyProvider {
     return slot;
   }
 
-  private login(lib: Pkcs11.PKCS11, pk: Binding, s: Handle, flags: number): void {
-    if (refusedPins.has(this.#pinEntry)) {
-      throw new ProviderUnavailableError(
-        `token ${this.tokenLabel} refused this PIN before; it is not tried again (tokens lock a PIN after repeated failures): put the right PIN in the Secret named by spec.encryption.pkcs11.pinSecretRef`,
-        'pkcs11',
-      );
-    }
-    const count = (result: Pkcs11LoginResult) => this.metrics?.pkcs11Logins.inc({ result });
-    // The token as the budget knows it: the same library under another allowed path (a link and
-    // its target) is the same token. Resolved only now, once the module is allowed and loaded.
-    const budgetKey = `${modulesAsNamed(this.module).at(-1)}\u0000${this.tokenLabel}`;
-    const pinState = pinFlagsRefusal(this.tokenLabel, flags, {
-      finalTry: pk.CKF_USER_PIN_FINAL_TRY,
-      locked: pk.CKF_USER_PIN_LOCKED,
-    });
-    if (pinState) {
-      count('skipped_pin_state');
-      throw new ProviderUnavailableError(pinState, 'pkcs11');
-    }
-    const until = loginBudget.blockedUntil(budgetKey);
-    if (until) {
-      count('skipped_budget');
-      throw new ProviderUnavailableError(
-        `token ${this.tokenLabel} refused too many logins recently; the operator tries no login to it until ${until.toISOString()} so that its user PIN does not lock: check the PIN Secret named by spec.encryption.pkcs11.pinSecretRef of each hub using this token`,
-        'pkcs11',
-      );
-    }
-    // Tokens set COUNT_LOW after a failed login since the last good one: said on a new failure.
-    const earlier = flags & pk.CKF_USER_PIN_COUNT_LOW ? ' (the token reports earlier failed logins too)' : '';
-    const attempt = () => lib.C_Login(s, pk.CKU_USER, this.#pin);
-    try {
-      try {
-        attempt();
-      } catch (e) {
-        // Someone else's login is still open: end it so that this PIN is checked too.
-        if (!(e instanceof pk.Pkcs11Error && e.code === pk.CKR_USER_ALREADY_LOGGED_IN)) throw e;
-        lib.C_Logout(s);
-        attempt();
-      }
-    } catch (e) {
-      const code = e instanceof pk.Pkcs11Error ? e.code : undefined;
-      loginBudget.fail(budgetKey);
-      count(code === pk.CKR_PIN_INCORRECT ? 'pin_incorrect' : 'failed');
-      if (code === pk.CKR_PIN_INCORRECT) {
-        refusedPins.add(this.#pinEntry);
-        throw new ProviderUnavailableError(
-          `token ${this.tokenLabel} refused the PIN (CKR_PIN_INCORRECT)${earlier}: put the right PIN in the Secret named by spec.encryption.pkcs11.pinSecretRef`,
-          'pkcs11',
-        );
-      }
-      const fixes = new Map<number | undefined, string>([
-        [pk.CKR_PIN_LOCKED, "the token's security officer must unlock or reset the user PIN"],
-        [pk.CKR_PIN_EXPIRED, 'the user PIN has expired: set a new one on the token and in the PIN Secret'],
-        [pk.CKR_PIN_LEN_RANGE, 'the PIN in the PIN Secret has a length the token does not accept'],
-        [pk.CKR_USER_PIN_NOT_INITIALIZED, 'the token has no user PIN yet: initialise it'],
-      ]);
-      const fix = fixes.get(code);
-      throw this.unavailable(`cannot log in to token ${this.tokenLabel}${fix ? `: ${fix}` : ''}`, e);
-    }
-    count('success');
-  }
-
-  private unavailable(message: string, e: unknown): ProviderUnavailableError {
-    return new ProviderUnavailableError(`${message} (${(e as Error)?.message ?? String(e)})`, 'pkcs11');
-  }
-
   // Belt and braces: no message built here contains the PIN, but a module's own error text could
   // echo anything. Short PINs are not searched for, to keep messages readable.
   private scrubbed(e: KeyError): KeyError {
@@ -538,56 +345,4 @@ export class Pkcs11KeyProvider implements KeyProvider {
     }
     return e;
   }
-}
-
-function gcm(pk: Binding, iv: Buffer, aad: Buffer): Pkcs11.Mechanism {
-  const parameter: Pkcs11.AesGCM = {
-    type: pk.CK_PARAMS_AES_GCM,
-    iv,
-    aad,
-    ivBits: IV_BYTES * 8,
-    tagBits: TAG_BYTES * 8,
-  };
-  return { mechanism: pk.CKM_AES_GCM, parameter };
-}
-
-function attributes(lib: Pkcs11.PKCS11, pk: Binding, s: Handle, key: Handle): Pkcs11KeyAttributes {
-  const types = [
-    pk.CKA_EXTRACTABLE,
-    pk.CKA_SENSITIVE,
-    pk.CKA_NEVER_EXTRACTABLE,
-    pk.CKA_ALWAYS_SENSITIVE,
-    pk.CKA_TOKEN,
-    pk.CKA_KEY_TYPE,
-    pk.CKA_VALUE_LEN,
-    pk.CKA_ID,
-  ];
-  const values = new Map(
-    lib
-      .C_GetAttributeValue(
-        s,
-        key,
-        types.map((type) => ({ type })),
-      )
-      .map((a) => [a.type, a.value]),
-  );
-  const get = (type: number) => values.get(type) ?? Buffer.alloc(0);
-  const bool = (type: number) => get(type)[0] === 1;
-  return {
-    extractable: bool(pk.CKA_EXTRACTABLE),
-    sensitive: bool(pk.CKA_SENSITIVE),
-    neverExtractable: bool(pk.CKA_NEVER_EXTRACTABLE),
-    alwaysSensitive: bool(pk.CKA_ALWAYS_SENSITIVE),
-    token: bool(pk.CKA_TOKEN),
-    aes: ulong(get(pk.CKA_KEY_TYPE)) === pk.CKK_AES,
-    valueLength: ulong(get(pk.CKA_VALUE_LEN)),
-    id: Buffer.from(get(pk.CKA_ID)),
-  };
-}
-
-// CK_ULONG in host byte order: 8 bytes on 64-bit Linux, little-endian on x86-64 and arm64.
-function ulong(b: Buffer): number {
-  if (b.length >= 8) return Number(b.readBigUInt64LE(0));
-  if (b.length >= 4) return b.readUInt32LE(0);
-  return -1;
 }

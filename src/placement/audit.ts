@@ -1,6 +1,6 @@
 // The continuous placement audit (pure): which running pods of a sovereign namespace sit on a node
 // outside a policy the namespace is held to, and which of them a hub should evict. The operator's
-// shell feeds it from its caches and acts on the verdicts (src/hub/reconciler.ts).
+// shell feeds it from its caches and acts on the verdicts (src/controllers/placement/reconciler.ts).
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { LABEL_HUB, type PlacementViolation, type SovereigntyPolicySpec } from '../api/index.js';
 import { regionsOutsidePolicy } from '../policy/eligibility.js';

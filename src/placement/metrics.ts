@@ -1,10 +1,11 @@
 // Placement metrics. One series per hub: hubs are few (a platform's research projects), and an
 // alert must say which hub has pods outside its policy.
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { Reason } from '../api/index.js';
 
 export type EvictionResult = 'evicted' | 'blocked' | 'gone' | 'error';
 /** Why a pod was deleted rather than evicted (see remediation.ts). */
-export type DeletionReason = 'EvictionTimeout' | 'GracePeriodCapped';
+export type DeletionReason = typeof Reason.EvictionTimeout | typeof Reason.GracePeriodCapped;
 
 export class PlacementMetrics {
   readonly violations: Gauge<'namespace' | 'hub'>;
@@ -44,7 +45,7 @@ export class PlacementMetrics {
     });
     for (const result of ['evicted', 'blocked', 'gone', 'error'] satisfies EvictionResult[])
       this.evictions.inc({ result }, 0);
-    for (const reason of ['EvictionTimeout', 'GracePeriodCapped'] satisfies DeletionReason[])
+    for (const reason of [Reason.EvictionTimeout, Reason.GracePeriodCapped] satisfies DeletionReason[])
       this.deletions.inc({ reason }, 0);
   }
 }

@@ -1,15 +1,11 @@
-import { ConditionStatus, getCondition, Reason, type SovereigntyPolicyStatus } from '../api/index.js';
-import type { EventType } from '../runtime/events.js';
+import {
+  ConditionStatus,
+  getCondition,
+  Reason,
+  type PlannedEvent,
+  type SovereigntyPolicyStatus,
+} from '../api/index.js';
 import { NODE_LABELS_TRUSTED } from './status.js';
-
-/** Event reason: the number of nodes satisfying a Ready policy changed. */
-export const ELIGIBLE_NODES_CHANGED = 'EligibleNodesChanged';
-
-export interface PolicyEvent {
-  type: EventType;
-  reason: string;
-  note: string;
-}
 
 /**
  * The Events a policy's change of status calls for, from the status it had (`before`, undefined
@@ -20,8 +16,8 @@ export interface PolicyEvent {
 export function policyEvents(
   before: SovereigntyPolicyStatus | undefined,
   after: SovereigntyPolicyStatus,
-): PolicyEvent[] {
-  const events: PolicyEvent[] = [];
+): PlannedEvent[] {
+  const events: PlannedEvent[] = [];
   const wasReady = getCondition(before?.conditions, 'Ready');
   const ready = getCondition(after.conditions, 'Ready');
   if (ready && ready.reason !== Reason.AdmissionFailed) {
@@ -38,7 +34,7 @@ export function policyEvents(
     ) {
       events.push({
         type: 'Normal',
-        reason: ELIGIBLE_NODES_CHANGED,
+        reason: Reason.EligibleNodesChanged,
         note: `${after.eligibleNodes} node(s) satisfy the policy (${before.eligibleNodes} before)`,
       });
     }

@@ -6,7 +6,7 @@ import {
   type SovereigntyPolicy,
   type SovereigntyPolicyStatus,
 } from '../api/index.js';
-import { mergeConditions } from '../hub/status.js';
+import { mergeConditions } from '../api/index.js';
 import { countEligibleNodes, type NodeFacts } from '../placement/compliance.js';
 import { REGION_LABEL, restrictedAnchorKeys, selfAssertableKeys } from './eligibility.js';
 
@@ -84,7 +84,7 @@ export function desiredPolicyStatus(
       : {
           type: NODE_LABELS_TRUSTED,
           status: ConditionStatus.True,
-          reason: 'RestrictedLabels',
+          reason: Reason.RestrictedLabels,
           message:
             `a node qualifies only with [${restrictedAnchorKeys(policy.spec).join(', ')}], which a kubelet cannot set on its own Node (NodeRestriction), every required key is restricted and a restricted region label pins spec.regions` +
             (policy.spec.regions.length > 1

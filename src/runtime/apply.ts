@@ -10,6 +10,9 @@ import { asWriteRefused } from './errors.js';
 import { addFinalizerPatch, removeFinalizerPatch, type JsonPatchOp } from './finalizers.js';
 
 /** Kubernetes API access the controllers share: typed clients built once per KubeConfig. */
+/** Status writes, as reconcilers see them: the Writer, or the unit tests' fake cluster. */
+export type StatusWriter = Pick<Writer, 'applyStatus'>;
+
 export class Writer {
   readonly objects: KubernetesObjectApi;
   readonly custom: CustomObjectsApi;

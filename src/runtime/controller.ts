@@ -25,8 +25,17 @@ export class TerminalError extends Error {
   override readonly name = 'TerminalError';
 }
 
+/** Why a reconcile was aborted (AbortSignal.reason): the controller is stopping. */
+export class CancelledError extends Error {
+  override readonly name = 'CancelledError';
+}
+
 export interface Reconciler {
-  reconcile(key: string): Promise<ReconcileResult | void>;
+  /**
+   * Brings `key` to its desired state. `signal` aborts when the controller stops or leadership is
+   * lost (controller-runtime's context): long work checks it between writes.
+   */
+  reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult | void>;
 }
 
 export interface ControllerOptions {
@@ -44,6 +53,7 @@ export interface ControllerOptions {
 export class Controller {
   readonly queue: WorkQueue;
   private workers: Promise<void>[] = [];
+  private readonly abort = new AbortController();
 
   constructor(
     private readonly reconciler: Reconciler,
@@ -76,8 +86,14 @@ export class Controller {
     for (let i = 0; i < n; i++) this.workers.push(this.worker());
   }
 
-  async stop(): Promise<void> {
+  /** Hands out no more keys and aborts the reconciles in flight (leadership lost, shutdown). */
+  cancel(reason: string): void {
     this.queue.shutdown();
+    if (!this.abort.signal.aborted) this.abort.abort(new CancelledError(reason));
+  }
+
+  async stop(): Promise<void> {
+    this.cancel('the operator is stopping');
     await Promise.all(this.workers);
     this.workers = [];
   }
@@ -118,7 +134,7 @@ export class Controller {
     const end = metrics.reconcileTime.startTimer({ controller: name });
     const endWork = metrics.workDuration.startTimer({ name });
     try {
-      const result = (await this.reconciler.reconcile(key)) ?? {};
+      const result = (await this.reconciler.reconcile(key, this.abort.signal)) ?? {};
       if (result.backoff) {
         metrics.reconcileTotal.inc({ controller: name, result: 'requeue_after' });
         this.queue.addRateLimited(key);
@@ -135,7 +151,10 @@ export class Controller {
     } catch (e) {
       metrics.reconcileErrors.inc({ controller: name });
       metrics.reconcileTotal.inc({ controller: name, result: 'error' });
-      if (e instanceof FencedError) {
+      if (e instanceof CancelledError || this.abort.signal.aborted) {
+        log.info('reconcile cancelled', { error: describeError(e) });
+        this.queue.forget(key);
+      } else if (e instanceof FencedError) {
         // Leadership is gone: the reconcile stopped before this write went out; the next leader
         // reconciles the key.
         log.info('reconcile aborted: not the leader', { error: e.message });

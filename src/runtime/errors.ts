@@ -6,6 +6,11 @@ export function statusCode(e: unknown): number | undefined {
   return undefined;
 }
 
+/** For `.catch()` of a delete or read: a 404 (already gone) is success; any other error is rethrown. */
+export function ignoreNotFound(e: unknown): void {
+  if (statusCode(e) !== 404) throw e;
+}
+
 /**
  * A short, safe description of an error: the API status message when there is one, never the
  * raw response body (which can hold Secret data).

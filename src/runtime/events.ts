@@ -7,6 +7,17 @@ import type { Logger } from './logging.js';
 
 export type EventType = 'Normal' | 'Warning';
 
+/** What reconcilers record Events through: the recorder, or the unit tests' fake cluster. */
+export interface EventSink {
+  record(
+    regarding: KubernetesObject,
+    type: EventType,
+    reason: string,
+    note: string,
+    action?: string,
+  ): Promise<void>;
+}
+
 interface Series {
   name: string;
   namespace: string;
@@ -23,7 +34,7 @@ const SERIES_WRITE_INTERVAL_MS = 30_000;
  * minutes become one Event with a growing `series.count`, written at most every 30 s, so a hot
  * loop cannot flood etcd. Notes must never contain secret values.
  */
-export class EventRecorder {
+export class EventRecorder implements EventSink {
   private readonly api: EventsV1Api;
   private readonly series = new Map<string, Series>();
 

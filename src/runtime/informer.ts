@@ -4,8 +4,10 @@ import { backoffDelay } from './backoff.js';
 import { describeError, statusCode } from './errors.js';
 import { apiVersionOf, collectionPath, listAll, type ResourceRef } from './list.js';
 import type { Logger } from './logging.js';
+import { IndexedStore, objectKey, type Cache, type IndexFunc } from './cache.js';
 
 export type { ResourceRef } from './list.js';
+export { objectKey } from './cache.js';
 
 export type InformerEvent = 'add' | 'update' | 'delete' | 'resync';
 export type InformerHandler<T> = (event: InformerEvent, obj: T, old?: T) => void;
@@ -31,11 +33,8 @@ export interface InformerOptions<T extends KubernetesObject = KubernetesObject> 
   transform?: (obj: T) => T;
   /** Objects per list request (default LIST_PAGE_SIZE); every page is read, whatever the size. */
   pageSize?: number;
-}
-
-export function objectKey(obj: KubernetesObject): string {
-  const ns = obj.metadata?.namespace;
-  return ns ? `${ns}/${obj.metadata?.name}` : (obj.metadata?.name ?? '');
+  /** Indexes of the cache (Cache.byIndex), kept up to date before handlers see an event. */
+  indexers?: Record<string, IndexFunc<T>>;
 }
 
 class GoneError extends Error {}
@@ -46,8 +45,8 @@ class GoneError extends Error {}
  * a staleness timer, and `health()` reports a watch that cannot recover.
  * Handlers must only enqueue; an exception from one is logged and does not lose the event.
  */
-export class Informer<T extends KubernetesObject = KubernetesObject> {
-  private readonly cache = new Map<string, T>();
+export class Informer<T extends KubernetesObject = KubernetesObject> implements Cache<T> {
+  private readonly cache: IndexedStore<T>;
   private readonly handlers: InformerHandler<T>[] = [];
   private readonly watcher: Watch;
   private resourceVersion = '';
@@ -70,6 +69,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     private readonly opts: InformerOptions<T> = {},
   ) {
     this.watcher = new Watch(clients.kc);
+    this.cache = new IndexedStore<T>(opts.indexers);
   }
 
   get name(): string {
@@ -85,8 +85,16 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   }
 
   list(filter?: (o: T) => boolean): T[] {
-    const all = [...this.cache.values()];
-    return filter ? all.filter(filter) : all;
+    return this.cache.list(filter);
+  }
+
+  byIndex(index: string, value: string): T[] {
+    return this.cache.byIndex(index, value);
+  }
+
+  /** Values of an index that hold at least one object (e.g. the nodes with pods). */
+  indexValues(index: string): string[] {
+    return this.cache.indexValues(index);
   }
 
   /** How many full lists were made (the first, plus one per 410 Gone or failed reconnect). */
@@ -127,7 +135,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     const period = this.opts.resyncPeriodMs ?? 0;
     if (period > 0) {
       this.resyncTimer = setInterval(() => {
-        for (const o of this.cache.values()) this.emit('resync', o);
+        for (const o of this.cache.list()) this.emit('resync', o);
       }, period);
       this.resyncTimer.unref();
     }
@@ -222,17 +230,13 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     for (const item of items) {
       const key = objectKey(item);
       seen.add(key);
-      const old = this.cache.get(key);
-      this.cache.set(key, item);
+      const old = this.cache.put(item);
       if (!old) this.emit('add', item);
       else if (old.metadata?.resourceVersion !== item.metadata?.resourceVersion)
         this.emit('update', item, old);
     }
-    for (const [key, old] of [...this.cache]) {
-      if (!seen.has(key)) {
-        this.cache.delete(key);
-        this.emit('delete', old);
-      }
+    for (const key of this.cache.keys()) {
+      if (!seen.has(key)) this.emit('delete', this.cache.remove(key)!);
     }
     this.resourceVersion = list.resourceVersion;
     this.listCount++;
@@ -311,17 +315,13 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       case 'ADDED':
       case 'MODIFIED': {
         const full = this.complete(obj);
-        const key = objectKey(full);
-        const old = this.cache.get(key);
-        this.cache.set(key, full);
+        const old = this.cache.put(full);
         if (old) this.emit('update', full, old);
         else this.emit('add', full);
         break;
       }
       case 'DELETED': {
-        const key = objectKey(obj);
-        const old = this.cache.get(key) ?? obj;
-        this.cache.delete(key);
+        const old = this.cache.remove(objectKey(obj)) ?? obj;
         this.emit('delete', old);
         break;
       }

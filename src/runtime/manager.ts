@@ -108,7 +108,7 @@ export class Manager {
         this.metrics,
       );
       const won = await this.elector.acquire(() => {
-        for (const c of this.controllers) c.queue.shutdown();
+        for (const c of this.controllers) c.cancel('leader election lost');
         onFatal('leader election lost');
       });
       if (!won) return;

@@ -16,46 +16,32 @@ import type {
   V1VolumeMount,
 } from '@kubernetes/client-node';
 import {
-  ConditionStatus,
-  ConditionType,
   HEALTH_DATA_HUB,
   LABEL_HUB,
   LABEL_MANAGED_BY,
   MANAGED_BY_VALUE,
-  Reason,
-  type ConditionUpdate,
   type EnvVar,
   type HealthDataHub,
-  type HubDatastoreStatus,
   type ResourceRequirements,
   type SovereigntyPolicySpec,
 } from '../api/index.js';
 import { hubPlacementConstraints } from '../placement/constraints.js';
 import { renderPodPlacement } from '../placement/render.js';
-import { CLAIM_TEMPLATE, LEGACY_INSTANCE_LABEL } from './claims.js';
-import { compareQuantityText } from './quantity.js';
+import { CLAIM_TEMPLATE } from './claims.js';
+import {
+  CONTAINER_NAME,
+  DATA_MOUNT_PATH,
+  DATASTORE_APP,
+  DATASTORE_UID,
+  DEFAULT_IMAGE,
+  DEFAULT_PORT,
+  DEFAULT_REPLICAS,
+  PORT_NAME,
+} from './datastore-constants.js';
 
-/** Defaults of spec.datastore, the same as the CRD's (used when a field is missing). */
-export const DEFAULT_IMAGE = 'docker.io/library/postgres:17';
-export const DEFAULT_REPLICAS = 1;
-export const DEFAULT_PORT = 5432;
-
-/** app.kubernetes.io/name of the datastore's objects and pods. */
-export const DATASTORE_APP = 'hdh-datastore';
-export const CONTAINER_NAME = 'datastore';
-/** Named port of the container and the Service (at most 15 characters). */
-export const PORT_NAME = 'datastore';
-/**
- * Where the claim is mounted. The parent of PGDATA (`/var/lib/postgresql/data` up to PostgreSQL
- * 17, `/var/lib/postgresql/<major>/docker` from 18): initdb refuses a data directory that is a
- * mount point holding `lost+found`, which a fresh filesystem has.
- */
-export const DATA_MOUNT_PATH = '/var/lib/postgresql';
-/**
- * The user the datastore runs as: `postgres` (999) of the official image. runAsNonRoot needs a
- * numeric user when an image declares none, and fsGroup makes the volume writable for it.
- */
-export const DATASTORE_UID = 999;
+export * from './datastore-constants.js';
+export { datastoreReport, type DatastoreReport } from './datastore-report.js';
+export { immutableStatefulSetChanges, keepLegacyTemplateLabels } from './datastore-updates.js';
 
 const LABEL_NAME = 'app.kubernetes.io/name';
 const LABEL_COMPONENT = 'app.kubernetes.io/component';
@@ -342,148 +328,4 @@ function toResources(r: ResourceRequirements | undefined): V1Container['resource
 function quantities(q: Record<string, number | string> | undefined): Record<string, string> | undefined {
   if (!q || Object.keys(q).length === 0) return undefined;
   return Object.fromEntries(Object.entries(q).map(([k, v]) => [k, String(v)]));
-}
-
-/**
- * `desired` with LEGACY_INSTANCE_LABEL kept where the live StatefulSet, rendered by an earlier
- * version, has it in its templates: dropping it from the pod template would roll every pod of
- * every hub at an operator upgrade, and the API server refuses it in a claim template (claim
- * templates are immutable). The selector never had it, and pods have an owner, which Argo CD's
- * tracking skips. The StatefulSet's own labels, the Service's and the budget's drop it. Pure;
- * `desired` is not modified.
- */
-export function keepLegacyTemplateLabels(
-  live: V1StatefulSet | undefined,
-  desired: V1StatefulSet,
-): V1StatefulSet {
-  // Only the hub's own StatefulSet lends its labels: not a former same-named hub's (the operator
-  // remembers a StatefulSet it is recreating) nor one someone else created.
-  const hubUid = desired.metadata?.ownerReferences?.find((r) => r.controller)?.uid;
-  if (!live?.metadata?.ownerReferences?.some((r) => r.controller && r.uid === hubUid)) return desired;
-  const legacy = (labels: Record<string, string> | undefined) => labels?.[LEGACY_INSTANCE_LABEL];
-  const podLabel = legacy(live?.spec?.template?.metadata?.labels);
-  const liveClaims = live?.spec?.volumeClaimTemplates ?? [];
-  const claimLabel = (name: string | undefined) =>
-    legacy(liveClaims.find((t) => t.metadata?.name === name)?.metadata?.labels);
-  const claimsKeep = (desired.spec?.volumeClaimTemplates ?? []).some(
-    (t) => claimLabel(t.metadata?.name) !== undefined,
-  );
-  if (podLabel === undefined && !claimsKeep) return desired;
-  const out = structuredClone(desired);
-  const spec = out.spec!;
-  if (podLabel !== undefined) {
-    spec.template.metadata = {
-      ...spec.template.metadata,
-      labels: { ...spec.template.metadata?.labels, [LEGACY_INSTANCE_LABEL]: podLabel },
-    };
-  }
-  for (const t of spec.volumeClaimTemplates ?? []) {
-    const value = claimLabel(t.metadata?.name);
-    if (value !== undefined)
-      t.metadata = { ...t.metadata, labels: { ...t.metadata?.labels, [LEGACY_INSTANCE_LABEL]: value } };
-  }
-  return out;
-}
-
-/**
- * Fields of a StatefulSet the API server refuses to update. When one differs, the reconciler
- * deletes the live StatefulSet with propagationPolicy Orphan and applies the desired one: the pods
- * keep running and are adopted (same selector, same template, so no rollout), and the claims,
- * which have no owner, are untouched. This is how a grown storage.size reaches the claim template
- * without recreating pods. Returns the differing fields (empty when an apply suffices).
- */
-export function immutableStatefulSetChanges(live: V1StatefulSet, desired: V1StatefulSet): string[] {
-  const changes: string[] = [];
-  const l = live.spec;
-  const d = desired.spec;
-  if (!l || !d) return changes;
-  if (canonical(l.selector ?? {}) !== canonical(d.selector ?? {})) changes.push('spec.selector');
-  if ((l.serviceName ?? '') !== (d.serviceName ?? '')) changes.push('spec.serviceName');
-  if ((l.podManagementPolicy ?? 'OrderedReady') !== (d.podManagementPolicy ?? 'OrderedReady')) {
-    changes.push('spec.podManagementPolicy');
-  }
-  const lt = l.volumeClaimTemplates ?? [];
-  const dt = d.volumeClaimTemplates ?? [];
-  const templatesDiffer =
-    lt.length !== dt.length ||
-    dt.some((t, i) => {
-      const o = lt[i];
-      if (!o || o.metadata?.name !== t.metadata?.name) return true;
-      if ((o.spec?.storageClassName ?? '') !== (t.spec?.storageClassName ?? '')) return true;
-      if (canonical(o.spec?.accessModes ?? []) !== canonical(t.spec?.accessModes ?? [])) return true;
-      const a = o.spec?.resources?.requests?.['storage'];
-      const b = t.spec?.resources?.requests?.['storage'];
-      return a === undefined || b === undefined ? a !== b : compareQuantityText(a, b) !== 0;
-    });
-  if (templatesDiffer) changes.push('spec.volumeClaimTemplates');
-  return changes;
-}
-
-/** JSON with object keys sorted: the API server returns maps in its own key order. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
-}
-
-export interface DatastoreReport {
-  status: HubDatastoreStatus;
-  condition: ConditionUpdate;
-}
-
-/**
- * status.datastore and DatastoreReady from the live StatefulSet. Ready means every requested
- * replica passes its readiness probe, counted by a StatefulSet controller that has seen the
- * current spec (an older count could describe the previous size).
- */
-export function datastoreReport(hub: HealthDataHub, live: V1StatefulSet | undefined): DatastoreReport {
-  const desired = hub.spec.datastore?.replicas ?? DEFAULT_REPLICAS;
-  const generation = hub.metadata.generation ?? 0;
-  const condition = (status: ConditionStatus, reason: string, message: string): ConditionUpdate => ({
-    type: ConditionType.DatastoreReady,
-    status,
-    reason,
-    message,
-    observedGeneration: generation,
-  });
-  const name = hub.metadata.name ?? '';
-  if (!live) {
-    return {
-      status: { replicas: desired, readyReplicas: 0 },
-      condition: condition(
-        ConditionStatus.False,
-        Reason.ReplicasNotReady,
-        `StatefulSet ${name} is not created yet; it is created once storage and keys are ready`,
-      ),
-    };
-  }
-  const ready = live.status?.readyReplicas ?? 0;
-  const status = { replicas: desired, readyReplicas: ready };
-  const observed = live.status?.observedGeneration ?? 0;
-  if (live.spec?.replicas !== desired || observed < (live.metadata?.generation ?? 0)) {
-    return {
-      status,
-      condition: condition(
-        ConditionStatus.False,
-        Reason.ReplicasNotReady,
-        `StatefulSet ${name} is being updated to ${desired} replica(s); ${ready} ready`,
-      ),
-    };
-  }
-  if (ready < desired) {
-    return {
-      status,
-      condition: condition(
-        ConditionStatus.False,
-        Reason.ReplicasNotReady,
-        `${ready}/${desired} replica(s) ready; see the events of the pods ${name}-<n> (scheduling, volume binding, image pull, probes)`,
-      ),
-    };
-  }
-  return {
-    status,
-    condition: condition(ConditionStatus.True, Reason.ReplicasReady, `${ready}/${desired} replica(s) ready`),
-  };
 }

@@ -4,7 +4,6 @@ export * from './datastore.js';
 export * from './metrics.js';
 export * from './patch.js';
 export * from './quantity.js';
-export * from './reasons.js';
 export * from './retention.js';
 export * from './status.js';
 export * from './storage-class.js';

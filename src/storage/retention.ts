@@ -3,18 +3,20 @@
 // explicit, UID-bound confirmation; every other path keeps it.
 import type { V1ConfigMap, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import {
+  ANNOTATION_ADOPTED_FROM,
   ANNOTATION_CONFIRM_DESTROY,
   API_GROUP,
   LABEL_HUB,
   LABEL_MANAGED_BY,
   LABEL_RETAINED_FROM,
   MANAGED_BY_VALUE,
+  Reason,
   type HealthDataHub,
+  type PlannedEvent,
 } from '../api/index.js';
 import { LABEL_POLICY, policyLabelValue } from '../placement/admission.js';
 import { hubClaims, predecessorClaims, retainedFrom } from './claims.js';
 import { metadataPath, type JsonPatchOp } from './patch.js';
-import { ANNOTATION_ADOPTED_FROM, StorageEventReason, type PlannedEvent } from './reasons.js';
 
 export type ClaimAction =
   /** Keep the claim; apply `patch` (undefined: already marked, nothing to write). */
@@ -62,7 +64,7 @@ export function planDeletion(hub: HealthDataHub, claims: readonly V1PersistentVo
         ? [
             {
               type: 'Normal',
-              reason: StorageEventReason.VolumesDeleted,
+              reason: Reason.VolumesDeleted,
               note:
                 `deleted claims ${names.join(', ')} of ${hubRef} (retention Delete, confirmed by ` +
                 `${ANNOTATION_CONFIRM_DESTROY}=${uid}); what becomes of each volume follows its reclaimPolicy`,
@@ -81,7 +83,7 @@ export function planDeletion(hub: HealthDataHub, claims: readonly V1PersistentVo
         : `the annotation ${ANNOTATION_CONFIRM_DESTROY} is "${given}", not this hub's metadata.uid ${uid}`;
     events.push({
       type: 'Warning',
-      reason: StorageEventReason.DeletionNotConfirmed,
+      reason: Reason.DeletionNotConfirmed,
       note:
         `spec.storage.retention is Delete but ${why}: the claims are kept. To destroy them, delete the ` +
         `claims labelled ${LABEL_RETAINED_FROM}=${uid} yourself`,
@@ -97,7 +99,7 @@ export function planDeletion(hub: HealthDataHub, claims: readonly V1PersistentVo
   if (names.length) {
     events.push({
       type: 'Normal',
-      reason: StorageEventReason.VolumesRetained,
+      reason: Reason.VolumesRetained,
       note:
         `kept claims ${names.join(', ')} of ${hubRef}, labelled ${LABEL_RETAINED_FROM}=${uid}; a new hub ` +
         `named ${hub.metadata.name} in namespace ${hub.metadata.namespace} adopts them`,
@@ -197,7 +199,7 @@ export function planAdoption(hub: HealthDataHub, claims: readonly V1PersistentVo
     const froms = [...new Set(plan.adopt.map((a) => a.from))];
     plan.event = {
       type: 'Normal',
-      reason: StorageEventReason.ClaimsAdopted,
+      reason: Reason.ClaimsAdopted,
       note:
         `adopted claims ${plan.adopt.map((a) => a.claim).join(', ')} retained from deleted hub UID ` +
         `${froms.join(', ')}: the datastore mounts their data`,

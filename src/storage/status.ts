@@ -8,7 +8,6 @@ import {
   type HubStorageStatus,
 } from '../api/index.js';
 import { effectiveRegions } from '../policy/eligibility.js';
-import { RETAINED_CLAIM_CONFLICT } from './reasons.js';
 import type { AdoptionPlan } from './retention.js';
 import type { StorageClassVerdict } from './storage-class.js';
 import { describeVolumeViolations, type GrowthPlan, type VolumeAudit } from './volumes.js';
@@ -51,7 +50,7 @@ export function storageReport(
   if (v.adoption?.conflicts.length) {
     return report(
       ConditionStatus.False,
-      RETAINED_CLAIM_CONFLICT,
+      Reason.RetainedClaimConflict,
       `${v.adoption.conflicts.map((c) => c.reason).join('; ')}; the datastore is not created meanwhile`,
     );
   }

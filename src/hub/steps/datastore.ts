@@ -13,7 +13,7 @@ import type { HealthDataHub, SovereigntyPolicy } from '../../api/index.js';
 import type { Writer } from '../../runtime/apply.js';
 import type { AppliedCache } from '../../runtime/apply-cache.js';
 import type { ApiClients } from '../../runtime/client.js';
-import { statusCode } from '../../runtime/errors.js';
+import { ignoreNotFound } from '../../runtime/errors.js';
 import type { Informer } from '../../runtime/informer.js';
 import type { Logger } from '../../runtime/logging.js';
 import {
@@ -125,8 +125,4 @@ export class DatastoreStep {
     const result = await this.d.writer.apply(obj);
     this.d.applied.remember(key, obj, result.metadata);
   }
-}
-
-function ignoreNotFound(e: unknown): void {
-  if (statusCode(e) !== 404) throw e;
 }

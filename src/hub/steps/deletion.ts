@@ -25,7 +25,11 @@ export type DeletionOutcome =
   /** The finalizer stays: `message` says why (DeletionBlocked), and the hub is looked at again. */
   | { done: false; message: string; requeueAfterMs?: number };
 
-export async function finalizeHub(d: DeletionDeps, hub: HealthDataHub): Promise<DeletionOutcome> {
+export async function finalizeHub(
+  d: DeletionDeps,
+  hub: HealthDataHub,
+  signal?: AbortSignal,
+): Promise<DeletionOutcome> {
   if (!hub.metadata.finalizers?.includes(FINALIZER)) return { done: true };
   const namespace = hub.metadata.namespace!;
 
@@ -47,7 +51,7 @@ export async function finalizeHub(d: DeletionDeps, hub: HealthDataHub): Promise<
   }
   for (const e of plan.events) await d.events.record(hub, e.type, e.reason, e.note);
 
-  const keys = await d.keys.release(hub);
+  const keys = await d.keys.release(hub, signal);
   for (const e of keys.events ?? []) await d.events.record(hub, e.type, e.reason, e.note);
   if (!keys.released) {
     return {

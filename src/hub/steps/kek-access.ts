@@ -13,7 +13,7 @@ import { kekAccessList, renderKekAccess, type KekAccess } from '../../keys/kek-a
 import type { Writer } from '../../runtime/apply.js';
 import type { AppliedCache } from '../../runtime/apply-cache.js';
 import type { ApiClients } from '../../runtime/client.js';
-import { statusCode } from '../../runtime/errors.js';
+import { ignoreNotFound } from '../../runtime/errors.js';
 import { appliedKey } from './datastore.js';
 
 export interface KekAccessStepDeps {
@@ -77,8 +77,4 @@ export class KekAccessStep {
     await this.rbac.deleteNamespacedRoleBinding({ name, namespace }).catch(ignoreNotFound);
     await this.rbac.deleteNamespacedRole({ name, namespace }).catch(ignoreNotFound);
   }
-}
-
-function ignoreNotFound(e: unknown): void {
-  if (statusCode(e) !== 404) throw e;
 }

@@ -3,16 +3,13 @@
 // on deletion. The lifecycle's verdict gates the datastore; once the keys are ready, the gate also
 // describes how the datastore's pods receive them (and, for builtin, grants that access).
 import { CustomObjectsApi } from '@kubernetes/client-node';
-import { HEALTH_DATA_HUB, type HealthDataHub } from '../../api/index.js';
+import { HEALTH_DATA_HUB, type HealthDataHub, type SovereigntyPolicy } from '../../api/index.js';
 import { dekDelivery } from '../../keys/delivery.js';
-import { KeyLifecycle, type KeyEvent, type KeyLifecycleOptions } from '../../keys/lifecycle.js';
+import { KeyLifecycle, type KeyLifecycleOptions } from '../../keys/lifecycle.js';
 import type { ApiClients } from '../../runtime/client.js';
 import { statusCode } from '../../runtime/errors.js';
 import type { KekAccessStep } from './kek-access.js';
-import type { KeyGate, KeyGateEvent, KeyGateResult, KeyReleaseResult } from './keys.js';
-
-const toGateEvents = (events: readonly KeyEvent[]): KeyGateEvent[] =>
-  events.map((e) => ({ type: e.type, reason: e.reason, note: e.message }));
+import type { KeyGate, KeyGateResult, KeyReleaseResult } from './keys.js';
 
 /** How the datastore's pods receive their keys (without it, the gate returns no delivery). */
 export interface GateDeliveryOptions {
@@ -31,8 +28,12 @@ export class LifecycleKeyGate implements KeyGate {
     private readonly delivery?: GateDeliveryOptions,
   ) {}
 
-  async ensure(hub: HealthDataHub): Promise<KeyGateResult> {
-    const r = await this.lifecycle.reconcileHub(hub, { dataEvidence: this.dataEvidence(hub) });
+  async ensure(
+    hub: HealthDataHub,
+    _policy?: SovereigntyPolicy,
+    signal?: AbortSignal,
+  ): Promise<KeyGateResult> {
+    const r = await this.lifecycle.reconcileHub(hub, { dataEvidence: this.dataEvidence(hub), signal });
     let delivery: KeyGateResult['delivery'];
     if (r.ready && this.delivery) {
       const d = dekDelivery(hub, {
@@ -42,7 +43,10 @@ export class LifecycleKeyGate implements KeyGate {
         kek: r.kek,
       });
       // Before the StatefulSet: its pods name the service account, which must exist to admit them.
-      if (d.kekAccess) await this.delivery.access.apply(hub, d.kekAccess);
+      if (d.kekAccess) {
+        signal?.throwIfAborted();
+        await this.delivery.access.apply(hub, d.kekAccess);
+      }
       delivery = d;
     }
     return {
@@ -51,20 +55,23 @@ export class LifecycleKeyGate implements KeyGate {
       condition: r.condition,
       ...(r.encryption ? { encryption: r.encryption } : {}),
       ...(r.requeueAfterMs !== undefined ? { requeueAfterMs: r.requeueAfterMs } : {}),
-      events: toGateEvents(r.events),
+      events: r.events,
       ...(r.action === 'block' ? { blocked: true } : {}),
     };
   }
 
-  async release(hub: HealthDataHub): Promise<KeyReleaseResult> {
-    const r = await this.lifecycle.reconcileHub(hub, { dataEvidence: this.dataEvidence(hub) });
+  async release(hub: HealthDataHub, signal?: AbortSignal): Promise<KeyReleaseResult> {
+    const r = await this.lifecycle.reconcileHub(hub, { dataEvidence: this.dataEvidence(hub), signal });
     // Nothing is left to unwrap for: whoever could read the KEK no longer may.
-    if (r.released && this.delivery) await this.delivery.access.remove(hub);
+    if (r.released && this.delivery) {
+      signal?.throwIfAborted();
+      await this.delivery.access.remove(hub);
+    }
     return {
       released: r.released,
       ...(r.released ? {} : { message: r.condition.message }),
       ...(r.requeueAfterMs !== undefined ? { requeueAfterMs: r.requeueAfterMs } : {}),
-      events: toGateEvents(r.events),
+      events: r.events,
     };
   }
 }

@@ -5,15 +5,13 @@ import type {
   ConditionUpdate,
   HealthDataHub,
   HubEncryptionStatus,
+  PlannedEvent,
   SovereigntyPolicy,
 } from '../../api/index.js';
 import type { KeyDelivery } from '../../storage/datastore.js';
 
-export interface KeyGateEvent {
-  type: 'Normal' | 'Warning';
-  reason: string;
-  note: string;
-}
+/** An Event of the keys step, for the hub. */
+export type KeyGateEvent = PlannedEvent;
 
 export interface KeyGateResult {
   /** True when the datastore may run: its keys exist and can be delivered. */
@@ -40,10 +38,14 @@ export interface KeyReleaseResult {
 }
 
 export interface KeyGate {
-  /** Brings the hub's keys to where its spec asks (called only for a hub not being deleted). */
-  ensure(hub: HealthDataHub, policy: SovereigntyPolicy): Promise<KeyGateResult>;
-  /** The keys' part of the hub's deletion: keep them, or crypto-shred on confirmation. */
-  release(hub: HealthDataHub): Promise<KeyReleaseResult>;
+  /**
+   * Brings the hub's keys to where its spec asks (called only for a hub not being deleted). Once
+   * `signal` is aborted (leadership lost, shutdown) no further key step is taken: the call
+   * rejects with the signal's reason.
+   */
+  ensure(hub: HealthDataHub, policy: SovereigntyPolicy, signal?: AbortSignal): Promise<KeyGateResult>;
+  /** The keys' part of the hub's deletion: keep them, or crypto-shred on confirmation (signal: as ensure). */
+  release(hub: HealthDataHub, signal?: AbortSignal): Promise<KeyReleaseResult>;
 }
 
 /**

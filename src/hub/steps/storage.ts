@@ -3,7 +3,7 @@
 // and the volume audit. Nothing here deletes a claim (only a confirmed destruction does, in
 // deletion.ts), and every claim write is test-guarded.
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
-import type { HealthDataHub, SovereigntyPolicy } from '../../api/index.js';
+import { Reason, type HealthDataHub, type SovereigntyPolicy } from '../../api/index.js';
 import type { NodeFacts } from '../../placement/compliance.js';
 import { statusCode } from '../../runtime/errors.js';
 import type { EventRecorder } from '../../runtime/events.js';
@@ -14,7 +14,6 @@ import {
   legacyLabelRemovals,
   planAdoption,
   planGrowth,
-  StorageEventReason,
   type AdoptionPlan,
   type GrowthPlan,
   type StorageClassVerdict,
@@ -91,7 +90,7 @@ export class StorageStep {
       await this.d.events.record(
         hub,
         'Normal',
-        StorageEventReason.VolumesExpanded,
+        Reason.VolumesExpanded,
         `expanded claims ${grown.join(', ')} to spec.storage.size; the volumes follow as the driver resizes them`,
       );
     }

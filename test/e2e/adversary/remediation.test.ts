@@ -19,7 +19,8 @@ import { Registry } from 'prom-client';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HEALTH_DATA_HUB, LABEL_HUB } from '../../../src/api/index.js';
 import { PlacementMetrics } from '../../../src/placement/metrics.js';
-import { Evictor, maxEvictionRequests } from '../../../src/placement/remediation.js';
+import { maxEvictionRequests } from '../../../src/placement/remediation.js';
+import { Evictor } from '../../../src/placement/evictor.js';
 import { ApiClients } from '../../../src/runtime/client.js';
 import { testKubeConfig } from '../../support/cluster.js';
 import {
@@ -577,7 +578,7 @@ describe('pods in system namespaces', () => {
     await relabel.setRegion('eu-fr-par-2', 'us-east-1');
 
     // The remediation itself refuses, asked directly with a step that would delete at once.
-    const evictor = new Evictor(new ApiClients(kc), new PlacementMetrics(new Registry()), {
+    const evictor = new Evictor(new ApiClients(kc).make(CoreV1Api), new PlacementMetrics(new Registry()), {
       operatorNamespace: 'hdh-system',
     });
     for (const namespace of ['kube-system', 'hdh-system']) {

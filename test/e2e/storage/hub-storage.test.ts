@@ -16,6 +16,7 @@ import {
   type V1PersistentVolumeClaim,
 } from '@kubernetes/client-node';
 import {
+  ANNOTATION_ADOPTED_FROM,
   ANNOTATION_CONFIRM_DESTROY,
   ANNOTATION_ENCRYPTED,
   HEALTH_DATA_HUB,
@@ -27,7 +28,6 @@ import {
 import { BuiltinKeyProvider } from '../../../src/keys/builtin.js';
 import { parseDekSecret } from '../../../src/keys/dek.js';
 import { hubRefOf, keyIdentity } from '../../../src/keys/identity.js';
-import { ANNOTATION_ADOPTED_FROM } from '../../../src/storage/reasons.js';
 import { testKubeConfig } from '../../support/cluster.js';
 import {
   createHub,

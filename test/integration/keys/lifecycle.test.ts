@@ -162,7 +162,7 @@ async function pass(
     encryption: result.encryption,
     conditions: setCondition(hub.status?.conditions, result.condition),
   });
-  for (const e of result.events) await recorder.record(hub, e.type, e.reason, e.message);
+  for (const e of result.events) await recorder.record(hub, e.type, e.reason, e.note);
   return { result, hub: await getHub(kc, hubNs, hub.metadata.name!) };
 }
 
@@ -462,7 +462,7 @@ describe('deletion', () => {
     const { result } = await pass(await startDeletion(hub));
     expect(result).toMatchObject({ action: 'released', released: true });
     expect(result.events).toEqual([expect.objectContaining({ type: 'Normal', reason: 'KeysDestroyed' })]);
-    expect(result.events[0]!.message).toMatch(/key-encryption key pkcs11:.* destroyed; Secret shred-ok-keys/);
+    expect(result.events[0]!.note).toMatch(/key-encryption key pkcs11:.* destroyed; Secret shred-ok-keys/);
     expect(await kekCount(hub)).toBe(0);
     expect(await readKeys(hub)).toBeUndefined();
     await releaseFinalizer(hub);
@@ -480,7 +480,7 @@ describe('deletion', () => {
     const { result } = await pass(await startDeletion(hub));
     expect(result).toMatchObject({ action: 'released', released: true });
     expect(result.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'KeysRetained' })]);
-    expect(result.events[0]!.message).toMatch(note);
+    expect(result.events[0]!.note).toMatch(note);
     expect(await kekCount(hub)).toBe(1);
     const secret = (await readKeys(hub))!;
     expect(secret.metadata?.labels?.[LABEL_RETAINED_FROM]).toBe(hub.metadata.uid);
@@ -671,7 +671,7 @@ describe('transit KEK rotation', () => {
     const rotated = await pass(await annotate(hub, { 'hdh.sovereign.eu/rotate-key': 'k1' }));
     hub = rotated.hub;
     expect(rotated.result.events.map((e) => e.reason)).toEqual(['KeyRotated']);
-    expect(rotated.result.events[0]!.message).toMatch(
+    expect(rotated.result.events[0]!.note).toMatch(
       /key-encryption key rotated to version 2, and key version 1 rewrapped under its version 2/,
     );
     expect(await transitLatest(hub)).toBe(2);
@@ -711,9 +711,7 @@ describe('transit KEK rotation', () => {
       expect.objectContaining({
         type: 'Normal',
         reason: 'KeysRewrapped',
-        message: expect.stringMatching(
-          /^key versions 1 and 2 rewrapped under version 3 of key-encryption key/,
-        ),
+        note: expect.stringMatching(/^key versions 1 and 2 rewrapped under version 3 of key-encryption key/),
       }),
     ]);
     expect(after.status?.encryption).toMatchObject({ activeVersion: 2, versions: 2 });

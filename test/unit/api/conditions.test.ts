@@ -1,7 +1,6 @@
-import type { Condition } from '../../../src/api/index.js';
+import { Reason, type Condition } from '../../../src/api/index.js';
 import {
   ConditionType,
-  Reason,
   formatTime,
   getCondition,
   isFalse,

@@ -3,7 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { parseCrds, type Schema } from '../../../hack/crd-codegen.js';
-import { DURATION_PATTERN } from '../../../src/keys/duration.js';
+import { DURATION_PATTERN } from '../../../src/api/duration.js';
 
 const root = process.cwd();
 const crds = parseCrds(

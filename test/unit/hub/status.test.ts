@@ -1,11 +1,13 @@
-import type { HealthDataHub, SovereigntyPolicy } from '../../../src/api/index.js';
+import { refusalReport } from '../../../src/hub/refusal.js';
+import type { HealthDataHub, PlacementViolation, SovereigntyPolicy } from '../../../src/api/index.js';
 import {
   desiredHubStatus,
-  refusalReport,
+  hubOwnedStatus,
   suspendedHubStatus,
   systemNamespaceHubStatus,
 } from '../../../src/hub/status.js';
-import { systemNamespaceRefusal } from '../../../src/hub/system-namespaces.js';
+import { desiredPlacementSection } from '../../../src/placement/hub-status.js';
+import { systemNamespaceRefusal } from '../../../src/api/system-namespaces.js';
 import { statusUnchanged } from '../../../src/runtime/status.js';
 import { renderHubTable, shortAge } from '../../../src/hub/table.js';
 
@@ -37,6 +39,29 @@ const t0 = new Date('2026-11-01T10:00:00Z');
 const t1 = new Date('2026-11-01T11:00:00Z');
 const cond = (s: ReturnType<typeof desiredHubStatus>, type: string) =>
   s.conditions?.find((c) => c.type === type);
+const outside = {
+  pod: 'web-1',
+  node: 'us-east-1a',
+  reason: 'region us-east-1 is not one of [fr-par, de-fra]',
+};
+
+/**
+ * The hub with PlacementCompliant and status.placement as the placement controller writes them
+ * for this audit (src/placement/hub-status.ts), beside what its status already holds.
+ */
+function placed(
+  h: HealthDataHub,
+  violations: readonly PlacementViolation[] = [],
+  p: SovereigntyPolicy = policy,
+  now = t0,
+): HealthDataHub {
+  const section = desiredPlacementSection({ hub: h, policy: p, nodes, violations, refusals: [] }, now)!;
+  const others = (h.status?.conditions ?? []).filter((c) => c.type !== 'PlacementCompliant');
+  return {
+    ...h,
+    status: { ...h.status, conditions: [...others, section.condition], placement: section.placement },
+  };
+}
 
 describe('desiredHubStatus', () => {
   it('summarises the storage, keys and datastore components into Ready, with their status sections', () => {
@@ -56,7 +81,7 @@ describe('desiredHubStatus', () => {
       storage: { claims: [{ name: 'data-h-0', volumeName: 'pv', region: 'fr-par' }] },
       datastore: { replicas: 1, readyReplicas: 1 },
     };
-    const obs = { hub: hub(), policy, nodes, violations: [], components };
+    const obs = { hub: placed(hub()), policy, nodes, components };
     const s = desiredHubStatus(obs, t0);
     expect(cond(s, 'Ready')).toMatchObject({ status: 'True', reason: 'AllReady' });
     // kstatus: Current (Reconciling False, no Stalled, observedGeneration matches); False rather
@@ -73,6 +98,8 @@ describe('desiredHubStatus', () => {
 
     components.conditions[0] = c('StorageReady', 'False', 'VolumeOutsideJurisdiction');
     const bad = desiredHubStatus({ ...obs, hub: { ...hub(), status: s } }, t1);
+    // Read, never made: the placement controller's condition comes back as it was.
+    expect(cond(bad, 'PlacementCompliant')).toEqual(cond(s, 'PlacementCompliant'));
     expect(cond(bad, 'Ready')).toMatchObject({ status: 'False', reason: 'VolumeOutsideJurisdiction' });
     expect(cond(bad, 'Reconciling')).toMatchObject({ status: 'True' });
     // Without components (input to fix first), no component conditions are claimed.
@@ -107,20 +134,41 @@ describe('desiredHubStatus', () => {
     expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'RegionNotAllowed' });
   });
 
-  it('counts eligible nodes and reports NoEligibleNodes without deleting anything', () => {
+  it('waits for placement, then stalls on the NoEligibleNodes the placement controller reported', () => {
     const ok = desiredHubStatus({ hub: hub(), policy, nodes }, t0);
-    expect(ok.placement?.eligibleNodes).toBe(1);
     expect(cond(ok, 'Stalled')).toBeUndefined();
     expect(cond(ok, 'Reconciling')).toMatchObject({ status: 'True' });
-    const none = desiredHubStatus({ hub: hub({ placement: { regions: ['de-fra'] } }), policy, nodes }, t0);
+    expect(cond(ok, 'Reconciling')!.message).toContain('with 1 eligible node(s)');
+    expect(cond(ok, 'Ready')).toMatchObject({ status: 'Unknown' });
+    expect(cond(ok, 'Ready')!.message).toContain('PlacementCompliant is not reported yet');
+    const narrowed = hub({ placement: { regions: ['de-fra'] } });
+    const none = desiredHubStatus({ hub: placed(narrowed, [outside]), policy, nodes }, t0);
     expect(cond(none, 'PlacementCompliant')).toMatchObject({ status: 'False', reason: 'NoEligibleNodes' });
+    // Nothing the operator does creates a node: Stalled, not work in progress.
+    expect(cond(none, 'Stalled')).toMatchObject({ status: 'True', reason: 'NoEligibleNodes' });
+    expect(cond(none, 'Stalled')!.message).toContain('nothing is deleted meanwhile');
+    expect(cond(none, 'Reconciling')).toMatchObject({ status: 'False', reason: 'NoEligibleNodes' });
+    expect(cond(none, 'Ready')).toMatchObject({ status: 'False', reason: 'NoEligibleNodes' });
+  });
+
+  it('reads PlacementCompliant only for the current generation', () => {
+    const audited = placed(hub());
+    const s = desiredHubStatus(
+      { hub: { ...audited, metadata: { ...audited.metadata, generation: 2 } }, policy, nodes },
+      t0,
+    );
+    // Not audited for generation 2 yet: pending, and not carried over as if it were.
+    expect(cond(s, 'PlacementCompliant')).toBeUndefined();
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'Unknown', observedGeneration: 2 });
+    expect(cond(s, 'Ready')!.message).toContain('PlacementCompliant is not reported yet');
   });
 
   it('keeps lastTransitionTime while a status holds, drops conditions that no longer apply', () => {
     const first = desiredHubStatus({ hub: hub(), policy: undefined, nodes }, t0);
     const again = desiredHubStatus({ hub: { ...hub(), status: first }, policy: undefined, nodes }, t1);
     expect(cond(again, 'Ready')!.lastTransitionTime).toBe(cond(first, 'Ready')!.lastTransitionTime);
-    const fixed = desiredHubStatus({ hub: { ...hub(), status: first }, policy, nodes }, t1);
+    // The PolicyNotFound of PlacementCompliant is the placement controller's, which writes it anew.
+    const fixed = desiredHubStatus({ hub: { ...hub(), status: hubOwnedStatus(first) }, policy, nodes }, t1);
     expect(cond(fixed, 'Stalled')).toBeUndefined();
     expect(cond(fixed, 'PlacementCompliant')).toBeUndefined();
     expect(cond(fixed, 'Ready')!.status).toBe('Unknown');
@@ -128,50 +176,13 @@ describe('desiredHubStatus', () => {
   });
 });
 
-describe('placement audit in the hub status', () => {
-  const outside = {
-    pod: 'web-1',
-    node: 'us-east-1a',
-    reason: 'region us-east-1 is not one of [fr-par, de-fra]',
-  };
-
-  it('is Compliant without violations, and stays write-free while nothing changes', () => {
-    const first = desiredHubStatus({ hub: hub(), policy, nodes, violations: [] }, t0);
-    expect(cond(first, 'PlacementCompliant')).toMatchObject({ status: 'True', reason: 'Compliant' });
-    expect(first.placement).toEqual({ eligibleNodes: 1, lastAuditTime: '2026-11-01T10:00:00Z' });
-    const again = desiredHubStatus({ hub: { ...hub(), status: first }, policy, nodes, violations: [] }, t1);
-    // Same verdict an hour later: the same status, so no write.
-    expect(statusUnchanged(first, again)).toBe(true);
-  });
-
-  it('names pods and nodes, says what the policy does, and dates the change', () => {
-    const previous = desiredHubStatus({ hub: hub(), policy, nodes, violations: [] }, t0);
-    const s = desiredHubStatus(
-      { hub: { ...hub(), status: previous }, policy, nodes, violations: [outside] },
-      t1,
-    );
-    const c = cond(s, 'PlacementCompliant')!;
-    expect(c).toMatchObject({
-      status: 'False',
-      reason: 'PodsOutsidePolicy',
-      lastTransitionTime: '2026-11-01T11:00:00Z',
-    });
-    expect(c.message).toContain('pod web-1 on node us-east-1a (region us-east-1');
-    expect(c.message).toContain('evicting them through the Eviction API');
+describe('placement in the hub status', () => {
+  it('is not Ready while pods are outside the policy', () => {
+    const s = desiredHubStatus({ hub: placed(hub(), [outside]), policy, nodes }, t1);
+    expect(cond(s, 'PlacementCompliant')).toMatchObject({ status: 'False', reason: 'PodsOutsidePolicy' });
     expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'PodsOutsidePolicy' });
-    expect(s.placement).toEqual({
-      eligibleNodes: 1,
-      violations: [outside],
-      lastAuditTime: '2026-11-01T11:00:00Z',
-    });
-
-    const report = { ...policy, spec: { ...policy.spec, onViolation: 'Report' as const } };
-    const r = desiredHubStatus({ hub: hub(), policy: report, nodes, violations: [outside] }, t0);
-    expect(cond(r, 'PlacementCompliant')!.message).toContain('reported only');
-    expect(cond(r, 'PlacementCompliant')!.message).toContain('onViolation: Report');
-    const audit = { ...policy, spec: { ...policy.spec, enforcement: 'Audit' as const } };
-    const a = desiredHubStatus({ hub: hub(), policy: audit, nodes, violations: [outside] }, t0);
-    expect(cond(a, 'PlacementCompliant')!.message).toContain('enforcement: Audit');
+    // The placement section is the placement controller's: passed through, never remade.
+    expect(s.placement).toEqual(placed(hub(), [outside]).status!.placement);
   });
 
   it('is done reconciling when the only thing not ready is a violation the policy only reports', () => {
@@ -192,7 +203,7 @@ describe('placement audit in the hub status', () => {
     const report = { ...policy, spec: { ...policy.spec, onViolation: 'Report' as const } };
     const audit = { ...policy, spec: { ...policy.spec, enforcement: 'Audit' as const } };
     for (const p of [report, audit]) {
-      const s = desiredHubStatus({ hub: hub(), policy: p, nodes, violations: [outside], components }, t0);
+      const s = desiredHubStatus({ hub: placed(hub(), [outside], p), policy: p, nodes, components }, t0);
       // Nothing the operator does will move the pod: kstatus and Argo CD must not read it as work
       // in progress forever (Argo CD reads Ready False without Reconciling as Degraded).
       expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'PodsOutsidePolicy' });
@@ -200,7 +211,7 @@ describe('placement audit in the hub status', () => {
       expect(cond(s, 'Stalled')).toBeUndefined();
     }
     // Evict: the operator is removing the pods, which is work in progress.
-    const e = desiredHubStatus({ hub: hub(), policy, nodes, violations: [outside], components }, t0);
+    const e = desiredHubStatus({ hub: placed(hub(), [outside]), policy, nodes, components }, t0);
     expect(cond(e, 'Reconciling')).toMatchObject({ status: 'True' });
     // Report, but keys still pending: still in progress.
     const pending = {
@@ -211,36 +222,15 @@ describe('placement audit in the hub status', () => {
       ],
     };
     const r = desiredHubStatus(
-      { hub: hub(), policy: report, nodes, violations: [outside], components: pending },
+      { hub: placed(hub(), [outside], report), policy: report, nodes, components: pending },
       t0,
     );
     expect(cond(r, 'Reconciling')).toMatchObject({ status: 'True' });
   });
 
-  it('lists at most 64 violations, the condition gives the total', () => {
-    const many = Array.from({ length: 70 }, (_, i) => ({
-      ...outside,
-      pod: `p${String(i).padStart(2, '0')}`,
-    }));
-    const s = desiredHubStatus({ hub: hub(), policy, nodes, violations: many }, t0);
-    expect(s.placement?.violations).toHaveLength(64);
-    expect(cond(s, 'PlacementCompliant')!.message).toMatch(/^70 pod\(s\)/);
-  });
-
-  it('keeps NoEligibleNodes first, reporting the violations as not evicted', () => {
-    const s = desiredHubStatus(
-      { hub: hub({ placement: { regions: ['de-fra'] } }), policy, nodes, violations: [outside] },
-      t0,
-    );
-    const c = cond(s, 'PlacementCompliant')!;
-    expect(c).toMatchObject({ status: 'False', reason: 'NoEligibleNodes' });
-    expect(c.message).toContain('(reported, not evicted)');
-    expect(s.placement?.violations).toEqual([outside]);
-  });
-
   it('reports placement even while something else blocks the hub', () => {
     const keysBlocked = hub({ encryption: { provider: 'transit' } as never });
-    const s = desiredHubStatus({ hub: keysBlocked, policy, nodes, violations: [outside] }, t0);
+    const s = desiredHubStatus({ hub: placed(keysBlocked, [outside]), policy, nodes }, t0);
     expect(cond(s, 'KeysReady')).toMatchObject({ status: 'False', reason: 'KeyProviderNotAllowed' });
     expect(cond(s, 'PlacementCompliant')).toMatchObject({ status: 'False', reason: 'PodsOutsidePolicy' });
     expect(cond(s, 'Stalled')).toMatchObject({ reason: 'KeyProviderNotAllowed' });
@@ -248,13 +238,19 @@ describe('placement audit in the hub status', () => {
     expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'PodsOutsidePolicy' });
   });
 
-  it('goes on auditing a suspended hub, changing nothing else', () => {
-    const running = desiredHubStatus({ hub: hub(), policy, nodes, violations: [] }, t0);
+  it('keeps the audit of a suspended hub, changing nothing else', () => {
+    const running = desiredHubStatus({ hub: placed(hub()), policy, nodes }, t0);
     // Setting spec.suspend is a spec change: a new generation, which the status says it observed.
     const suspended = { ...hub({ suspend: true }, 2), status: running };
-    const s = suspendedHubStatus({ hub: suspended, policy, nodes: [], violations: [outside] }, t1);
+    // The placement controller goes on auditing it.
+    const audited = placed(suspended, [outside], policy, t1);
+    const s = suspendedHubStatus({ hub: audited, policy, nodes: [] }, t1);
     expect(s.observedGeneration).toBe(2);
-    expect(cond(s, 'PlacementCompliant')).toMatchObject({ status: 'False', reason: 'PodsOutsidePolicy' });
+    expect(cond(s, 'PlacementCompliant')).toMatchObject({
+      status: 'False',
+      reason: 'PodsOutsidePolicy',
+      observedGeneration: 2,
+    });
     // Nothing is worked on while suspended: Reconciling False (kstatus then reads Ready: InProgress),
     // not the Reconciling True of the generation before.
     expect(cond(running, 'Reconciling')).toMatchObject({ status: 'True' });
@@ -272,11 +268,18 @@ describe('placement audit in the hub status', () => {
   });
 
   it('says Suspended while a suspended hub has never been reconciled', () => {
-    const s = suspendedHubStatus({ hub: hub({ suspend: true }), policy, nodes: [], violations: [] }, t1);
-    expect(cond(s, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'Suspended', observedGeneration: 1 });
-    expect(cond(s, 'Reconciling')).toMatchObject({ status: 'False', reason: 'Suspended' });
-    expect(s.observedGeneration).toBe(1);
-    expect(cond(s, 'PlacementCompliant')).toMatchObject({ status: 'True', reason: 'Compliant' });
+    for (const fresh of [hub({ suspend: true }), placed(hub({ suspend: true }))]) {
+      const s = suspendedHubStatus({ hub: fresh, policy, nodes: [] }, t1);
+      expect(cond(s, 'Ready')).toMatchObject({
+        status: 'Unknown',
+        reason: 'Suspended',
+        observedGeneration: 1,
+      });
+      expect(cond(s, 'Reconciling')).toMatchObject({ status: 'False', reason: 'Suspended' });
+      expect(s.observedGeneration).toBe(1);
+      // Whatever the placement controller reported stays.
+      expect(cond(s, 'PlacementCompliant')).toEqual(cond(fresh.status ?? {}, 'PlacementCompliant'));
+    }
   });
 
   it('drops the Stalled of the generation before the suspension: the suspended spec is not judged', () => {
@@ -290,10 +293,10 @@ describe('placement audit in the hub status', () => {
       conditions: [refusalReport(hub(), refused).condition],
       stalled: refusalReport(hub(), refused).stalled,
     };
-    const stalled = desiredHubStatus({ hub: hub(), policy, nodes, violations: [], components }, t0);
+    const stalled = desiredHubStatus({ hub: placed(hub()), policy, nodes, components }, t0);
     expect(cond(stalled, 'Stalled')).toMatchObject({ status: 'True', reason: 'ApiServerRefused' });
     const s = suspendedHubStatus(
-      { hub: { ...hub({ suspend: true }, 2), status: stalled }, policy, nodes, violations: [] },
+      { hub: { ...hub({ suspend: true }, 2), status: stalled }, policy, nodes },
       t1,
     );
     expect(cond(s, 'Stalled')).toBeUndefined();
@@ -314,14 +317,14 @@ describe('placement audit in the hub status', () => {
     expect(cond(s, 'Reconciling')).toMatchObject({ status: 'False', reason: 'PolicyNotFound' });
     expect(s.observedGeneration).toBe(1);
     // Other conditions of the running hub stay as they were: nothing was reconciled.
-    const running = desiredHubStatus({ hub: hub(), policy, nodes, violations: [] }, t0);
+    const running = desiredHubStatus({ hub: placed(hub()), policy, nodes }, t0);
     const wasRunning = { ...hub({ suspend: true }), status: { ...running, storage: { claims: [] } } };
     const again = suspendedHubStatus({ hub: wasRunning, policy: undefined, nodes: [] }, t1);
     expect(cond(again, 'Ready')).toMatchObject({ status: 'False', reason: 'PolicyNotFound' });
     expect(again.storage).toEqual({ claims: [] });
     // A region outside the policy is reported the same way.
     const outsideRegions = hub({ suspend: true, placement: { regions: ['us-east-1'] } });
-    const r = suspendedHubStatus({ hub: outsideRegions, policy, nodes: [], violations: [] }, t1);
+    const r = suspendedHubStatus({ hub: outsideRegions, policy, nodes: [] }, t1);
     expect(cond(r, 'Ready')).toMatchObject({ status: 'False', reason: 'RegionNotAllowed' });
     expect(cond(r, 'Stalled')).toMatchObject({ status: 'True', reason: 'RegionNotAllowed' });
   });
@@ -330,19 +333,31 @@ describe('placement audit in the hub status', () => {
     const transit = hub({ suspend: true, encryption: { provider: 'transit' } } as Partial<
       HealthDataHub['spec']
     >);
-    const refused = suspendedHubStatus({ hub: transit, policy, nodes: [], violations: [] }, t0);
+    const refused = suspendedHubStatus({ hub: transit, policy, nodes: [] }, t0);
     expect(cond(refused, 'KeysReady')).toMatchObject({ status: 'False', reason: 'KeyProviderNotAllowed' });
     const allowing: SovereigntyPolicy = {
       ...policy,
       spec: { ...policy.spec, keyProviders: ['builtin', 'transit'] },
     };
-    const s = suspendedHubStatus(
-      { hub: { ...transit, status: refused }, policy: allowing, nodes: [], violations: [] },
-      t1,
-    );
+    const s = suspendedHubStatus({ hub: { ...transit, status: refused }, policy: allowing, nodes: [] }, t1);
     expect(cond(s, 'Stalled')).toBeUndefined();
     expect(cond(s, 'KeysReady')).toBeUndefined();
     expect(cond(s, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'Suspended' });
+  });
+});
+
+describe("the hub controller's part of the status", () => {
+  it('is everything but PlacementCompliant and status.placement, in a stable order', () => {
+    const s = desiredHubStatus({ hub: placed(hub(), [outside]), policy, nodes }, t0);
+    expect(s.placement).toBeDefined();
+    const owned = hubOwnedStatus(s);
+    expect(owned.placement).toBeUndefined();
+    expect(owned.conditions?.map((c) => c.type)).toEqual(['Ready', 'Reconciling']);
+    expect(owned.observedGeneration).toBe(1);
+    // Compared as written: the order of the conditions does not make a write.
+    const shuffled = { ...s, conditions: [...(s.conditions ?? [])].reverse() };
+    expect(statusUnchanged(hubOwnedStatus(shuffled), owned)).toBe(true);
+    expect(hubOwnedStatus(undefined)).toEqual({});
   });
 });
 
@@ -380,7 +395,7 @@ describe('refusals of the API server', () => {
       ],
       stalled: r.stalled,
     };
-    const s = desiredHubStatus({ hub: hub(), policy, nodes, violations: [], components }, t0);
+    const s = desiredHubStatus({ hub: placed(hub()), policy, nodes, components }, t0);
     expect(cond(s, 'Ready')).toMatchObject({
       status: 'False',
       reason: 'ApiServerRefused',
@@ -442,7 +457,8 @@ describe('hubs in system namespaces', () => {
   });
 
   it('are Stalled and not Ready with reason SystemNamespace, and nothing else', () => {
-    const before = desiredHubStatus({ hub: hub(), policy, nodes, violations: [] }, t0);
+    const before = desiredHubStatus({ hub: placed(hub()), policy, nodes }, t0);
+    expect(before.placement).toBeDefined();
     const s = systemNamespaceHubStatus(
       { ...hub(), status: before },
       'namespace kube-system belongs to Kubernetes',

@@ -1,11 +1,10 @@
 // planKeys decides every step of the key lifecycle; these tests walk each branch, and check the
 // rules that must hold whatever is observed: never a new key over existing keys or data, and
 // destruction only with the exact confirmation.
-import type { HealthDataHub } from '../../../src/api/index.js';
+import { Reason, type HealthDataHub } from '../../../src/api/index.js';
 import { addDekVersion, newDekSet, rotationToken, type DekSet } from '../../../src/keys/dek.js';
-import { parseDuration } from '../../../src/keys/duration.js';
+import { parseDuration } from '../../../src/api/duration.js';
 import {
-  KeyReason,
   hubKeyFacts,
   msUntilRotation,
   planKeys,
@@ -152,7 +151,7 @@ describe('planKeys for a live hub', () => {
   it('blocks on a KEK or key set it did not make, and never repairs them', () => {
     expect(planKeys(obs({ kek: { state: 'invalid', message: 'extractable' } }))).toEqual({
       action: 'block',
-      reason: KeyReason.KeyInvalid,
+      reason: Reason.KeyInvalid,
       message: 'extractable',
     });
     const damaged = (ours: boolean): KeysObservation => ({
@@ -162,13 +161,13 @@ describe('planKeys for a live hub', () => {
       retainedFrom: undefined,
     });
     const ours = planKeys(obs({ keys: damaged(true) }));
-    expect(ours).toMatchObject({ action: 'block', reason: KeyReason.KeyInvalid });
+    expect(ours).toMatchObject({ action: 'block', reason: Reason.KeyInvalid });
     expect(ours.action === 'block' && ours.message).toMatch(/restore it from a backup/);
     const theirs = planKeys(obs({ keys: damaged(false), kek: { state: 'absent' } }));
     expect(theirs.action === 'block' && theirs.message).toMatch(/never overwritten/);
     expect(planKeys(obs({ active: { state: 'failed', message: 'does not unwrap' } }))).toMatchObject({
       action: 'block',
-      reason: KeyReason.KeyInvalid,
+      reason: Reason.KeyInvalid,
     });
   });
 
@@ -176,7 +175,7 @@ describe('planKeys for a live hub', () => {
     for (const set of [set1({ provider: 'pkcs11' }), set1({ kekRef: 'secret/elsewhere/x' })]) {
       expect(planKeys(obs({ keys: present(set) }))).toMatchObject({
         action: 'block',
-        reason: KeyReason.KeyInvalid,
+        reason: Reason.KeyInvalid,
       });
     }
   });
@@ -185,7 +184,7 @@ describe('planKeys for a live hub', () => {
     const swapped = obs({
       hub: facts({ reportedKeyRef: `secret/hdh-system/hdh-research-oncology-${earlierUid}` }),
     });
-    expect(planKeys(swapped)).toMatchObject({ action: 'block', reason: KeyReason.KeyInvalid });
+    expect(planKeys(swapped)).toMatchObject({ action: 'block', reason: Reason.KeyInvalid });
     expect(planKeys(obs({ hub: facts({ reportedKeyRef: kekRef }) }))).toMatchObject({ action: 'none' });
   });
 
@@ -193,7 +192,7 @@ describe('planKeys for a live hub', () => {
     for (const kek of [kekPresent, { state: 'absent' } as const]) {
       expect(planKeys(obs({ kek, keys: foreign() }))).toEqual({
         action: 'block',
-        reason: KeyReason.RetainedKeysFound,
+        reason: Reason.RetainedKeysFound,
         message: 'earlier hub',
       });
     }
@@ -210,14 +209,14 @@ describe('planKeys for a live hub', () => {
 
     it('blocks with a message naming the UID to use when the annotation names another hub', () => {
       const plan = planKeys(adopting({ hub: facts({ adoptFrom: uid }) }));
-      expect(plan).toMatchObject({ action: 'block', reason: KeyReason.RetainedKeysFound });
+      expect(plan).toMatchObject({ action: 'block', reason: Reason.RetainedKeysFound });
       expect(plan.action === 'block' && plan.message).toContain(`set the annotation to ${earlierUid}`);
     });
 
     it('never adopts keys that do not unwrap, whose KEK is gone or differs, or of another provider', () => {
       expect(planKeys(adopting({ active: { state: 'failed', message: 'tag' } }))).toMatchObject({
         action: 'block',
-        reason: KeyReason.KeyInvalid,
+        reason: Reason.KeyInvalid,
       });
       expect(planKeys(adopting({ kek: { state: 'absent' }, active: { state: 'skipped' } }))).toMatchObject({
         action: 'block',
@@ -225,11 +224,11 @@ describe('planKeys for a live hub', () => {
       });
       expect(planKeys(adopting({ kek: kekPresent }))).toMatchObject({
         action: 'block',
-        reason: KeyReason.KeyInvalid,
+        reason: Reason.KeyInvalid,
       });
       expect(planKeys(adopting({ keys: foreign({ ...earlierSet(), provider: 'pkcs11' }) }))).toMatchObject({
         action: 'block',
-        reason: KeyReason.KeyInvalid,
+        reason: Reason.KeyInvalid,
       });
       expect(planKeys(adopting({ active: { state: 'unavailable', message: 'down' } }))).toMatchObject({
         action: 'wait',
@@ -248,7 +247,7 @@ describe('planKeys for a live hub', () => {
       const elsewhere = `secret/other-namespace/hdh-research-oncology-${earlierUid}`;
       for (const kek of [{ state: 'absent' } as const, earlierKek]) {
         const plan = planKeys(adopting({ kek, expectedKekRef: elsewhere }));
-        expect(plan).toMatchObject({ action: 'block', reason: KeyReason.KeyInvalid });
+        expect(plan).toMatchObject({ action: 'block', reason: Reason.KeyInvalid });
         expect(plan.action === 'block' && plan.message).toContain(`settings lead to ${elsewhere}`);
       }
       expect(planKeys(adopting({ expectedKekRef: earlierKekRef }))).toMatchObject({ action: 'adopt' });
@@ -304,7 +303,7 @@ describe('planKeys for a live hub', () => {
     const hub = facts({ rotationIntervalError: 'bad interval' });
     expect(planKeys(obs({ hub }))).toEqual({
       action: 'block',
-      reason: KeyReason.InvalidRotationInterval,
+      reason: Reason.InvalidRotationInterval,
       message: 'bad interval',
     });
   });
@@ -462,7 +461,7 @@ describe('planKeys during deletion', () => {
       planKeys(obs({ hub: confirmed(), kek: { state: 'invalid', message: 'extractable' } })),
     ).toMatchObject({
       action: 'block',
-      reason: KeyReason.KeyInvalid,
+      reason: Reason.KeyInvalid,
     });
   });
 
@@ -484,7 +483,7 @@ describe('planKeys during deletion', () => {
         shredding({ active: { state: 'failed', message: 'tag mismatch' } }),
       ]) {
         const plan = planKeys(o);
-        expect(plan).toMatchObject({ action: 'block', reason: KeyReason.KeyInvalid });
+        expect(plan).toMatchObject({ action: 'block', reason: Reason.KeyInvalid });
         expect(plan.action === 'block' && plan.message).toMatch(/^crypto-shred stopped, nothing destroyed/);
       }
       expect(planKeys(shredding({ active: { state: 'unavailable', message: 'down' } }))).toMatchObject({
@@ -500,7 +499,7 @@ describe('planKeys during deletion', () => {
       };
       expect(planKeys(shredding({ kek: third }))).toMatchObject({
         action: 'block',
-        reason: KeyReason.KeyInvalid,
+        reason: Reason.KeyInvalid,
       });
     });
 
@@ -515,7 +514,7 @@ describe('planKeys during deletion', () => {
             ownKekRefs: [ownRef],
           }),
         );
-        expect(plan).toMatchObject({ action: 'block', reason: KeyReason.KeyInvalid });
+        expect(plan).toMatchObject({ action: 'block', reason: Reason.KeyInvalid });
         expect(plan.action === 'block' && plan.message).toContain(`used key-encryption key ${earlierKekRef}`);
       }
       // Found through the record itself (the Secret is gone): that KEK is destroyed, then released.
@@ -564,7 +563,7 @@ describe('planKeys during deletion', () => {
       for (const kek of [{ state: 'absent' } as const, kekPresent]) {
         expect(planKeys(obs({ hub: confirmed(), kek, keys: damaged }))).toMatchObject({
           action: 'block',
-          reason: KeyReason.KeyInvalid,
+          reason: Reason.KeyInvalid,
         });
       }
     });
@@ -594,13 +593,13 @@ describe('planKeys and the owner of the KEK', () => {
     for (const kek of [kekPresent, { state: 'absent' } as const, { state: 'not-asked' } as const]) {
       expect(planKeys(obs({ kek, owner: another }))).toEqual({
         action: 'block',
-        reason: KeyReason.KeyOfAnotherHub,
+        reason: Reason.KeyOfAnotherHub,
         message: another.message,
       });
     }
     expect(planKeys(obs({ owner: unknown }))).toMatchObject({
       action: 'block',
-      reason: KeyReason.KeyOwnerUnknown,
+      reason: Reason.KeyOwnerUnknown,
     });
   });
 
@@ -615,20 +614,20 @@ describe('planKeys and the owner of the KEK', () => {
         }),
       );
     expect(adopt({})).toEqual({ action: 'adopt', from: earlierUid });
-    expect(adopt({ owner: another })).toMatchObject({ action: 'block', reason: KeyReason.KeyOfAnotherHub });
+    expect(adopt({ owner: another })).toMatchObject({ action: 'block', reason: Reason.KeyOfAnotherHub });
     const plan = adopt({ owner: unknown });
-    expect(plan).toMatchObject({ action: 'block', reason: KeyReason.KeyOwnerUnknown });
+    expect(plan).toMatchObject({ action: 'block', reason: Reason.KeyOwnerUnknown });
     expect(plan.action === 'block' && plan.message).toContain('the keys are not adopted: no owner record');
     // Without the annotation, the retained keys are reported as such first.
     expect(planKeys(obs({ keys: foreign(), owner: another }))).toMatchObject({
-      reason: KeyReason.RetainedKeysFound,
+      reason: Reason.RetainedKeysFound,
     });
   });
 
   it('stops a confirmed crypto-shred, destroying nothing, and keeps keys without asking', () => {
     const hub = facts({ deleting: true, onDelete: 'CryptoShred', confirmDestroy: uid });
     const plan = planKeys(obs({ hub, owner: another, kek: { state: 'not-asked' } }));
-    expect(plan).toMatchObject({ action: 'block', reason: KeyReason.KeyOfAnotherHub });
+    expect(plan).toMatchObject({ action: 'block', reason: Reason.KeyOfAnotherHub });
     expect(plan.action === 'block' && plan.message).toMatch(
       /^crypto-shred stopped, nothing destroyed: .*remove the hdh.sovereign.eu\/confirm-destroy annotation/,
     );
@@ -642,8 +641,8 @@ describe('planKeys and the owner of the KEK', () => {
 });
 
 const ownerReasons: Record<'another-hub' | 'unknown', string> = {
-  'another-hub': KeyReason.KeyOfAnotherHub,
-  unknown: KeyReason.KeyOwnerUnknown,
+  'another-hub': Reason.KeyOfAnotherHub,
+  unknown: Reason.KeyOwnerUnknown,
 };
 
 describe('planKeys invariants over every observation', () => {
@@ -729,7 +728,7 @@ describe('planKeys invariants over every observation', () => {
     for (const o of all) {
       const plan = planKeys(o);
       if (o.keys.state === 'foreign' && o.hub.adoptFrom === undefined && !o.hub.deleting) {
-        expect(plan).toMatchObject({ action: 'block', reason: KeyReason.RetainedKeysFound });
+        expect(plan).toMatchObject({ action: 'block', reason: Reason.RetainedKeysFound });
       }
       if (plan.action !== 'adopt') continue;
       adoptions++;

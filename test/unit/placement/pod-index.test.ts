@@ -1,6 +1,12 @@
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { countsAsEligible } from '../../../src/placement/audit.js';
-import { PodNodeIndex, podAuditChanged } from '../../../src/placement/pod-index.js';
+import {
+  PODS_ON_NODE,
+  PODS_PLACED_IN,
+  podAuditChanged,
+  podIndexers,
+} from '../../../src/placement/pod-index.js';
+import { IndexedStore } from '../../../src/runtime/cache.js';
 import { euHds, HDS, JURISDICTION, REGION } from './pods.js';
 
 const pod = (ns: string, name: string, nodeName?: string, extra: Partial<V1Pod['metadata']> = {}): V1Pod => ({
@@ -11,27 +17,34 @@ const pod = (ns: string, name: string, nodeName?: string, extra: Partial<V1Pod['
 
 describe('pod index', () => {
   it('follows pods as they are bound, terminate and go', () => {
-    const index = new PodNodeIndex();
-    index.observe(pod('a', 'p1'));
-    expect(index.placedIn('a')).toEqual([]);
-    index.observe(pod('a', 'p1', 'n1'));
-    index.observe(pod('a', 'p2', 'n1'));
-    index.observe(pod('b', 'p1', 'n1'));
-    index.observe(pod('b', 'p2', 'n2'));
-    expect(index.namespacesOn('n1').sort()).toEqual(['a', 'b']);
-    expect(index.placedIn('a').sort()).toEqual(['a/p1', 'a/p2']);
+    const store = new IndexedStore<V1Pod>(podIndexers);
+    const placedIn = (ns: string) =>
+      store
+        .byIndex(PODS_PLACED_IN, ns)
+        .map((p) => `${ns}/${p.metadata!.name}`)
+        .sort();
+    const namespacesOn = (node: string) =>
+      [...new Set(store.byIndex(PODS_ON_NODE, node).map((p) => p.metadata!.namespace!))].sort();
+    store.put(pod('a', 'p1'));
+    expect(placedIn('a')).toEqual([]);
+    store.put(pod('a', 'p1', 'n1'));
+    store.put(pod('a', 'p2', 'n1'));
+    store.put(pod('b', 'p1', 'n1'));
+    store.put(pod('b', 'p2', 'n2'));
+    expect(namespacesOn('n1')).toEqual(['a', 'b']);
+    expect(placedIn('a')).toEqual(['a/p1', 'a/p2']);
     // Terminating pods still run on their node until they are gone.
-    index.observe(pod('b', 'p1', 'n1', { deletionTimestamp: new Date() }));
-    expect(index.namespacesOn('n1').sort()).toEqual(['a', 'b']);
-    expect(index.placedIn('b').sort()).toEqual(['b/p1', 'b/p2']);
+    store.put(pod('b', 'p1', 'n1', { deletionTimestamp: new Date() }));
+    expect(namespacesOn('n1')).toEqual(['a', 'b']);
+    expect(placedIn('b')).toEqual(['b/p1', 'b/p2']);
     // Finished pods run nothing.
-    index.observe({ ...pod('b', 'p1', 'n1'), status: { phase: 'Succeeded' } });
-    expect(index.namespacesOn('n1')).toEqual(['a']);
-    index.observe(pod('a', 'p1', 'n1'), true);
-    index.observe(pod('a', 'p2', 'n1'), true);
-    expect(index.namespacesOn('n1')).toEqual([]);
-    expect(index.placedIn('a')).toEqual([]);
-    expect(index.placedIn('b')).toEqual(['b/p2']);
+    store.put({ ...pod('b', 'p1', 'n1'), status: { phase: 'Succeeded' } });
+    expect(namespacesOn('n1')).toEqual(['a']);
+    store.remove('a/p1');
+    store.remove('a/p2');
+    expect(namespacesOn('n1')).toEqual([]);
+    expect(placedIn('a')).toEqual([]);
+    expect(placedIn('b')).toEqual(['b/p2']);
   });
 
   it('wakes audits only for changes an audit can see', () => {

@@ -14,14 +14,13 @@ import {
   recurrenceDelay,
   recurrenceKey,
   remediationSettings,
-  Evictor,
   type RemediationSettings,
   type RemovalAttempts,
   type RemovalHistory,
 } from '../../../src/placement/remediation.js';
-import { KUBERNETES_NAMESPACES } from '../../../src/hub/system-namespaces.js';
+import { type PodRemovalApi, Evictor } from '../../../src/placement/evictor.js';
+import { KUBERNETES_NAMESPACES } from '../../../src/api/system-namespaces.js';
 import { backoffDelay } from '../../../src/runtime/backoff.js';
-import type { ApiClients } from '../../../src/runtime/client.js';
 import { random } from './pods.js';
 
 const protectedNs = new Set([...KUBERNETES_NAMESPACES, 'hdh-system']);
@@ -402,7 +401,7 @@ describe('the evictor shared by every hub', () => {
         return {};
       },
     };
-    return { calls, clients: { make: () => core } as unknown as ApiClients };
+    return { calls, clients: core as unknown as PodRemovalApi };
   };
   /** The value of one series of a placement counter. */
   const count = async (

@@ -1,6 +1,6 @@
-import type { SovereigntyPolicy } from '../../../src/api/index.js';
+import { Reason, type SovereigntyPolicy } from '../../../src/api/index.js';
 import type { NodeFacts } from '../../../src/placement/compliance.js';
-import { ELIGIBLE_NODES_CHANGED, policyEvents } from '../../../src/policy/events.js';
+import { policyEvents } from '../../../src/policy/events.js';
 import { desiredPolicyStatus } from '../../../src/policy/status.js';
 
 const policy: SovereigntyPolicy = {
@@ -38,7 +38,7 @@ describe('policyEvents', () => {
     expect(policyEvents(one, two)).toEqual([
       {
         type: 'Normal',
-        reason: ELIGIBLE_NODES_CHANGED,
+        reason: Reason.EligibleNodesChanged,
         note: '2 node(s) satisfy the policy (1 before)',
       },
     ]);

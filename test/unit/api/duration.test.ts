@@ -1,4 +1,4 @@
-import { DURATION_PATTERN, MAX_DURATION_MS, parseDuration } from '../../../src/keys/duration.js';
+import { DURATION_PATTERN, MAX_DURATION_MS, parseDuration } from '../../../src/api/duration.js';
 
 const hour = 3_600_000;
 

@@ -1,0 +1,141 @@
+// The keys controller, keyed by hub: the hub's KEK at its provider and its wrapped DEKs (the key
+// lifecycle), the builtin KEK access of its datastore pods, KeysReady and status.encryption,
+// applied with its own field manager. Pods, volumes and the datastore never wake it: key custody
+// work does not scale with pod churn, and an HSM is not asked for an unwrap when a pod changes.
+import {
+  ConditionType,
+  FINALIZER,
+  HEALTH_DATA_HUB,
+  KEYS_FIELD_MANAGER,
+  Reason,
+  getCondition,
+  setCondition,
+  type Condition,
+  type ConditionUpdate,
+  type HealthDataHub,
+  type HealthDataHubStatus,
+  type SovereigntyPolicy,
+} from '../../api/index.js';
+import { systemNamespaceRefusal } from '../../api/system-namespaces.js';
+import { checkReferences, type PlatformSettings } from '../../hub/references.js';
+import { refusalReport } from '../../hub/refusal.js';
+import type { KeyGate } from '../../hub/steps/keys.js';
+import type { StatusWriter } from '../../runtime/apply.js';
+import type { Cache } from '../../runtime/cache.js';
+import type { ReconcileResult, Reconciler } from '../../runtime/controller.js';
+import { statusCode, WriteRefused } from '../../runtime/errors.js';
+import type { EventSink } from '../../runtime/events.js';
+import type { Logger } from '../../runtime/logging.js';
+import { statusUnchanged } from '../../runtime/status.js';
+import type { NamespaceLabels } from '../placement/reconciler.js';
+
+export interface KeysReconcilerDeps {
+  hubs: Cache<HealthDataHub>;
+  policies: Cache<SovereigntyPolicy>;
+  namespaces: Pick<NamespaceLabels, 'labelsOf'>;
+  keys: KeyGate;
+  /** Applies KeysReady and status.encryption, with the keys controller's field manager. */
+  status: StatusWriter;
+  events: EventSink;
+  log: Logger;
+  platform?: PlatformSettings;
+  operatorNamespace?: string;
+  now?: () => Date;
+}
+
+/** The KeysReady reasons of checkReferences: refusals of the input, not verdicts of the keys. */
+const REFERENCE_REFUSALS: ReadonlySet<string> = new Set([
+  Reason.KeyProviderNotAllowed,
+  Reason.Pkcs11ModuleNotAllowed,
+  Reason.Pkcs11TokenNotAllowed,
+]);
+
+/** What the keys controller owns of a hub's status. */
+interface KeysSection {
+  condition?: Condition | undefined;
+  encryption?: HealthDataHubStatus['encryption'];
+}
+
+export class KeysReconciler implements Reconciler {
+  constructor(private readonly d: KeysReconcilerDeps) {}
+
+  async reconcile(key: string, signal?: AbortSignal): Promise<ReconcileResult | void> {
+    const hub = this.d.hubs.get(key);
+    if (!hub) return;
+    const namespace = hub.metadata.namespace!;
+    // A system namespace's hub is refused whole; a deleted hub's keys are its deletion's to
+    // keep or destroy (the hub controller's finalizer).
+    if (systemNamespaceRefusal(namespace, this.d.operatorNamespace)) return;
+    if (hub.metadata.deletionTimestamp) return;
+    const policy = this.d.policies.get(hub.spec.policyName);
+    const failures = checkReferences(hub, policy, this.d.platform, this.d.namespaces.labelsOf(namespace));
+    const refusal = failures.filter((f) => f.type === ConditionType.KeysReady).at(-1);
+    if (refusal)
+      return this.write(hub, { condition: this.merge(hub, refusal), encryption: hub.status?.encryption });
+    const current = getCondition(hub.status?.conditions, ConditionType.KeysReady);
+    if (!policy || failures.length > 0 || hub.spec.suspend) {
+      // Nothing to do until the input holds or the hub is resumed; a refusal of the input it no
+      // longer has goes, and what is there is kept under this controller's field manager.
+      const stale = current && REFERENCE_REFUSALS.has(current.reason);
+      await this.write(hub, { condition: stale ? undefined : current, encryption: hub.status?.encryption });
+      return;
+    }
+    // The finalizer first (the hub controller adds it): no key exists that the hub's deletion
+    // would not account for. Its addition wakes this controller.
+    if (!hub.metadata.finalizers?.includes(FINALIZER)) return;
+    let result;
+    try {
+      result = await this.d.keys.ensure(hub, policy, signal);
+    } catch (e) {
+      signal?.throwIfAborted();
+      // The API server refused a key-access object rendered from the hub: only a change of the
+      // hub or the platform can lift it; tried again with a growing delay.
+      if (!(e instanceof WriteRefused)) throw e;
+      const { condition } = refusalReport(hub, e);
+      await this.write(hub, { condition: this.merge(hub, condition), encryption: hub.status?.encryption });
+      if (current?.message !== condition.message) {
+        await this.d.events.record(hub, 'Warning', condition.reason, condition.message);
+      }
+      return { backoff: true };
+    }
+    signal?.throwIfAborted();
+    await this.write(hub, {
+      condition: result.condition ? this.merge(hub, result.condition) : current,
+      encryption: result.encryption ?? hub.status?.encryption,
+    });
+    for (const e of result.events ?? []) await this.d.events.record(hub, e.type, e.reason, e.note);
+    return result.requeueAfterMs === undefined ? undefined : { requeueAfterMs: result.requeueAfterMs };
+  }
+
+  private merge(hub: HealthDataHub, update: ConditionUpdate): Condition {
+    const previous = getCondition(hub.status?.conditions, ConditionType.KeysReady);
+    return setCondition(previous ? [previous] : [], update, this.d.now?.() ?? new Date())[0]!;
+  }
+
+  /**
+   * Applies the keys section when it changed, or when this controller's field manager does not
+   * own it yet (an earlier version wrote it under the hub's manager, which would drop it).
+   */
+  private async write(hub: HealthDataHub, section: KeysSection): Promise<void> {
+    const before = getCondition(hub.status?.conditions, ConditionType.KeysReady);
+    const owned = hub.metadata.managedFields?.some(
+      (f) => f.manager === KEYS_FIELD_MANAGER && f.subresource === 'status',
+    );
+    if (
+      (owned || (!section.condition && !section.encryption)) &&
+      statusUnchanged(before, section.condition) &&
+      statusUnchanged(hub.status?.encryption, section.encryption)
+    ) {
+      return;
+    }
+    const status: HealthDataHubStatus = {
+      conditions: section.condition ? [section.condition] : [],
+      ...(section.encryption ? { encryption: section.encryption } : {}),
+    };
+    await this.d.status
+      .applyStatus(HEALTH_DATA_HUB, hub.metadata.name!, hub.metadata.namespace, status)
+      .catch((e: unknown) => {
+        if (statusCode(e) !== 404) throw e;
+      });
+  }
+}

@@ -1,0 +1,77 @@
+// What wakes the keys controller (keyed by hub): the hub itself (spec, annotations such as
+// rotate-keys or adopt-keys, the finalizer, deletion), its policy (which providers it allows),
+// its namespace's labels (which policies it may use) and the key-access objects it applied.
+// Never pods, volumes or the datastore. Secrets are not watched: the operator may not list them
+// (it reads the few it needs by name); the lifecycle's requeues cover a changed PIN or token.
+import type { KubernetesObject, V1Namespace } from '@kubernetes/client-node';
+import type { HealthDataHub, SovereigntyPolicy } from '../../api/index.js';
+import { objectKey } from '../../runtime/cache.js';
+import type { InformerEvent } from '../../runtime/informer.js';
+import { notResync, watch, type AnyWatch, type EventSource } from '../../runtime/watches.js';
+import {
+  hubsInNamespace,
+  hubsUsingPolicy,
+  namespaceLabelEventMatters,
+  ownerHub,
+  type HubView,
+} from '../hub/watches.js';
+import { policyEventMatters, specOrMetadataChanged } from '../predicates.js';
+
+export interface KeysSources extends HubView {
+  hubs: HubView['hubs'] & EventSource<HealthDataHub>;
+  policies: EventSource<SovereigntyPolicy>;
+  namespaces: EventSource<V1Namespace>;
+  /** The builtin key access: the datastore's service account, and the Role and RoleBinding. */
+  access: readonly {
+    kind: string;
+    source: EventSource<KubernetesObject>;
+    hubNamespace?: (obj: KubernetesObject) => string | undefined;
+  }[];
+  /** Whether an event of an applied object is a drift to restore (AppliedCache.observe). */
+  drifted: (kind: string, event: InformerEvent, obj: KubernetesObject) => boolean;
+}
+
+/**
+ * Its own status writes, and the other controllers', do not concern the keys; resyncs do, and so
+ * does the finalizer the hub controller adds, which the keys wait for.
+ */
+export function hubEventMattersToKeys(
+  event: InformerEvent,
+  hub: HealthDataHub,
+  old?: HealthDataHub,
+): boolean {
+  if (event !== 'update' || !old) return true;
+  const finalizers = (h: HealthDataHub) => JSON.stringify(h.metadata.finalizers ?? []);
+  return specOrMetadataChanged(old, hub) || finalizers(old) !== finalizers(hub);
+}
+
+export function keysWatches(s: KeysSources): AnyWatch[] {
+  return [
+    watch({
+      name: 'hubs',
+      source: s.hubs,
+      predicate: hubEventMattersToKeys,
+      map: (_e, hub) => [objectKey(hub)],
+    }),
+    watch({
+      name: 'policies',
+      source: s.policies,
+      predicate: policyEventMatters,
+      map: (_e, policy) => hubsUsingPolicy(s, policy),
+    }),
+    watch({
+      name: 'namespaces',
+      source: s.namespaces,
+      predicate: namespaceLabelEventMatters,
+      map: (_e, ns) => hubsInNamespace(s, ns.metadata?.name),
+    }),
+    ...s.access.map((o) =>
+      watch({
+        name: o.kind,
+        source: o.source,
+        predicate: (e, obj) => notResync(e) && (s.drifted(o.kind, e, obj) || e === 'delete'),
+        map: (_e, obj) => ownerHub(obj, (o.hubNamespace ?? ((x) => x.metadata?.namespace))(obj)),
+      }),
+    ),
+  ];
+}
