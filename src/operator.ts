@@ -343,6 +343,7 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
       hubs,
       policies,
       namespaces: namespaceCache,
+      claims,
       // builtin key access, which a datastore pod needs to start.
       access: [
         { kind: 'ServiceAccount', source: serviceAccounts },

@@ -335,17 +335,19 @@ const OTHER_CONTROLLERS_CONDITIONS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * How the keys controller reports the hub's keys: whether the datastore may run (KeysReady True,
- * of any generation: keys do not go away when the spec changes), and what only a person can
- * unblock (the hub is Stalled then).
+ * How the keys controller reports the hub's keys for the current generation: whether the datastore
+ * may be applied (KeysReady True: settings of a new generation, such as another token or Transit
+ * address, are checked before the datastore's pods are rolled to them), and what only a person can
+ * unblock (the hub is Stalled then). A verdict of an older generation is pending.
  */
 export function keysReadiness(hub: HealthDataHub): {
   ready: boolean;
   blocked?: { reason: string; message: string };
 } {
   const c = getCondition(hub.status?.conditions, ConditionType.KeysReady);
-  if (c?.status === ConditionStatus.True) return { ready: true };
-  if (c?.status === ConditionStatus.False && KEYS_BLOCKED_REASONS.has(c.reason)) {
+  if (!c || c.observedGeneration !== (hub.metadata.generation ?? 0)) return { ready: false };
+  if (c.status === ConditionStatus.True) return { ready: true };
+  if (c.status === ConditionStatus.False && KEYS_BLOCKED_REASONS.has(c.reason)) {
     return { ready: false, blocked: { reason: c.reason, message: c.message } };
   }
   return { ready: false };

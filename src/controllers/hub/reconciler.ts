@@ -6,8 +6,11 @@ import {
   FINALIZER,
   getCondition,
   HEALTH_DATA_HUB,
+  KEYS_FIELD_MANAGER,
+  PLACEMENT_FIELD_MANAGER,
   Reason,
   setCondition,
+  type Condition,
   type ConditionUpdate,
   type HealthDataHub,
   type HealthDataHubStatus,
@@ -61,6 +64,30 @@ export interface HubReconcilerDeps {
 
 /** A blocked deletion is tried again this often (the controller's backoff covers errors). */
 const DELETION_RETRY_MS = 10_000;
+
+/**
+ * `owned` plus the parts of the status whose controllers' field managers do not own them yet, as
+ * they are now (see writeStatus).
+ */
+function withUnclaimedParts(hub: HealthDataHub, owned: HealthDataHubStatus): HealthDataHubStatus {
+  const claimed = (manager: string) =>
+    hub.metadata.managedFields?.some((f) => f.manager === manager && f.subresource === 'status');
+  const carried: Condition[] = [];
+  let body = owned;
+  for (const { manager, condition, section } of [
+    { manager: PLACEMENT_FIELD_MANAGER, condition: ConditionType.PlacementCompliant, section: 'placement' },
+    { manager: KEYS_FIELD_MANAGER, condition: ConditionType.KeysReady, section: 'encryption' },
+  ] as const) {
+    if (claimed(manager)) continue;
+    const c = getCondition(hub.status?.conditions, condition);
+    if (c) carried.push(c);
+    const value = hub.status?.[section];
+    if (value) body = { ...body, [section]: value };
+  }
+  if (carried.length === 0) return body;
+  const conditions = [...(body.conditions ?? []), ...carried].sort((a, b) => a.type.localeCompare(b.type));
+  return { ...body, conditions };
+}
 
 /** A status write to a hub deleted meanwhile: nothing to report on. */
 function ignoreGone(e: unknown): false {
@@ -125,11 +152,16 @@ export class HubReconciler implements Reconciler {
     return requeue === undefined ? undefined : { requeueAfterMs: requeue };
   }
 
-  /** Applies the hub controller's part of the status when it changed; false when it had not. */
+  /**
+   * Applies the hub controller's part of the status when it changed; false when it had not. The
+   * parts of the placement and keys controllers are sent as they are until their field managers
+   * own them: an earlier version wrote them under this controller's manager, and server-side apply
+   * would remove what this manager stops sending before their controllers take them over.
+   */
   private async writeStatus(hub: HealthDataHub, status: HealthDataHubStatus): Promise<boolean> {
-    const owned = hubOwnedStatus(status);
-    if (statusUnchanged(hubOwnedStatus(hub.status), owned)) return false;
-    await this.d.writer.applyStatus(HEALTH_DATA_HUB, hub.metadata.name!, hub.metadata.namespace, owned);
+    const body = withUnclaimedParts(hub, hubOwnedStatus(status));
+    if (statusUnchanged(withUnclaimedParts(hub, hubOwnedStatus(hub.status)), body)) return false;
+    await this.d.writer.applyStatus(HEALTH_DATA_HUB, hub.metadata.name!, hub.metadata.namespace, body);
     return true;
   }
 
@@ -259,6 +291,8 @@ export class HubReconciler implements Reconciler {
       if (outcome.done) return;
       ({ message, requeueAfterMs } = outcome);
     } catch (e) {
+      // Stopping (leadership lost, shutdown) is not a blocked deletion: the next leader goes on.
+      if (signal?.aborted) throw e;
       message = `the deletion could not finish: ${describeError(e)}`;
     }
     const update: ConditionUpdate = {

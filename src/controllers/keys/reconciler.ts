@@ -66,13 +66,17 @@ export class KeysReconciler implements Reconciler {
     // A system namespace's hub is refused whole; a deleted hub's keys are its deletion's to
     // keep or destroy (the hub controller's finalizer).
     if (systemNamespaceRefusal(namespace, this.d.operatorNamespace)) return;
-    if (hub.metadata.deletionTimestamp) return;
+    const current = getCondition(hub.status?.conditions, ConditionType.KeysReady);
+    if (hub.metadata.deletionTimestamp) {
+      // Kept under this controller's field manager (after an upgrade): the deletion reads
+      // status.encryption to know which KEK the hub used.
+      return this.write(hub, { condition: current, encryption: hub.status?.encryption });
+    }
     const policy = this.d.policies.get(hub.spec.policyName);
     const failures = checkReferences(hub, policy, this.d.platform, this.d.namespaces.labelsOf(namespace));
     const refusal = failures.filter((f) => f.type === ConditionType.KeysReady).at(-1);
     if (refusal)
       return this.write(hub, { condition: this.merge(hub, refusal), encryption: hub.status?.encryption });
-    const current = getCondition(hub.status?.conditions, ConditionType.KeysReady);
     if (!policy || failures.length > 0 || hub.spec.suspend) {
       // Nothing to do until the input holds or the hub is resumed; a refusal of the input it no
       // longer has goes, and what is there is kept under this controller's field manager.

@@ -3,13 +3,14 @@
 // its namespace's labels (which policies it may use) and the key-access objects it applied.
 // Never pods, volumes or the datastore. Secrets are not watched: the operator may not list them
 // (it reads the few it needs by name); the lifecycle's requeues cover a changed PIN or token.
-import type { KubernetesObject, V1Namespace } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Namespace, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { HealthDataHub, SovereigntyPolicy } from '../../api/index.js';
 import { objectKey } from '../../runtime/cache.js';
 import type { InformerEvent } from '../../runtime/informer.js';
 import { notResync, watch, type AnyWatch, type EventSource } from '../../runtime/watches.js';
 import {
   hubsInNamespace,
+  hubsOfClaim,
   hubsUsingPolicy,
   namespaceLabelEventMatters,
   ownerHub,
@@ -21,6 +22,8 @@ export interface KeysSources extends HubView {
   hubs: HubView['hubs'] & EventSource<HealthDataHub>;
   policies: EventSource<SovereigntyPolicy>;
   namespaces: EventSource<V1Namespace>;
+  /** Claims: a hub's claims are evidence that it holds data (keys are then never made anew). */
+  claims: EventSource<V1PersistentVolumeClaim>;
   /** The builtin key access: the datastore's service account, and the Role and RoleBinding. */
   access: readonly {
     kind: string;
@@ -64,6 +67,14 @@ export function keysWatches(s: KeysSources): AnyWatch[] {
       source: s.namespaces,
       predicate: namespaceLabelEventMatters,
       map: (_e, ns) => hubsInNamespace(s, ns.metadata?.name),
+    }),
+    // A claim created or deleted changes the evidence a hub holds data (KeyMissing is lifted by
+    // deleting the claims of a hub that is to start afresh).
+    watch({
+      name: 'claims',
+      source: s.claims,
+      predicate: (e) => e === 'add' || e === 'delete',
+      map: (_e, claim) => hubsOfClaim(s, claim.metadata?.namespace, claim.metadata?.name),
     }),
     ...s.access.map((o) =>
       watch({

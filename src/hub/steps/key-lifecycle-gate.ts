@@ -21,6 +21,15 @@ export interface GateDeliveryOptions {
 }
 
 export class LifecycleKeyGate implements KeyGate {
+  /**
+   * One key operation per hub at a time: the keys controller's ensure and the hub controller's
+   * release (deletion) run on separate queues, and must not overlap (a key created or rotated
+   * while the hub's keys are being released or crypto-shredded).
+   */
+  private readonly busy = new Map<string, Promise<unknown>>();
+  /** Hubs (by UID) whose keys were released: nothing is ensured for them any more. */
+  private readonly released = new Set<string>();
+
   constructor(
     private readonly lifecycle: KeyLifecycle,
     /** Evidence that the hub holds data (its claims exist): keys are then never created anew. */
@@ -28,7 +37,36 @@ export class LifecycleKeyGate implements KeyGate {
     private readonly delivery?: GateDeliveryOptions,
   ) {}
 
-  async ensure(
+  /** Runs fn once no other key operation of the same hub runs. */
+  private async exclusive<T>(hub: HealthDataHub, fn: () => Promise<T>): Promise<T> {
+    const uid = hub.metadata.uid ?? `${hub.metadata.namespace}/${hub.metadata.name}`;
+    const before = this.busy.get(uid) ?? Promise.resolve();
+    const run = before.catch(() => undefined).then(fn);
+    this.busy.set(uid, run);
+    try {
+      return await run;
+    } finally {
+      if (this.busy.get(uid) === run) this.busy.delete(uid);
+    }
+  }
+
+  ensure(hub: HealthDataHub, policy?: SovereigntyPolicy, signal?: AbortSignal): Promise<KeyGateResult> {
+    return this.exclusive(hub, () =>
+      this.released.has(hub.metadata.uid ?? '')
+        ? Promise.resolve({ ready: false })
+        : this.ensureNow(hub, policy, signal),
+    );
+  }
+
+  release(hub: HealthDataHub, signal?: AbortSignal): Promise<KeyReleaseResult> {
+    return this.exclusive(hub, async () => {
+      const r = await this.releaseNow(hub, signal);
+      if (r.released && hub.metadata.uid) this.released.add(hub.metadata.uid);
+      return r;
+    });
+  }
+
+  private async ensureNow(
     hub: HealthDataHub,
     _policy?: SovereigntyPolicy,
     signal?: AbortSignal,
@@ -60,7 +98,7 @@ export class LifecycleKeyGate implements KeyGate {
     };
   }
 
-  async release(hub: HealthDataHub, signal?: AbortSignal): Promise<KeyReleaseResult> {
+  private async releaseNow(hub: HealthDataHub, signal?: AbortSignal): Promise<KeyReleaseResult> {
     const r = await this.lifecycle.reconcileHub(hub, { dataEvidence: this.dataEvidence(hub), signal });
     // Nothing is left to unwrap for: whoever could read the KEK no longer may.
     if (r.released && this.delivery) {

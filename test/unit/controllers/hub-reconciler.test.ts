@@ -451,6 +451,157 @@ describe('HubReconciler', () => {
     expect(c.hubs.get('research/h')?.status?.encryption).toEqual(ENCRYPTION);
     expect(ready(c)).toMatchObject({ status: 'True' });
   });
+
+  // The same upgrade when the hub controller is the first to write: until the placement and keys
+  // controllers' managers own anything of the status, it sends their parts as they are, so its
+  // change of its own part keeps them; once they do, it stops sending them and they stay theirs.
+  it('keeps the placement and keys parts when the hub controller writes first after an upgrade', async () => {
+    const converged = await cluster({ keys: false });
+    converged.pods.put(pod('db-0', 'research', 'eu-1', { hub: 'h' }));
+    await placementController(converged).reconciler.reconcile('research', running());
+    await keysController(converged).reconcile('research/h', running());
+    await hubController(converged).reconcile('research/h', running());
+    const c = await cluster({ keys: false });
+    c.pods.put(pod('db-0', 'research', 'eu-1', { hub: 'h' }));
+    await c.status
+      .writer(FIELD_MANAGER)
+      .applyStatus(HEALTH_DATA_HUB, 'h', 'research', converged.hubs.get('research/h')!.status);
+    const owners = () => c.status.ownersOf(HEALTH_DATA_HUB.plural, c.hubs.get('research/h')!);
+    expect(owners()['conditions[KeysReady]']).toEqual([FIELD_MANAGER]);
+    const othersParts = () => {
+      const h = c.hubs.get('research/h')!;
+      return {
+        placementCompliant: placementOf(c, 'research/h'),
+        placement: h.status?.placement,
+        keysReady: keysOf(c, 'research/h'),
+        encryption: h.status?.encryption,
+      };
+    };
+    const before = othersParts();
+    expect(before.placementCompliant).toMatchObject({ status: 'True', reason: 'Compliant' });
+    expect(before.placement).toMatchObject({ eligibleNodes: 1 });
+    expect(before.keysReady).toMatchObject({ status: 'True', reason: Reason.KeyAvailable });
+    expect(before.encryption).toEqual(ENCRYPTION);
+
+    const s = steps();
+    const hubs = hubController(c, s);
+    // The hub controller first, with a change of its own part: the datastore's replica restarts.
+    s.datastore.readyReplicas = 0;
+    await hubs.reconcile('research/h', running());
+    expect(conditionOf(c, 'research/h', ConditionType.DatastoreReady)).toMatchObject({ status: 'False' });
+    expect(c.status.writesOf(FIELD_MANAGER)).toHaveLength(2);
+    expect(othersParts()).toEqual(before);
+    expect(owners()).toMatchObject({
+      'conditions[PlacementCompliant]': [FIELD_MANAGER],
+      placement: [FIELD_MANAGER],
+      'conditions[KeysReady]': [FIELD_MANAGER],
+      encryption: [FIELD_MANAGER],
+    });
+
+    // Then the placement and keys controllers take their parts over.
+    await placementController(c).reconciler.reconcile('research', running());
+    await keysController(c).reconcile('research/h', running());
+    expect(c.status.writesOf(PLACEMENT_FIELD_MANAGER)).toHaveLength(1);
+    expect(c.status.writesOf(KEYS_FIELD_MANAGER)).toHaveLength(1);
+
+    // The hub controller changes its part again: it no longer sends theirs, and they stay, theirs.
+    s.datastore.readyReplicas = 1;
+    await hubs.reconcile('research/h', running());
+    expect(conditionOf(c, 'research/h', ConditionType.DatastoreReady)).toMatchObject({ status: 'True' });
+    const last = c.status.writesOf(FIELD_MANAGER).at(-1)!;
+    expect(c.status.writesOf(FIELD_MANAGER)).toHaveLength(3);
+    expect(last.status.placement).toBeUndefined();
+    expect(last.status.encryption).toBeUndefined();
+    const sentTypes = (last.status.conditions as { type: string }[]).map((x) => x.type);
+    expect(sentTypes).not.toContain(ConditionType.PlacementCompliant);
+    expect(sentTypes).not.toContain(ConditionType.KeysReady);
+    expect(othersParts()).toEqual(before);
+    expect(owners()).toMatchObject({
+      'conditions[PlacementCompliant]': [PLACEMENT_FIELD_MANAGER],
+      placement: [PLACEMENT_FIELD_MANAGER],
+      'conditions[KeysReady]': [KEYS_FIELD_MANAGER],
+      encryption: [KEYS_FIELD_MANAGER],
+      'conditions[Ready]': [FIELD_MANAGER],
+    });
+    expect(ready(c)).toMatchObject({ status: 'True' });
+  });
+
+  // KeysReady of an older generation is pending: the new generation's key settings (another
+  // token, another Transit address) are checked before the datastore's pods are rolled to them.
+  it('applies no datastore while KeysReady is of an older generation, and does once the keys controller re-reports', async () => {
+    const c = await cluster();
+    const s = steps();
+    const hubs = hubController(c, s);
+    await hubs.reconcile('research/h', running());
+    expect(s.calls).toEqual(['storage research/h', 'datastore research/h']);
+
+    const h = c.hubs.get('research/h')!;
+    c.hubs.put({ ...h, metadata: { ...h.metadata, generation: 2 } });
+    s.calls.length = 0;
+    await hubs.reconcile('research/h', running());
+    expect(s.calls).toEqual(['storage research/h']);
+    expect(keysOf(c, 'research/h')).toMatchObject({ status: 'True', observedGeneration: 1 });
+    expect(ready(c)).not.toMatchObject({ status: 'True' });
+    expect(conditionOf(c, 'research/h', ConditionType.Stalled)).toBeUndefined();
+
+    await keysController(c).reconcile('research/h', running());
+    expect(keysOf(c, 'research/h')).toMatchObject({ status: 'True', observedGeneration: 2 });
+    s.calls.length = 0;
+    await hubs.reconcile('research/h', running());
+    expect(s.calls).toEqual(['storage research/h', 'datastore research/h']);
+  });
+
+  it('does not stall a hub on a blocked KeysReady of an older generation', async () => {
+    const c = await cluster({ keys: false });
+    await reportKeys(
+      c,
+      'research/h',
+      keysFalse(Reason.KeyMissing, 'the keys Secret h-keys is gone'),
+      undefined,
+    );
+    const h = c.hubs.get('research/h')!;
+    c.hubs.put({ ...h, metadata: { ...h.metadata, generation: 2 } });
+    const s = steps();
+    await hubController(c, s).reconcile('research/h', running());
+    expect(conditionOf(c, 'research/h', ConditionType.Stalled)).toBeUndefined();
+    expect(conditionOf(c, 'research/h', ConditionType.Reconciling)).toMatchObject({ status: 'True' });
+    expect(s.calls).toEqual(['storage research/h']);
+  });
+
+  // Leadership lost or shutdown midway through a deletion is not a blocked deletion: the next
+  // leader goes on, and nothing says DeletionBlocked meanwhile.
+  it('rejects a deletion stopped by its signal, writing and saying nothing', async () => {
+    const c = await cluster();
+    const h = c.hubs.get('research/h')!;
+    c.hubs.put({ ...h, metadata: { ...h.metadata, deletionTimestamp: new Date('2026-01-01T00:00:00Z') } });
+    const lease = new AbortController();
+    const deletion = {
+      writes: {
+        list: () => {
+          lease.abort(new Error('leadership lost'));
+          return Promise.reject(lease.signal.reason as Error);
+        },
+      },
+    } as unknown as DeletionDeps;
+    const writes = c.status.writes.length;
+    await expect(
+      hubController(c, steps(), { deletion }).reconcile('research/h', lease.signal),
+    ).rejects.toThrow('leadership lost');
+    expect(c.status.writes).toHaveLength(writes);
+    expect(c.events.events).toEqual([]);
+
+    // The same failure while running is a blocked deletion, said and retried.
+    const failing = {
+      writes: { list: () => Promise.reject(new Error('connect ECONNREFUSED')) },
+    } as unknown as DeletionDeps;
+    expect(await hubController(c, steps(), { deletion: failing }).reconcile('research/h', running())).toEqual(
+      {
+        requeueAfterMs: 10_000,
+      },
+    );
+    expect(ready(c)).toMatchObject({ status: 'False', reason: Reason.DeletionBlocked });
+    expect(c.events.withReason(Reason.DeletionBlocked)).toHaveLength(1);
+  });
 });
 
 /** The hub controller's watch sources on the fake cluster (objects it applied: none here). */
@@ -469,7 +620,14 @@ function hubSources(c: FakeCluster): HubSources {
 
 /** The keys controller's watch sources on the fake cluster (key-access objects: none here). */
 function keysSources(c: FakeCluster): KeysSources {
-  return { hubs: c.hubs, policies: c.policies, namespaces: c.namespaces, access: [], drifted: () => false };
+  return {
+    hubs: c.hubs,
+    policies: c.policies,
+    namespaces: c.namespaces,
+    claims: c.claims,
+    access: [],
+    drifted: () => false,
+  };
 }
 
 function placementSources(c: FakeCluster) {

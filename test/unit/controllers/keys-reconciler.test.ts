@@ -477,4 +477,45 @@ describe('KeysReconciler', () => {
     expect(ownersOf(c)['conditions[KeysReady]']).toEqual([KEYS_FIELD_MANAGER]);
     expect(ownersOf(c)['conditions[Ready]']).toEqual([FIELD_MANAGER]);
   });
+
+  // After an upgrade, a hub being deleted still has its keys part under the earlier version's
+  // manager; the deletion reads status.encryption (which KEK the hub used), so the keys controller
+  // takes it over without asking the gate anything.
+  it('takes over the keys part of a hub being deleted after an upgrade, without asking the gate', async () => {
+    const converged = cluster();
+    await keysController(converged).reconcile(KEY, running());
+    const c = cluster();
+    await c.status
+      .writer(FIELD_MANAGER)
+      .applyStatus(HEALTH_DATA_HUB, 'h', 'research', converged.hubs.get(KEY)!.status);
+    update(c, (h) => ({
+      ...h,
+      metadata: { ...h.metadata, deletionTimestamp: new Date('2026-01-01T00:00:00Z') },
+    }));
+    expect(ownersOf(c)['conditions[KeysReady]']).toEqual([FIELD_MANAGER]);
+
+    const gate = recordingGate();
+    const keys = keysController(c, gate);
+    expect(await keys.reconcile(KEY, running())).toBeUndefined();
+    expect(gate.calls).toEqual([]);
+    expect(keysWrites(c)).toHaveLength(1);
+    expect(ownersOf(c)['conditions[KeysReady]']).toEqual([FIELD_MANAGER, KEYS_FIELD_MANAGER]);
+    expect(ownersOf(c).encryption).toEqual([FIELD_MANAGER, KEYS_FIELD_MANAGER]);
+    expect(keysOf(c, KEY)).toMatchObject({ status: 'True', reason: Reason.KeyAvailable });
+    expect(c.hubs.get(KEY)?.status?.encryption).toEqual(ENCRYPTION);
+    expect(c.events.events).toEqual([]);
+
+    // Owned now: nothing more to write.
+    await keys.reconcile(KEY, running());
+    expect(keysWrites(c)).toHaveLength(1);
+    expect(gate.calls).toEqual([]);
+
+    // The hub controller's manager stops sending them (its next write): they stay.
+    await c.status
+      .writer(FIELD_MANAGER)
+      .applyStatus(HEALTH_DATA_HUB, 'h', 'research', hubOwnedStatus(c.hubs.get(KEY)!.status));
+    expect(keysOf(c, KEY)).toMatchObject({ status: 'True' });
+    expect(c.hubs.get(KEY)?.status?.encryption).toEqual(ENCRYPTION);
+    expect(ownersOf(c).encryption).toEqual([KEYS_FIELD_MANAGER]);
+  });
 });

@@ -152,6 +152,7 @@ function keysOn(c: FakeCluster): { watches: AnyWatch[] } & KeysWorld {
     hubs: c.hubs,
     policies: c.policies,
     namespaces: c.namespaces,
+    claims: c.claims,
     access: [
       { kind: 'ServiceAccount', source: w.serviceAccounts },
       { kind: 'Role', source: w.roles, hubNamespace: keyAccessHubNamespace },
@@ -882,20 +883,35 @@ describe('keys watches (keyed by hub)', () => {
     expect(wakes(w.watches, 'Role', 'delete', unlabelled)).toEqual([]);
   });
 
-  it('has no watch on pods, volumes, claims or the datastore', () => {
+  it('has no watch on pods, volumes or the datastore', () => {
     const c = world();
     const { watches } = keysOn(c);
     expect(watches.some((x) => (x.source as unknown) === c.pods)).toBe(false);
-    expect(watches.some((x) => (x.source as unknown) === c.claims)).toBe(false);
     expect(watches.some((x) => (x.source as unknown) === c.nodes)).toBe(false);
     expect(watches.map((x) => x.name).sort()).toEqual([
       'Role',
       'RoleBinding',
       'ServiceAccount',
+      'claims',
       'hubs',
       'namespaces',
       'policies',
     ]);
+  });
+
+  // Claims are evidence that a hub holds data: keys are then never made anew (KeyMissing). Their
+  // creation or deletion wakes the hub's keys; a claim's other changes (binding, resizing) do not.
+  it('wakes a hub when one of its claims is created or deleted, not when it changes', () => {
+    const c = world();
+    const { watches } = keysOn(c);
+    const claim = {
+      metadata: { name: 'data-h-0', namespace: 'research' },
+    } as V1PersistentVolumeClaim;
+    const other = { metadata: { name: 'data-x-0', namespace: 'research' } } as V1PersistentVolumeClaim;
+    expect(wakes(watches, 'claims', 'add', claim)).toEqual(['research/h']);
+    expect(wakes(watches, 'claims', 'delete', claim)).toEqual(['research/h']);
+    expect(wakes(watches, 'claims', 'update', claim, claim)).toEqual([]);
+    expect(wakes(watches, 'claims', 'add', other)).toEqual([]);
   });
 });
 

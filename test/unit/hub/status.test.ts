@@ -1,8 +1,14 @@
 import { refusalReport } from '../../../src/hub/refusal.js';
-import type { HealthDataHub, PlacementViolation, SovereigntyPolicy } from '../../../src/api/index.js';
+import type {
+  Condition,
+  HealthDataHub,
+  PlacementViolation,
+  SovereigntyPolicy,
+} from '../../../src/api/index.js';
 import {
   desiredHubStatus,
   hubOwnedStatus,
+  keysReadiness,
   suspendedHubStatus,
   systemNamespaceHubStatus,
 } from '../../../src/hub/status.js';
@@ -476,5 +482,57 @@ describe('hubs in system namespaces', () => {
       t1,
     );
     expect(again).toEqual(s);
+  });
+});
+
+describe('keysReadiness', () => {
+  const keysReady = (status: Condition['status'], reason: string, observedGeneration: number): Condition => ({
+    type: 'KeysReady',
+    status,
+    reason,
+    message: `${reason} message`,
+    observedGeneration,
+    lastTransitionTime: '2026-01-01T00:00:00Z',
+  });
+  const withKeys = (generation: number, c?: Condition): HealthDataHub => ({
+    ...hub({}, generation),
+    ...(c ? { status: { conditions: [c] } } : {}),
+  });
+
+  // Only a verdict of the current generation counts: an older one is pending, whatever it said.
+  it.each<[string, HealthDataHub, ReturnType<typeof keysReadiness>]>([
+    ['not reported', withKeys(1), { ready: false }],
+    ['True, this generation', withKeys(2, keysReady('True', 'KeyAvailable', 2)), { ready: true }],
+    ['True, an older generation', withKeys(2, keysReady('True', 'KeyAvailable', 1)), { ready: false }],
+    [
+      'blocked, this generation',
+      withKeys(2, keysReady('False', 'KeyMissing', 2)),
+      { ready: false, blocked: { reason: 'KeyMissing', message: 'KeyMissing message' } },
+    ],
+    ['blocked, an older generation', withKeys(2, keysReady('False', 'KeyMissing', 1)), { ready: false }],
+    [
+      'refused by the API server, this generation',
+      withKeys(1, keysReady('False', 'ApiServerRefused', 1)),
+      { ready: false, blocked: { reason: 'ApiServerRefused', message: 'ApiServerRefused message' } },
+    ],
+    [
+      'in progress, this generation',
+      withKeys(1, keysReady('False', 'KeyProviderUnavailable', 1)),
+      { ready: false },
+    ],
+    ['Unknown, this generation', withKeys(1, keysReady('Unknown', 'KeysPending', 1)), { ready: false }],
+    [
+      'True, a newer generation than the hub',
+      withKeys(1, keysReady('True', 'KeyAvailable', 2)),
+      { ready: false },
+    ],
+  ])('%s', (_what, h, expected) => {
+    expect(keysReadiness(h)).toEqual(expected);
+  });
+
+  it('reads a hub without a generation as generation 0', () => {
+    const h = withKeys(1, keysReady('True', 'KeyAvailable', 0));
+    delete h.metadata.generation;
+    expect(keysReadiness(h)).toEqual({ ready: true });
   });
 });
