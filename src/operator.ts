@@ -41,7 +41,7 @@ import { StorageStep } from './hub/steps/storage.js';
 import { KeyLifecycle } from './keys/lifecycle.js';
 import { KeyMetrics } from './keys/metrics.js';
 import type { AllowedToken } from './keys/pkcs11-tokens.js';
-import { podAuditView } from './placement/audit.js';
+import { nodeFacts as nodeFactsOf, podAuditView } from './placement/audit.js';
 import { PlacementMetrics } from './placement/metrics.js';
 import { podIndexers } from './placement/pod-index.js';
 import { Evictor } from './placement/evictor.js';
@@ -228,6 +228,21 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
     }
   };
 
+  const storage = new StorageStep({
+    claims,
+    volumes,
+    storageClasses,
+    writes: claimWrites,
+    events,
+    metrics: storageMetrics,
+  });
+  // Whether the hub's StorageClass is refused: nothing of the hub is created then, keys included.
+  const storageClassRefusal = (hub: HealthDataHub, policy: SovereigntyPolicy) => {
+    const nodeFacts = new Map(nodes.list().map((n) => [n.metadata!.name!, nodeFactsOf(n)]));
+    const verdict = storage.checkClass(hub, policy, nodeFacts);
+    return verdict.ok ? undefined : verdict.condition.message;
+  };
+
   // Whether an event of an object the operator applied is a drift to restore (or a deletion).
   const drifted = (kind: string, event: string, obj: KubernetesObject) =>
     applied.observe(appliedKey({ ...obj, kind }), event === 'delete' ? undefined : obj.metadata);
@@ -274,14 +289,7 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
       writer,
       events,
       namespaces,
-      storage: new StorageStep({
-        claims,
-        volumes,
-        storageClasses,
-        writes: claimWrites,
-        events,
-        metrics: storageMetrics,
-      }),
+      storage,
       datastore: new DatastoreStep({
         clients: mgr.clients,
         writer,
@@ -329,6 +337,7 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
       policies,
       namespaces,
       keys,
+      storageClassRefusal,
       // Its own field manager: KeysReady and status.encryption are the keys controller's.
       status: new Writer(mgr.clients, KEYS_FIELD_MANAGER),
       events,
@@ -344,6 +353,7 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
       policies,
       namespaces: namespaceCache,
       claims,
+      storageClasses,
       // builtin key access, which a datastore pod needs to start.
       access: [
         { kind: 'ServiceAccount', source: serviceAccounts },

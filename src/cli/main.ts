@@ -11,6 +11,7 @@ import { OPERATOR_VERSION } from '../version.js';
 import { runCommand } from './run.js';
 import { createLogger } from '../runtime/logging.js';
 import { unwrapDekCommand } from './unwrap-dek.js';
+import { whatIfCommand } from './what-if.js';
 
 /** Whether `run` logs JSON lines: unless the command line asks for text. */
 const runLogsJson = !process.argv.some(
@@ -129,6 +130,20 @@ program
   .option('--transit-mount <path>', 'transit: where the Transit engine is mounted', 'transit')
   .action(async (opts) => {
     process.exitCode = await unwrapDekCommand(opts);
+  });
+
+program
+  .command('what-if')
+  .description(
+    'what a SovereigntyPolicy would change if applied: pods and volumes outside it, hubs left without nodes, nodes that change verdict (reads only)',
+  )
+  .requiredOption('--policy <file>', 'the candidate SovereigntyPolicy (YAML or JSON), new or changed')
+  .option('-n, --namespace <ns>', "only this namespace (default: the kubeconfig context's)")
+  .option('-A, --all-namespaces', 'every namespace')
+  .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+  .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+  .action(async (opts) => {
+    process.exitCode = await whatIfCommand(opts);
   });
 
 program

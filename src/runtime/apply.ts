@@ -6,7 +6,7 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import type { ApiClients } from './client.js';
-import { asWriteRefused } from './errors.js';
+import { asWriteRefused, statusCode } from './errors.js';
 import { addFinalizerPatch, removeFinalizerPatch, type JsonPatchOp } from './finalizers.js';
 
 /** Kubernetes API access the controllers share: typed clients built once per KubeConfig. */
@@ -75,9 +75,28 @@ export class Writer {
     }
   }
 
-  /** Adds a finalizer unless present; refused (422) if the finalizers changed since `obj` was read. */
+  /**
+   * Adds a finalizer unless present; refused (422) if the finalizers changed since `obj` was read.
+   * An object without finalizers is guarded by its resourceVersion, which any write changes (another
+   * controller's status write, say): on that refusal it is read again and the patch made once more
+   * on what it holds now.
+   */
   async addFinalizer(ref: CustomResourceRef, obj: KubernetesObject, finalizer: string): Promise<boolean> {
-    return this.jsonPatch(ref, obj, addFinalizerPatch(obj, finalizer));
+    try {
+      return await this.jsonPatch(ref, obj, addFinalizerPatch(obj, finalizer));
+    } catch (e) {
+      if (statusCode(e) !== 422 || obj.metadata?.finalizers?.length) throw e;
+      const fresh = await this.read(ref, obj);
+      return this.jsonPatch(ref, fresh, addFinalizerPatch(fresh, finalizer));
+    }
+  }
+
+  private async read(ref: CustomResourceRef, obj: KubernetesObject): Promise<KubernetesObject> {
+    const name = obj.metadata?.name ?? '';
+    const namespace = obj.metadata?.namespace;
+    return (await (namespace
+      ? this.custom.getNamespacedCustomObject({ ...ref, namespace, name })
+      : this.custom.getClusterCustomObject({ ...ref, name }))) as KubernetesObject;
   }
 
   /** Removes a finalizer if present, with the same guard. */

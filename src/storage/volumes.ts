@@ -79,7 +79,7 @@ function hostLabels(nodes: ReadonlyMap<string, NodeFacts>, index: TopologyIndex)
 }
 
 /** Hosts a volume's required node affinity pins it to (`kubernetes.io/hostname In [...]`). */
-function pinnedHosts(pv: V1PersistentVolume): string[] {
+export function pinnedHosts(pv: V1PersistentVolume): string[] {
   return (pv.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? []).flatMap((t) =>
     (t.matchExpressions ?? [])
       .filter((e) => e.key === HOSTNAME_LABEL && e.operator === 'In')

@@ -1,12 +1,14 @@
 // Placement fixtures for cluster tests: nodes relabelled out of a policy (and always put back),
 // policies, the namespace label and admission that hold a namespace, and the Events on a hub.
 import {
+  AppsV1Api,
   CoreV1Api,
   CustomObjectsApi,
   EventsV1Api,
   PatchStrategy,
   setHeaderOptions,
   type KubeConfig,
+  type V1PodSpec,
 } from '@kubernetes/client-node';
 import { SOVEREIGNTY_POLICY } from '../../src/api/index.js';
 import { policyNamespaceLabelKey } from '../../src/placement/admission.js';
@@ -144,4 +146,38 @@ export async function namespaceHeld(
 export async function hubEvents(kc: KubeConfig, namespace: string, hub: string) {
   const list = await kc.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace });
   return list.items.filter((e) => e.regarding?.kind === 'HealthDataHub' && e.regarding?.name === hub);
+}
+
+/**
+ * Creates a Deployment of `replicas` pods labelled `app=<name>` in `namespace`, retried while the
+ * admission objects are not enforced yet after the namespace was labelled. No node constraints:
+ * the admission injects the policy's. `pod` adds to the pod spec (a spread, say).
+ */
+export async function createDeployment(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+  replicas: number,
+  pod: Partial<V1PodSpec> = {},
+): Promise<void> {
+  const apps = kc.makeApiClient(AppsV1Api);
+  await eventually(
+    `deployment ${name} accepted`,
+    async () =>
+      !!(await apps.createNamespacedDeployment({
+        namespace,
+        body: {
+          metadata: { name },
+          spec: {
+            replicas,
+            selector: { matchLabels: { app: name } },
+            template: {
+              metadata: { labels: { app: name } },
+              spec: { containers: [{ name: 'c', image: 'registry.example.eu/app:1' }], ...pod },
+            },
+          },
+        },
+      })),
+    30_000,
+  );
 }

@@ -34,6 +34,11 @@ export interface KeysReconcilerDeps {
   policies: Cache<SovereigntyPolicy>;
   namespaces: Pick<NamespaceLabels, 'labelsOf'>;
   keys: KeyGate;
+  /**
+   * Why the hub's StorageClass is refused, if it is: nothing of the hub is created then, keys
+   * included (StorageReady says so; the hub controller reports it).
+   */
+  storageClassRefusal: (hub: HealthDataHub, policy: SovereigntyPolicy) => string | undefined;
   /** Applies KeysReady and status.encryption, with the keys controller's field manager. */
   status: StatusWriter;
   events: EventSink;
@@ -87,6 +92,10 @@ export class KeysReconciler implements Reconciler {
     // The finalizer first (the hub controller adds it): no key exists that the hub's deletion
     // would not account for. Its addition wakes this controller.
     if (!hub.metadata.finalizers?.includes(FINALIZER)) return;
+    // A class that is refused holds everything back; its change wakes this controller.
+    if (this.d.storageClassRefusal(hub, policy)) {
+      return this.write(hub, { condition: current, encryption: hub.status?.encryption });
+    }
     let result;
     try {
       result = await this.d.keys.ensure(hub, policy, signal);

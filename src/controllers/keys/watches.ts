@@ -3,7 +3,12 @@
 // its namespace's labels (which policies it may use) and the key-access objects it applied.
 // Never pods, volumes or the datastore. Secrets are not watched: the operator may not list them
 // (it reads the few it needs by name); the lifecycle's requeues cover a changed PIN or token.
-import type { KubernetesObject, V1Namespace, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type {
+  KubernetesObject,
+  V1Namespace,
+  V1PersistentVolumeClaim,
+  V1StorageClass,
+} from '@kubernetes/client-node';
 import type { HealthDataHub, SovereigntyPolicy } from '../../api/index.js';
 import { objectKey } from '../../runtime/cache.js';
 import type { InformerEvent } from '../../runtime/informer.js';
@@ -24,6 +29,8 @@ export interface KeysSources extends HubView {
   namespaces: EventSource<V1Namespace>;
   /** Claims: a hub's claims are evidence that it holds data (keys are then never made anew). */
   claims: EventSource<V1PersistentVolumeClaim>;
+  /** StorageClasses: keys are made only once the hub's class is accepted. */
+  storageClasses: EventSource<V1StorageClass>;
   /** The builtin key access: the datastore's service account, and the Role and RoleBinding. */
   access: readonly {
     kind: string;
@@ -75,6 +82,12 @@ export function keysWatches(s: KeysSources): AnyWatch[] {
       source: s.claims,
       predicate: (e) => e === 'add' || e === 'delete',
       map: (_e, claim) => hubsOfClaim(s, claim.metadata?.namespace, claim.metadata?.name),
+    }),
+    watch({
+      name: 'storage classes',
+      source: s.storageClasses,
+      map: (_e, sc) =>
+        s.hubs.list((h) => h.spec.storage.storageClassName === sc.metadata?.name).map(objectKey),
     }),
     ...s.access.map((o) =>
       watch({

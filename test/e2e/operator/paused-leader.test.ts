@@ -155,10 +155,19 @@ describe('a paused leader', () => {
             spec: { datastore: { env: [{ name: 'ROUND', value: String(round) }] } },
           });
         await eventually('the new leader reconciled every hub', allReconciled, 60_000, 250);
-        const statefulSets = auditedWrites(auditLog)
-          .slice(before.length)
-          .filter((e) => sentBy(e, standby) && e.objectRef?.resource === 'statefulsets').length;
-        expect(statefulSets).toBeGreaterThanOrEqual(HUBS); // the old leader's watches will see them
+        // Each datastore follows once the keys are reported for the new generation: the old
+        // leader's watches will see every one.
+        const statefulSets = () =>
+          auditedWrites(auditLog)
+            .slice(before.length)
+            .filter((e) => sentBy(e, standby) && e.objectRef?.resource === 'statefulsets').length;
+        await eventually(
+          'the new leader applied every StatefulSet',
+          async () => statefulSets() >= HUBS,
+          60_000,
+          250,
+        );
+        expect(statefulSets()).toBeGreaterThanOrEqual(HUBS);
         const pausedMs = Date.now() - stoppedAt;
         leader.child.kill('SIGCONT');
         // Unref'd: the timer must not keep the test process alive once the leader has exited.

@@ -2,7 +2,7 @@
 // (condition, Event, metric, status) and evicted, and its replacement runs on a compliant node.
 // Nodes of the shared test cluster are relabelled here: every change is undone before the next
 // step, and again after all, whatever happens.
-import { AppsV1Api, CoreV1Api, PolicyV1Api, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, PolicyV1Api, type V1Pod } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HEALTH_DATA_HUB, type HealthDataHub } from '../../../src/api/index.js';
 import { testKubeConfig } from '../../support/cluster.js';
@@ -15,6 +15,7 @@ import {
 } from '../../support/hubs.js';
 import { metricValue } from '../../support/metrics.js';
 import {
+  createDeployment,
   createPolicy,
   deletePolicy,
   hubEvents,
@@ -31,34 +32,9 @@ const RELABELS = 24;
 
 const kc = testKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
-const apps = kc.makeApiClient(AppsV1Api);
 
 /** Every node this file relabels is put back before the next step, and again after all. */
 const relabel = new NodeRelabeller(kc);
-
-async function createDeployment(namespace: string, name: string, replicas: number): Promise<void> {
-  // The admission objects may take a moment to be enforced after the namespace is labelled.
-  await eventually(
-    `deployment ${name} accepted`,
-    async () =>
-      !!(await apps.createNamespacedDeployment({
-        namespace,
-        body: {
-          metadata: { name },
-          spec: {
-            replicas,
-            selector: { matchLabels: { app: name } },
-            template: {
-              metadata: { labels: { app: name } },
-              // No node constraints: the admission injects the policy's.
-              spec: { containers: [{ name: 'c', image: 'registry.example.eu/app:1' }] },
-            },
-          },
-        },
-      })),
-    30_000,
-  );
-}
 
 /** The Deployment's pods, once exactly `replicas` run (not terminating) on compliant nodes. */
 async function runningOnCompliantNodes(namespace: string, app: string, replicas: number): Promise<V1Pod[]> {
@@ -99,7 +75,7 @@ describe('a pod whose node leaves the policy (onViolation: Evict)', () => {
     op = await startOperatorProcess([`--namespace=${ns}`, '--leader-elect=false']);
     await createHub(kc, hubManifest(hubName, ns));
     await namespaceHeld(kc, ns, 'eu-hds', ['fr-par', 'eu-west-3', 'de-fra']);
-    await createDeployment(ns, app, 2);
+    await createDeployment(kc, ns, app, 2);
     await runningOnCompliantNodes(ns, app, 2);
     await waitCompliant(ns, hubName);
     hubWatch = await recordWatch<HealthDataHub>(
@@ -275,7 +251,7 @@ describe('report-only policies and policies without eligible nodes', () => {
     op = await startOperatorProcess([`--namespace=${ns}`, '--leader-elect=false']);
     await createHub(kc, hubManifest(hubName, ns, policy));
     await namespaceHeld(kc, ns, policy, spec.regions);
-    await createDeployment(ns, app, 2);
+    await createDeployment(kc, ns, app, 2);
     await runningOnCompliantNodes(ns, app, 2);
     await waitCompliant(ns, hubName);
   }, 150_000);

@@ -2,7 +2,7 @@
 // server that accepts connections and never replies, as a hung HSM gateway would), a pod whose
 // node leaves the policy is still reported and evicted within the usual latency, and
 // PlacementCompliant stays current for the hub's generation while KeysReady is False.
-import { AppsV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { createServer, type Server, type Socket } from 'node:net';
 import { HEALTH_DATA_HUB, type HealthDataHub } from '../../../src/api/index.js';
 import { testKubeConfig } from '../../support/cluster.js';
@@ -14,7 +14,7 @@ import {
   prepareHubNamespace,
   waitForHubCondition,
 } from '../../support/hubs.js';
-import { namespaceHeld, NodeRelabeller } from '../../support/placement.js';
+import { createDeployment, namespaceHeld, NodeRelabeller } from '../../support/placement.js';
 import { startOperatorProcess, type OperatorProcess } from '../../support/operator.js';
 import { createStorageFixtures, type StorageFixtures } from '../../support/storage.js';
 import { eventually } from '../../support/wait.js';
@@ -25,7 +25,6 @@ const RELABELS = 3;
 
 const kc = testKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
-const apps = kc.makeApiClient(AppsV1Api);
 const relabel = new NodeRelabeller(kc);
 
 /** A TCP server that accepts every connection and never answers. */
@@ -88,25 +87,7 @@ describe('a key provider that does not answer', () => {
     };
     await createHub(kc, hub);
     await namespaceHeld(kc, ns, 'eu-hds', ['fr-par', 'eu-west-3', 'de-fra']);
-    await eventually(
-      `deployment ${app} accepted`,
-      async () =>
-        !!(await apps.createNamespacedDeployment({
-          namespace: ns,
-          body: {
-            metadata: { name: app },
-            spec: {
-              replicas: 1,
-              selector: { matchLabels: { app } },
-              template: {
-                metadata: { labels: { app } },
-                spec: { containers: [{ name: 'c', image: 'registry.example.eu/app:1' }] },
-              },
-            },
-          },
-        })),
-      30_000,
-    );
+    await createDeployment(kc, ns, app, 1);
     await runningPod(ns, app);
     hubWatch = await recordWatch<HealthDataHub>(
       kc,

@@ -27,6 +27,13 @@ describe('layering', () => {
     ['src/hub/x.ts', '../controllers/hub/reconciler.js', 'hub steps do not reach up into controllers'],
     ['src/controllers/hub/x.ts', '../../operator.js', 'controllers do not reach up into the composition'],
     ['src/controllers/hub/x.ts', '../../cli/run.js', 'controllers do not reach up into the command line'],
+    [
+      'src/report/x.ts',
+      '../controllers/hub/reconciler.js',
+      'reports use the pure verdicts, not the controllers',
+    ],
+    ['src/report/x.ts', '../hub/status.js', 'reports do not reach into the hub steps'],
+    ['src/placement/x.ts', '../report/what-if.js', 'the domain does not reach up into reports'],
   ])('%s may not import %s (%s)', async (file, from) => {
     expect(await importErrors(file, from)).toEqual([expect.stringContaining('layering')]);
   });
@@ -39,6 +46,9 @@ describe('layering', () => {
     ['src/controllers/hub/x.ts', '../placement/reconciler.js'],
     ['src/controllers/hub/x.ts', '../../hub/status.js'],
     ['src/operator.ts', './controllers/hub/reconciler.js'],
+    ['src/report/x.ts', '../placement/audit.js'],
+    ['src/report/x.ts', '../storage/volumes.js'],
+    ['src/cli/x.ts', '../report/what-if.js'],
   ])('%s may import %s', async (file, from) => {
     expect(await importErrors(file, from)).toEqual([]);
   });

@@ -281,6 +281,8 @@ export function keysController(
     policies: cluster.policies,
     namespaces: cluster.namespaceLabels,
     keys: gate,
+    // The class is accepted unless a test says otherwise.
+    storageClassRefusal: () => undefined,
     status: cluster.status.writer(KEYS_FIELD_MANAGER),
     events: cluster.events,
     log: quiet,

@@ -625,6 +625,7 @@ function keysSources(c: FakeCluster): KeysSources {
     policies: c.policies,
     namespaces: c.namespaces,
     claims: c.claims,
+    storageClasses: new FakeCache<V1StorageClass>(),
     access: [],
     drifted: () => false,
   };

@@ -121,6 +121,24 @@ describe('KeysReconciler', () => {
     expect(keysWrites(c)).toHaveLength(1);
   });
 
+  // StorageReady promises "nothing of the hub is created until then" for a refused class: keys
+  // included. The class's change wakes the keys (a storage-class watch), which are then made.
+  it('makes no key while the hub\u2019s StorageClass is refused, and makes them once it is accepted', async () => {
+    const c = cluster();
+    const gate = recordingGate();
+    let refusal: string | undefined = 'StorageClass "encrypted-eu" does not exist';
+    const keys = keysController(c, gate, { storageClassRefusal: () => refusal });
+
+    expect(await keys.reconcile(KEY, running())).toBeUndefined();
+    expect(gate.calls).toEqual([]);
+    expect(keysWrites(c)).toEqual([]);
+
+    refusal = undefined;
+    expect(await keys.reconcile(KEY, running())).toBeUndefined();
+    expect(gate.calls).toEqual([`ensure ${KEY}`]);
+    expect(keysOf(c, KEY)).toMatchObject({ status: 'True' });
+  });
+
   it('writes a new verdict and a new key version, keeping the transition time while KeysReady holds', async () => {
     const c = cluster();
     let result = keysReadyResult();

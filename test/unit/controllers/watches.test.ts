@@ -153,6 +153,7 @@ function keysOn(c: FakeCluster): { watches: AnyWatch[] } & KeysWorld {
     policies: c.policies,
     namespaces: c.namespaces,
     claims: c.claims,
+    storageClasses: new FakeCache<V1StorageClass>(),
     access: [
       { kind: 'ServiceAccount', source: w.serviceAccounts },
       { kind: 'Role', source: w.roles, hubNamespace: keyAccessHubNamespace },
@@ -896,6 +897,7 @@ describe('keys watches (keyed by hub)', () => {
       'hubs',
       'namespaces',
       'policies',
+      'storage classes',
     ]);
   });
 
