@@ -229,7 +229,12 @@ describe('a hub namespace is never left without admission', () => {
       status: 'False',
       reason: 'AdmissionFailed',
     });
-    expect(hubCondition(hub, ConditionType.Stalled)?.status).toBe('True');
+    expect(hubCondition(hub, ConditionType.PlacementCompliant)?.message).toContain(policy);
+    // Ready, Reconciling and Stalled follow from the hub controller, woken by that condition.
+    await waitForHubCondition(kc, ns, 'research', ConditionType.Stalled, {
+      status: 'True',
+      reason: 'AdmissionFailed',
+    });
     // Fail closed: the namespace is labelled for the policy, and no pod of the tenant is admitted.
     expect((await core.readNamespace({ name: ns })).metadata?.labels?.[policyNamespaceLabelKey(policy)]).toBe(
       'true',
