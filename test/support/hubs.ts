@@ -96,7 +96,7 @@ export function reconciled(hub: HealthDataHub): boolean {
 }
 
 /**
- * Deletes a test namespace and waits (up to 30 s) until no HealthDataHub is left in it: that is the
+ * Deletes a test namespace and waits (up to 60 s) until no HealthDataHub is left in it: that is the
  * part that needs a running operator (the hubs' finalizer), so call this before stopping it. The
  * namespace itself is left to the namespace controller, which takes 5 s or more even for an empty
  * one; nothing later depends on it being gone (test namespaces have unique names).
@@ -106,7 +106,7 @@ export function reconciled(hub: HealthDataHub): boolean {
 export async function deleteNamespaceAndWait(kc: KubeConfig, namespace: string): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
   await core.deleteNamespace({ name: namespace }).catch(() => undefined);
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 60_000;
   let left: string[] = [];
   while (Date.now() < deadline) {
     left = (await listHubs(kc, namespace).catch(() => [])).map((h) => h.metadata.name ?? '?');
@@ -114,7 +114,7 @@ export async function deleteNamespaceAndWait(kc: KubeConfig, namespace: string):
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(
-    `namespace ${namespace} still holds hubs ${left.join(', ')} 30 s after its deletion: ` +
+    `namespace ${namespace} still holds hubs ${left.join(', ')} 60 s after its deletion: ` +
       'their finalizer needs a running operator (delete the namespace before stopping it)',
   );
 }

@@ -214,11 +214,17 @@ describe('a hub namespace is never left without admission', () => {
       30_000,
     );
     expect(ready.status).toBe('False');
-    // Stalled too, so kstatus-based tools read the policy as Failed rather than Current.
-    expect(getCondition((await getPolicy(policy)).status?.conditions, ConditionType.Stalled)).toMatchObject({
-      status: 'True',
-      reason: 'AdmissionFailed',
-    });
+    // Stalled too, so kstatus-based tools read the policy as Failed rather than Current (a first
+    // attempt the API server did not answer in time reads Reconciling until the refusal comes).
+    const stalled = await eventually(
+      'policy Stalled=True AdmissionFailed',
+      async () => {
+        const c = getCondition((await getPolicy(policy)).status?.conditions, ConditionType.Stalled);
+        return c?.status === 'True' ? c : undefined;
+      },
+      30_000,
+    );
+    expect(stalled.reason).toBe('AdmissionFailed');
     expect(ready.message).toMatch(/forbidden/i); // the API server's own words
     expect(ready.message).toContain(placement);
     expect(ready.message).toContain('fail closed');
