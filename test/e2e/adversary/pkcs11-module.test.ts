@@ -153,8 +153,11 @@ describe('a tenant naming any file as the PKCS#11 module', () => {
     // The hubs' finalizers need a running operator: a fresh one lets the namespace go.
     if (ns) {
       const cleaner = await startOperatorProcess([`--namespace=${ns}`, '--leader-elect=false']);
-      await deleteNamespaceAndWait(admin, ns);
-      await cleaner.stop();
+      try {
+        await deleteNamespaceAndWait(admin, ns);
+      } finally {
+        await cleaner.stop();
+      }
     }
     await fixtures?.cleanup();
     if (dir) rmSync(dir, { recursive: true, force: true });
