@@ -157,23 +157,33 @@ export function hubWatches(s: HubSources): AnyWatch[] {
         return ref ? hubsOfClaim(s, ref.namespace, ref.name) : [];
       },
     }),
-    watch({
-      name: 'storage classes',
-      source: s.storageClasses,
-      map: (_e, sc) =>
-        s.hubs.list((h) => h.spec.storage.storageClassName === sc.metadata?.name).map(objectKey),
-    }),
-    // Drift (a version the operator did not apply) or deletion re-applies them.
-    ...s.owned.map((o) =>
-      watch({
-        name: o.kind,
-        source: o.source,
-        predicate: (e, obj) =>
-          notResync(e) && (s.drifted(o.kind, e, obj) || Boolean(o.everyChange) || e === 'delete'),
-        map: (_e, obj) => ownerHub(obj, (o.hubNamespace ?? ((x) => x.metadata?.namespace))(obj)),
-      }),
-    ),
+    storageClassWatch(s, s.storageClasses),
+    ...s.owned.map((o) => appliedObjectWatch(o, s.drifted)),
   ];
+}
+
+/** StorageClass events wake the hubs that name the class. */
+export function storageClassWatch(view: HubView, source: EventSource<V1StorageClass>): AnyWatch {
+  return watch({
+    name: 'storage classes',
+    source,
+    map: (_e, sc) =>
+      view.hubs.list((h) => h.spec.storage.storageClassName === sc.metadata?.name).map(objectKey),
+  });
+}
+
+/**
+ * An object the operator applied for a hub: drift (a version the operator did not apply) or
+ * deletion wakes its hub, which re-applies it; with `everyChange`, any change does.
+ */
+export function appliedObjectWatch(o: OwnedSource, drifted: HubSources['drifted']): AnyWatch {
+  return watch({
+    name: o.kind,
+    source: o.source,
+    predicate: (e, obj) =>
+      notResync(e) && (drifted(o.kind, e, obj) || Boolean(o.everyChange) || e === 'delete'),
+    map: (_e, obj) => ownerHub(obj, (o.hubNamespace ?? ((x) => x.metadata?.namespace))(obj)),
+  });
 }
 
 /** Key-access Roles live in the operator's namespace and name their hub's namespace in a label. */

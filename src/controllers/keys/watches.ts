@@ -12,14 +12,16 @@ import type {
 import type { HealthDataHub, SovereigntyPolicy } from '../../api/index.js';
 import { objectKey } from '../../runtime/cache.js';
 import type { InformerEvent } from '../../runtime/informer.js';
-import { notResync, watch, type AnyWatch, type EventSource } from '../../runtime/watches.js';
+import { watch, type AnyWatch, type EventSource } from '../../runtime/watches.js';
 import {
+  appliedObjectWatch,
   hubsInNamespace,
   hubsOfClaim,
   hubsUsingPolicy,
   namespaceLabelEventMatters,
-  ownerHub,
+  storageClassWatch,
   type HubView,
+  type OwnedSource,
 } from '../hub/watches.js';
 import { policyEventMatters, specOrMetadataChanged } from '../predicates.js';
 
@@ -32,11 +34,7 @@ export interface KeysSources extends HubView {
   /** StorageClasses: keys are made only once the hub's class is accepted. */
   storageClasses: EventSource<V1StorageClass>;
   /** The builtin key access: the datastore's service account, and the Role and RoleBinding. */
-  access: readonly {
-    kind: string;
-    source: EventSource<KubernetesObject>;
-    hubNamespace?: (obj: KubernetesObject) => string | undefined;
-  }[];
+  access: readonly OwnedSource[];
   /** Whether an event of an applied object is a drift to restore (AppliedCache.observe). */
   drifted: (kind: string, event: InformerEvent, obj: KubernetesObject) => boolean;
 }
@@ -83,19 +81,7 @@ export function keysWatches(s: KeysSources): AnyWatch[] {
       predicate: (e) => e === 'add' || e === 'delete',
       map: (_e, claim) => hubsOfClaim(s, claim.metadata?.namespace, claim.metadata?.name),
     }),
-    watch({
-      name: 'storage classes',
-      source: s.storageClasses,
-      map: (_e, sc) =>
-        s.hubs.list((h) => h.spec.storage.storageClassName === sc.metadata?.name).map(objectKey),
-    }),
-    ...s.access.map((o) =>
-      watch({
-        name: o.kind,
-        source: o.source,
-        predicate: (e, obj) => notResync(e) && (s.drifted(o.kind, e, obj) || e === 'delete'),
-        map: (_e, obj) => ownerHub(obj, (o.hubNamespace ?? ((x) => x.metadata?.namespace))(obj)),
-      }),
-    ),
+    storageClassWatch(s, s.storageClasses),
+    ...s.access.map((o) => appliedObjectWatch(o, s.drifted)),
   ];
 }
