@@ -7,8 +7,13 @@
 #   actionlint  github.com/rhysd/actionlint (the GitHub workflow)
 #   hdh-gotools hack/tools: kstatus (sigs.k8s.io/cli-utils), Argo CD health scripts (gopher-lua),
 #               kind cluster config (sigs.k8s.io/kind types, strict)
-# Output: ~/.cache/hdh-operator/tools-$TOOLS_CACHE_GENERATION/bin (or $OUT_DIR/bin). A binary of the pinned version
-# already present is kept; hdh-gotools is rebuilt when hack/tools changes.
+# and copies, from the Go modules that publish them, the policy report CRDs the operator writes to
+# when they are served (the end-to-end tests install them):
+#   openreports.io/v1alpha1 Report, ClusterReport      github.com/openreports/reports-api
+#   wgpolicyk8s.io/v1alpha2 PolicyReport, Cluster…     github.com/kyverno/kyverno (ships them)
+# Output: ~/.cache/hdh-operator/tools-$TOOLS_CACHE_GENERATION/bin (or $OUT_DIR/bin), and crds/<name>-v<version>/
+# beside it. A binary of the pinned version already present is kept; hdh-gotools is rebuilt when
+# hack/tools changes.
 set -euo pipefail
 
 # shellcheck source=go-build-env.sh
@@ -48,3 +53,30 @@ else
   echo "$src_hash" >"$bin_dir/.hdh-gotools.version"
   log "hdh-gotools $src_hash: done"
 fi
+
+# CRD files as a module publishes them: only downloaded (go mod download), nothing is compiled.
+copy_crds() { # name module version folder-in-module file...
+  local name="$1" module="$2" version="$3" from="$4"
+  shift 4
+  local dest="$out_dir/crds/$name-$version"
+  if [[ -f "$dest/.complete" ]]; then
+    log "$name $version CRDs: cached"
+    return
+  fi
+  local dir
+  dir="$(cd "$work_dir" && GOFLAGS=-mod=mod go mod download -json "$module@$version" \
+    | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [[ -d "$dir/$from" ]] || { echo "$module@$version has no $from (download: '$dir')" >&2; exit 1; }
+  mkdir -p "$dest"
+  for f in "$@"; do
+    [[ -f "$dir/$from/$f" ]] || { echo "$module@$version has no $from/$f" >&2; ls "$dir/$from" >&2; exit 1; }
+    install -m 0644 "$dir/$from/$f" "$dest/$f"
+  done
+  touch "$dest/.complete"
+  log "$name $version CRDs: copied from $module"
+}
+
+copy_crds openreports github.com/openreports/reports-api "v$OPENREPORTS_VERSION" config/crd \
+  openreports.io_reports.yaml openreports.io_clusterreports.yaml
+copy_crds wgpolicyk8s github.com/kyverno/kyverno "v$KYVERNO_VERSION" config/crds/policyreport \
+  wgpolicyk8s.io_policyreports.yaml wgpolicyk8s.io_clusterpolicyreports.yaml

@@ -1,36 +1,26 @@
-import {
-  CoreV1Api,
-  type KubernetesObject,
-  type V1Namespace,
-  type V1Node,
-  type V1PersistentVolume,
-  type V1PersistentVolumeClaim,
-  type V1Pod,
-  type V1PodDisruptionBudget,
-  type V1StatefulSet,
-  type V1StorageClass,
-} from '@kubernetes/client-node';
+import { CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
 import {
   FIELD_MANAGER,
-  HEALTH_DATA_HUB,
-  LABEL_HUB,
   LABEL_MANAGED_BY,
   MANAGED_BY_VALUE,
   KEYS_FIELD_MANAGER,
   PLACEMENT_FIELD_MANAGER,
-  SOVEREIGNTY_POLICY,
   type HealthDataHub,
   type SovereigntyPolicy,
 } from './api/index.js';
 import { HubReconciler } from './controllers/hub/reconciler.js';
+import { operatorInformers } from './controllers/informers.js';
 import { KeysReconciler } from './controllers/keys/reconciler.js';
 import { keysWatches } from './controllers/keys/watches.js';
 import { hubWatches, keyAccessHubNamespace } from './controllers/hub/watches.js';
+import { liveNodeReader } from './controllers/placement/live-node.js';
 import { PlacementReconciler } from './controllers/placement/reconciler.js';
 import { placementWatches } from './controllers/placement/watches.js';
 import { policyWatches } from './controllers/policy/watches.js';
+import { registerPolicyReports } from './controllers/policyreport/register.js';
 import { HubMetrics } from './hub/metrics.js';
-import { NamespaceLabeler, namespaceView } from './hub/namespace-labels.js';
+import { HistoryRecorder } from './hub/history-recorder.js';
+import { NamespaceLabeler } from './hub/namespace-labels.js';
 import { RetainedClaimRecords } from './hub/retained-claims.js';
 import { ClaimWriter } from './hub/steps/claim-writes.js';
 import { appliedKey, DatastoreStep } from './hub/steps/datastore.js';
@@ -41,15 +31,13 @@ import { StorageStep } from './hub/steps/storage.js';
 import { KeyLifecycle } from './keys/lifecycle.js';
 import { KeyMetrics } from './keys/metrics.js';
 import type { AllowedToken } from './keys/pkcs11-tokens.js';
-import { nodeFacts as nodeFactsOf, podAuditView } from './placement/audit.js';
+import { nodeFacts as nodeFactsOf } from './placement/audit.js';
 import { PlacementMetrics } from './placement/metrics.js';
-import { podIndexers } from './placement/pod-index.js';
 import { Evictor } from './placement/evictor.js';
 import { ADMISSION_KINDS, AdmissionSync, admissionKey } from './policy/admission-sync.js';
 import { PolicyReconciler } from './policy/reconciler.js';
 import { AppliedCache } from './runtime/apply-cache.js';
 import { Writer } from './runtime/apply.js';
-import { statusCode } from './runtime/errors.js';
 import { EventRecorder } from './runtime/events.js';
 import type { Manager } from './runtime/manager.js';
 import { connect } from './runtime/watches.js';
@@ -70,6 +58,8 @@ export interface OperatorOptions {
   pkcs11AllowedModules?: readonly string[];
   /** Which namespace may use which PKCS#11 token (--pkcs11-allowed-tokens); none when absent. */
   pkcs11AllowedTokens?: readonly AllowedToken[];
+  /** How often the served policy report kinds are asked again (--report-discovery-interval). */
+  reportDiscoveryIntervalMs?: number;
 }
 
 /**
@@ -78,97 +68,38 @@ export interface OperatorOptions {
  * policy controller; each says in its watches which events wake which of its keys.
  */
 export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
-  const hubs = mgr.informer<HealthDataHub>({ ...HEALTH_DATA_HUB, namespace: opts.namespace });
-  const policies = mgr.informer<SovereigntyPolicy>(SOVEREIGNTY_POLICY);
-  const nodes = mgr.informer<V1Node>({ group: '', version: 'v1', kind: 'Node', plural: 'nodes' });
-  // Every pod of a hub namespace is held to its policy, whoever created it. The cache keeps only
-  // what the audit reads (podAuditView): without --namespace it holds every pod of the cluster.
-  const pods = mgr.informer<V1Pod>(
-    { group: '', version: 'v1', kind: 'Pod', plural: 'pods', namespace: opts.namespace },
-    { transform: podAuditView, indexers: podIndexers },
-  );
-  // Storage: claims of the watched namespaces; volumes and classes are cluster-wide.
-  const claims = mgr.informer<V1PersistentVolumeClaim>({
-    group: '',
-    version: 'v1',
-    kind: 'PersistentVolumeClaim',
-    plural: 'persistentvolumeclaims',
-    namespace: opts.namespace,
-  });
-  // Namespaces, reduced to their labels: the operator's policy labels are kept, and the policies'
-  // namespaceSelectors read them. Few objects, watched cluster-wide even with --namespace.
-  const namespaceCache = mgr.informer<V1Namespace>(
-    { group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces' },
-    { transform: namespaceView },
-  );
-  const volumes = mgr.informer<V1PersistentVolume>({
-    group: '',
-    version: 'v1',
-    kind: 'PersistentVolume',
-    plural: 'persistentvolumes',
-  });
-  const storageClasses = mgr.informer<V1StorageClass>({
-    group: 'storage.k8s.io',
-    version: 'v1',
-    kind: 'StorageClass',
-    plural: 'storageclasses',
-  });
-  // The datastore objects the operator applied, found by their hub label: a change or deletion
-  // by someone else is restored, and the StatefulSet's status feeds DatastoreReady.
-  const owned = { namespace: opts.namespace, labelSelector: LABEL_HUB };
-  const statefulSets = mgr.informer<V1StatefulSet>({
-    group: 'apps',
-    version: 'v1',
-    kind: 'StatefulSet',
-    plural: 'statefulsets',
-    ...owned,
-  });
-  const services = mgr.informer<KubernetesObject>({
-    group: '',
-    version: 'v1',
-    kind: 'Service',
-    plural: 'services',
-    ...owned,
-  });
-  const podDisruptionBudgets = mgr.informer<V1PodDisruptionBudget>({
-    group: 'policy',
-    version: 'v1',
-    kind: 'PodDisruptionBudget',
-    plural: 'poddisruptionbudgets',
-    ...owned,
-  });
-  // builtin key access: the datastore pods' service account (hub namespace), and the Role and
-  // RoleBinding letting it read its KEK (operator namespace). A pod start needs them all.
-  const serviceAccounts = mgr.informer<KubernetesObject>({
-    group: '',
-    version: 'v1',
-    kind: 'ServiceAccount',
-    plural: 'serviceaccounts',
-    ...owned,
-  });
-  const keyAccessRbac = (['Role', 'RoleBinding'] as const).map((kind) => ({
-    kind,
-    informer: mgr.informer<KubernetesObject>({
-      group: 'rbac.authorization.k8s.io',
-      version: 'v1',
-      kind,
-      plural: `${kind.toLowerCase()}s`,
-      namespace: opts.operatorNamespace,
-      labelSelector: LABEL_HUB,
-    }),
-  }));
+  const {
+    hubs,
+    policies,
+    nodes,
+    pods,
+    claims,
+    namespaceCache,
+    volumes,
+    storageClasses,
+    statefulSets,
+    services,
+    podDisruptionBudgets,
+    serviceAccounts,
+    keyAccessRbac,
+  } = operatorInformers(mgr, opts);
   const placementMetrics = new PlacementMetrics(mgr.metrics.registry);
   const writer = new Writer(mgr.clients, FIELD_MANAGER);
   const events = new EventRecorder(mgr.clients, 'hdh.sovereign.eu/hdh-operator', opts.identity, mgr.log);
 
-  const admission = new AdmissionSync(mgr.clients, writer);
-  const applied = new AppliedCache();
+  // The admission objects as watched (their informers are made with the policy controller's).
+  const admission = new AdmissionSync(mgr.clients, writer, (obj) =>
+    admissionObjects[ADMISSION_KINDS.findIndex((k) => k.kind === obj.kind)]?.get(obj.metadata?.name ?? ''),
+  );
+  // Compared with the live objects as watched, so a restart re-applies nothing that is unchanged.
+  const applied = new AppliedCache(FIELD_MANAGER);
   const storageMetrics = new StorageMetrics(mgr.metrics.registry);
   const claimWrites = new ClaimWriter(mgr.clients);
   const keyMetrics = new KeyMetrics(mgr.metrics.registry);
   new HubMetrics(mgr.metrics.registry, () => hubs.list());
   const core = mgr.clients.make(CoreV1Api);
   const retainedClaims = new RetainedClaimRecords(core, writer, opts.operatorNamespace);
+  const history = new HistoryRecorder({ api: core, operatorNamespace: opts.operatorNamespace, log: mgr.log });
   const namespaces = new NamespaceLabeler({
     writer,
     core,
@@ -216,17 +147,15 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
           writer,
           applied,
           operatorNamespace: opts.operatorNamespace,
+          live: (obj) => {
+            const key = `${obj.metadata?.namespace}/${obj.metadata?.name}`;
+            if (obj.kind === 'ServiceAccount') return serviceAccounts.get(key);
+            return keyAccessRbac.find((r) => r.kind === obj.kind)?.informer.get(key);
+          },
         }),
       },
     );
-  const liveNode = async (name: string) => {
-    try {
-      return await core.readNode({ name });
-    } catch (e) {
-      if (statusCode(e) === 404) return undefined;
-      throw e;
-    }
-  };
+  const liveNode = liveNodeReader(core);
 
   const storage = new StorageStep({
     claims,
@@ -260,6 +189,7 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
       status: new Writer(mgr.clients, PLACEMENT_FIELD_MANAGER),
       events,
       evictor: new Evictor(core, placementMetrics, { operatorNamespace: opts.operatorNamespace }),
+      history,
       metrics: placementMetrics,
       log: mgr.log,
       liveNode,
@@ -296,6 +226,7 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
         applied,
         statefulSets,
         podDisruptionBudgets,
+        services,
         log: mgr.log,
       }),
       delivery: { image: opts.image, operatorNamespace: opts.operatorNamespace },
@@ -306,6 +237,7 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
         metrics: storageMetrics,
         keys,
         records: retainedClaims,
+        history,
       },
       log: mgr.log,
       platform,
@@ -341,6 +273,7 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
       // Its own field manager: KeysReady and status.encryption are the keys controller's.
       status: new Writer(mgr.clients, KEYS_FIELD_MANAGER),
       events,
+      history,
       log: mgr.log,
       platform,
       operatorNamespace: opts.operatorNamespace,
@@ -395,4 +328,5 @@ export function registerOperator(mgr: Manager, opts: OperatorOptions): void {
         admission.cache.observe(admissionKey(obj), event === 'delete' ? undefined : obj.metadata),
     }),
   );
+  registerPolicyReports(mgr, opts, { hubs, policies, nodes, pods, claims, volumes, storageClasses });
 }

@@ -120,6 +120,11 @@ export const Reason = {
   KeysAdopted: 'KeysAdopted',
   /** Stored versions were rewrapped under the KEK's latest version. */
   KeysRewrapped: 'KeysRewrapped',
+  /**
+   * Warning: the provider reports the hub's KEK as extractable (status.encryption.custody, read
+   * at every keys reconcile). A report beside KeysReady, which it does not change by itself.
+   */
+  KeyExtractable: 'KeyExtractable',
   // Policy.
   /** The number of nodes satisfying a Ready policy changed. */
   EligibleNodesChanged: 'EligibleNodesChanged',

@@ -583,6 +583,54 @@ export interface HubEncryptionStatus {
    * When the active version was created.
    */
   lastRotationTime?: string;
+  /**
+   * Whether the key-encryption key can leave its provider, as the provider itself reports it at
+   * every keys reconcile (never inferred from the spec). Kept as last read while the provider
+   * cannot be asked.
+   */
+  custody?: HubEncryptionStatusCustody;
+}
+
+/**
+ * Whether the key-encryption key can leave its provider, as the provider itself reports it at
+ * every keys reconcile (never inferred from the spec). Kept as last read while the provider cannot
+ * be asked.
+ */
+export interface HubEncryptionStatusCustody {
+  /**
+   * NonExtractable when every attribute read has its expected value; Extractable otherwise (the
+   * key could be copied out of the provider); SecretInCluster for builtin, whose key is a
+   * Kubernetes Secret of the operator's namespace (the weakest custody).
+   */
+  verdict: 'NonExtractable' | 'Extractable' | 'SecretInCluster';
+  /**
+   * The custody attributes as read from the provider: PKCS#11 CKA_SENSITIVE, CKA_EXTRACTABLE,
+   * CKA_ALWAYS_SENSITIVE and CKA_NEVER_EXTRACTABLE of the key object; Transit exportable and
+   * allow_plaintext_backup of the key. Empty for builtin.
+   */
+  attributes?: HubEncryptionStatusCustodyAttributesItem[];
+  /**
+   * Why the verdict is what it is, and what to do about it.
+   */
+  message?: string;
+}
+
+/**
+ * One attribute, the value custody needs and the value read.
+ */
+export interface HubEncryptionStatusCustodyAttributesItem {
+  /**
+   * Name of the attribute at the provider, such as CKA_EXTRACTABLE.
+   */
+  name: string;
+  /**
+   * The value a non-extractable key has ("true" or "false").
+   */
+  expected: string;
+  /**
+   * The value the provider reported.
+   */
+  observed: string;
 }
 
 /**

@@ -7,11 +7,11 @@ import {
   DEFAULT_CLUSTER_DIR,
 } from './cluster.js';
 import { devCommand } from './dev.js';
+import { addHdhCommands } from './hdh/commands.js';
 import { OPERATOR_VERSION } from '../version.js';
 import { runCommand } from './run.js';
 import { createLogger } from '../runtime/logging.js';
 import { unwrapDekCommand } from './unwrap-dek.js';
-import { whatIfCommand } from './what-if.js';
 
 /** Whether `run` logs JSON lines: unless the command line asks for text. */
 const runLogsJson = !process.argv.some(
@@ -75,6 +75,11 @@ program
   .addOption(new Option('--log-format <format>', 'log format').choices(['json', 'text']).default('json'))
   .option('--concurrency <n>', 'reconcile workers per controller', positiveInt, 4)
   .option(
+    '--report-discovery-interval <duration>',
+    'how often to check whether the policy report CRDs (openreports.io Report, wgpolicyk8s.io PolicyReport) are served',
+    '60s',
+  )
+  .option(
     '--image <image>',
     "the operator's image, run by each datastore pod's unwrap-dek init container (default: the image of the operator's own Pod, named by POD_NAME and POD_NAMESPACE)",
   )
@@ -132,19 +137,9 @@ program
     process.exitCode = await unwrapDekCommand(opts);
   });
 
-program
-  .command('what-if')
-  .description(
-    'what a SovereigntyPolicy would change if applied: pods and volumes outside it, hubs left without nodes, nodes that change verdict (reads only)',
-  )
-  .requiredOption('--policy <file>', 'the candidate SovereigntyPolicy (YAML or JSON), new or changed')
-  .option('-n, --namespace <ns>', "only this namespace (default: the kubeconfig context's)")
-  .option('-A, --all-namespaces', 'every namespace')
-  .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-  .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
-  .action(async (opts) => {
-    process.exitCode = await whatIfCommand(opts);
-  });
+// The read-only subcommands of the kubectl plugin, the same implementation: what-if, status,
+// report, verify.
+addHdhCommands(program, 'hdh-operator', ['what-if', 'status', 'report', 'verify']);
 
 program
   .command('dev')

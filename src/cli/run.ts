@@ -2,6 +2,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseDuration } from '../api/duration.js';
+import { FIELD_MANAGER } from '../api/index.js';
 import { parseAllowedModules, stopModuleProbes } from '../keys/pkcs11-modules.js';
 import { parseAllowedTokens } from '../keys/pkcs11-tokens.js';
 import { registerOperator } from '../operator.js';
@@ -40,6 +41,8 @@ export interface RunOptions {
   pkcs11AllowedModules?: string | readonly string[];
   /** PKCS#11 tokens each namespace may name: comma-separated <namespace>/<label> (--pkcs11-allowed-tokens). */
   pkcs11AllowedTokens?: string | readonly string[];
+  /** How often the served policy report kinds are asked again, as a duration ("60s"). */
+  reportDiscoveryInterval?: string;
   /** Informer tuning; tests shorten the unhealthy threshold. */
   informer?: Omit<InformerOptions, 'transform'>;
 }
@@ -88,6 +91,18 @@ export function leaderElectionTimings(opts: RunOptions): {
   return t;
 }
 
+/** --report-discovery-interval in ms (undefined: the controller's default); throws naming the flag. */
+function reportDiscoveryInterval(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  try {
+    const ms = parseDuration(v);
+    if (ms < 1000) throw new Error('must be at least 1s');
+    return ms;
+  } catch (e) {
+    throw new Error(`--report-discovery-interval: ${describeError(e)}`);
+  }
+}
+
 /** The operator's namespace: explicit, else the pod's (POD_NAMESPACE or its service account), else hdh-system. */
 export function operatorNamespace(explicit?: string): string {
   if (explicit) return explicit;
@@ -115,6 +130,7 @@ export function createOperator(
   // Checked before anything starts: a wrong list stops the operator with the flag's message.
   const pkcs11AllowedModules = parseAllowedModules(opts.pkcs11AllowedModules);
   const pkcs11AllowedTokens = parseAllowedTokens(opts.pkcs11AllowedTokens);
+  const reportDiscoveryIntervalMs = reportDiscoveryInterval(opts.reportDiscoveryInterval);
   const kc = loadKubeConfig(opts.kubeconfig);
   const inCluster = !!process.env.KUBERNETES_SERVICE_HOST;
   const identity = `${hostname()}_${process.pid}`;
@@ -135,7 +151,13 @@ export function createOperator(
       : undefined,
     // The identity makes each replica's requests recognisable in the API server's audit log.
     userAgent: `hdh-operator/${OPERATOR_VERSION} (${identity})`,
-    informerDefaults: { resyncPeriodMs: 10 * 60_000, ...opts.informer },
+    informerDefaults: {
+      resyncPeriodMs: 10 * 60_000,
+      // Only the operator's own managers' entries are ever read (status ownership, and what an
+      // apply would change): the others are dropped from the caches.
+      managedFields: (e) => e.manager?.startsWith(FIELD_MANAGER) ?? false,
+      ...opts.informer,
+    },
   });
   registerOperator(manager, {
     namespace: opts.namespace,
@@ -144,6 +166,7 @@ export function createOperator(
     image,
     pkcs11AllowedModules,
     pkcs11AllowedTokens,
+    reportDiscoveryIntervalMs,
   });
   log.info('starting hdh-operator', {
     server: kc.getCurrentCluster()?.server,

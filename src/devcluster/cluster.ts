@@ -29,6 +29,8 @@ export interface UpOptions {
   nodes?: SimulatedNode[];
   /** Overall readiness budget; the first start on a slow machine needs the most. */
   timeoutMs?: number;
+  /** The API server's audit policy (YAML); default AUDIT_POLICY, writes only. */
+  auditPolicy?: string;
 }
 
 const SERVICE_CIDR = '10.96.0.0/12';
@@ -105,7 +107,7 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterState> {
   const server = `https://127.0.0.1:${apiPort}`;
   const kubeconfig = join(dir, 'kubeconfig');
   const auditPolicy = join(dir, 'audit-policy.yaml');
-  writeFileSync(auditPolicy, AUDIT_POLICY);
+  writeFileSync(auditPolicy, opts.auditPolicy ?? AUDIT_POLICY);
   const auditLog = join(dir, 'logs', 'audit.log');
   writeFileSync(kubeconfig, renderKubeconfig(server, pki.servingCa.cert, pki.admin.cert, pki.admin.key), {
     mode: 0o600,

@@ -1,9 +1,10 @@
 import type { CoreV1Api, V1Namespace, V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import { LABEL_RETAINED_FROM, Reason, type HealthDataHub } from '../api/index.js';
+import { FIELD_MANAGER, LABEL_RETAINED_FROM, Reason, type HealthDataHub } from '../api/index.js';
 import { hubNamespaceLabels, POLICY_NAMESPACE_LABEL_PREFIX } from '../placement/admission.js';
 import type { Labels } from '../policy/eligibility.js';
 import type { Writer } from '../runtime/apply.js';
 import { statusCode } from '../runtime/errors.js';
+import { appliedEntry, unchangedOnServer } from '../runtime/unchanged-on-server.js';
 import type { EventRecorder } from '../runtime/events.js';
 import type { Informer } from '../runtime/informer.js';
 import type { Logger } from '../runtime/logging.js';
@@ -55,9 +56,13 @@ export interface NamespaceLabelerDeps {
   operatorNamespace?: string;
 }
 
-/** What the namespace cache keeps: name, version, labels and deletion. */
+/**
+ * What the namespace cache keeps: name, version, labels, deletion, and which labels the operator
+ * applied (its own entry of managedFields).
+ */
 export function namespaceView(ns: V1Namespace): V1Namespace {
   const md = ns.metadata ?? {};
+  const applied = appliedEntry(md.managedFields, FIELD_MANAGER);
   return {
     apiVersion: 'v1',
     kind: 'Namespace',
@@ -67,6 +72,7 @@ export function namespaceView(ns: V1Namespace): V1Namespace {
       resourceVersion: md.resourceVersion,
       ...(md.labels ? { labels: md.labels } : {}),
       ...(md.deletionTimestamp ? { deletionTimestamp: md.deletionTimestamp } : {}),
+      ...(applied ? { managedFields: [applied] } : {}),
     },
   };
 }
@@ -157,6 +163,12 @@ export class NamespaceLabeler {
       !!a && JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(desired).sort());
     const changed = Object.keys(desired).filter((k) => liveLabels[k] !== desired[k]);
     if (changed.length === 0 && same(last)) return;
+    const apply = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: desired } };
+    // First sync of this process: what an earlier one applied and nobody changed since stands.
+    if (last === undefined && unchangedOnServer(apply, live, this.d.writer.fieldManager)) {
+      this.applied.set(namespace, desired);
+      return;
+    }
     // Nothing to hold and nothing to take back (most namespaces of a cluster): no write.
     if (Object.keys(desired).length === 0 && !Object.keys(liveLabels).some(isPolicyLabel)) {
       this.applied.set(namespace, desired);
@@ -170,11 +182,7 @@ export class NamespaceLabeler {
       restored = changed.filter((k) => current[k] !== desired[k]);
       if (restored.length === 0) return;
     }
-    await this.d.writer.apply({
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: { name: namespace, labels: desired },
-    });
+    await this.d.writer.apply(apply);
     this.applied.set(namespace, desired);
     if (restored.length > 0) await this.reportRestored(live, restored, hubs);
   }

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import { LABEL_HUB, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from '../api/index.js';
 import { describeError, statusCode } from '../runtime/errors.js';
+import { builtinCustody, type KeyCustody } from './custody.js';
 import { KEK_BYTES, openWithKey, sealWithKey, wrapAad } from './envelope.js';
 import { LABEL_HUB_NAMESPACE, LABEL_HUB_UID, type KeyIdentity } from './identity.js';
 import {
@@ -137,6 +138,14 @@ export class BuiltinKeyProvider implements KeyProvider {
     } finally {
       kek.fill(0);
     }
+  }
+
+  /**
+   * Always SecretInCluster: the KEK is a Secret of the operator's namespace, with no attribute to
+   * read. The Secret is not read again for it (that would load the key once more for nothing).
+   */
+  custody(_identity: KeyIdentity): Promise<KeyCustody> {
+    return Promise.resolve(builtinCustody(this.o.namespace));
   }
 
   async destroy(identity: KeyIdentity): Promise<boolean> {

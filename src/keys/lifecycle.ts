@@ -28,6 +28,7 @@
 // (builtin: the KEK Secret's labels; PKCS#11, Transit: owner-record.ts). Until ownership is
 // verified the provider is not even asked about the KEK.
 import { Reason, type HealthDataHub } from '../api/index.js';
+import type { KeyCustody } from './custody.js';
 import { dekSecretName } from './dek.js';
 import { keyIdentity } from './identity.js';
 import { observe, type ObserveContext } from './lifecycle/observe.js';
@@ -40,6 +41,7 @@ import type {
   KeyEvent,
   KeyLifecycleOptions,
   KeyLifecycleResult,
+  Observed,
   ReconcileKeysOptions,
 } from './lifecycle/types.js';
 import { hubKeyFacts, planKeys, type HubKeyFacts, type KeyPlan } from './plan.js';
@@ -124,20 +126,19 @@ export class KeyLifecycle {
           : {}),
       });
       lastPlan = plan;
-      const report = (p: KeyPlan) =>
-        result(this.o, current, facts, seen.observation, p, events, seen.identity);
+      const report = (p: KeyPlan, custody: KeyCustody | undefined) =>
+        result(this.o, current, facts, seen.observation, p, events, seen.identity, { custody });
+      const readCustody = () => this.custody(provider, facts, seen);
       if (plan.action === 'none') {
-        // Observing took time (a provider round trip): nothing is written once aborted.
+        const custody = await readCustody();
+        // Observing and reading custody took provider round trips: nothing is written once
+        // aborted, neither the owner record here nor, as the reconcile rejects, the status.
         signal?.throwIfAborted();
         await this.owners.record(facts, seen, provider);
+        return report(plan, custody);
       }
-      if (
-        plan.action === 'none' ||
-        plan.action === 'block' ||
-        plan.action === 'wait' ||
-        plan.action === 'released'
-      ) {
-        return report(plan);
+      if (plan.action === 'block' || plan.action === 'wait' || plan.action === 'released') {
+        return report(plan, await readCustody());
       }
       if (plan.action === 'initialize' && !fresh) {
         // Creation is the one step that rests on the absence of evidence: confirm on a fresh read.
@@ -152,14 +153,44 @@ export class KeyLifecycle {
         // The hub now has keys it made or adopted: the KEK they name becomes its record (status).
         facts = { ...facts, reportedKeyRef: undefined };
       }
-      if (outcome.kind === 'unavailable') return report({ action: 'wait', message: outcome.message });
+      if (outcome.kind === 'unavailable') {
+        return report({ action: 'wait', message: outcome.message }, await readCustody());
+      }
       if (outcome.kind === 'blocked') {
-        return report({ action: 'block', reason: Reason.KeyInvalid, message: outcome.message });
+        return report(
+          { action: 'block', reason: Reason.KeyInvalid, message: outcome.message },
+          await readCustody(),
+        );
       }
     }
     throw new Error(
       `keys of hub ${facts.ref.namespace}/${facts.ref.name} did not settle after ${MAX_STEPS} steps (last: ${lastPlan?.action}); is something else changing Secret ${dekSecretName(facts.ref.name)}?`,
     );
+  }
+
+  /**
+   * The KEK's custody as the provider reports it now, once a key object of the hub exists (usable
+   * or refused: an exportable key is refused for use, and its custody says why). Undefined when
+   * not read: no key, a key whose owner is not the hub, a deletion, or a provider that did not
+   * answer; the last reading is then kept, and KeysReady never depends on it.
+   */
+  private async custody(
+    provider: KeyProvider,
+    facts: HubKeyFacts,
+    seen: Observed,
+  ): Promise<KeyCustody | undefined> {
+    const kek = seen.observation.kek;
+    const exists = kek.state === 'present' || (kek.state === 'invalid' && !kek.notOwned);
+    if (facts.deleting || !exists || !provider.custody) return undefined;
+    try {
+      return await provider.custody(seen.identity);
+    } catch (e) {
+      this.o.log?.debug('key custody not read; the last reading is kept', {
+        hub: `${facts.ref.namespace}/${facts.ref.name}`,
+        error: e instanceof Error ? e.message : String(e),
+      });
+      return undefined;
+    }
   }
 
   private async reread(facts: HubKeyFacts): Promise<HealthDataHub> {

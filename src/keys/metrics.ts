@@ -10,7 +10,8 @@ import {
   type KeyProvider,
 } from './provider.js';
 
-export type KeyOperation = 'find' | 'create' | 'wrap' | 'unwrap' | 'rotate' | 'rewrap' | 'destroy';
+export type KeyOperation =
+  'find' | 'create' | 'wrap' | 'unwrap' | 'rotate' | 'rewrap' | 'custody' | 'destroy';
 export type KeyOperationResult =
   'success' | 'missing' | 'exists' | 'invalid' | 'unwrap_failed' | 'unavailable' | 'error';
 
@@ -82,6 +83,7 @@ export function instrumentProvider(provider: KeyProvider, metrics: KeyMetrics): 
   const rotate = provider.rotate?.bind(provider);
   const rewrap = provider.rewrap?.bind(provider);
   const kekVersionOf = provider.kekVersionOf?.bind(provider);
+  const custody = provider.custody?.bind(provider);
   const keyRef = provider.keyRef?.bind(provider);
   const close = provider.close?.bind(provider);
   return {
@@ -93,6 +95,7 @@ export function instrumentProvider(provider: KeyProvider, metrics: KeyMetrics): 
     describe: () => provider.describe(),
     ...(rotate ? { rotate: (id) => observe('rotate', () => rotate(id)) } : {}),
     ...(rewrap ? { rewrap: (id, wrapped) => observe('rewrap', () => rewrap(id, wrapped)) } : {}),
+    ...(custody ? { custody: (id) => observe('custody', () => custody(id)) } : {}),
     // Reads the wrapped value only; not an operation at the provider.
     ...(kekVersionOf ? { kekVersionOf } : {}),
     ...(keyRef ? { keyRef } : {}),

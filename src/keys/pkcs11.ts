@@ -16,6 +16,7 @@
 // pkcs11-tokens.ts (which modules and tokens the platform allows).
 import { randomBytes } from 'node:crypto';
 import type * as Pkcs11 from 'pkcs11js';
+import { pkcs11Custody, type KeyCustody } from './custody.js';
 import { IV_BYTES, KEK_BYTES, TAG_BYTES, decodeWrapped, encodeWrapped, wrapAad } from './envelope.js';
 import type { KeyIdentity } from './identity.js';
 import type { KeyMetrics } from './metrics.js';
@@ -90,13 +91,14 @@ export class Pkcs11KeyProvider implements KeyProvider {
 
   async find(identity: KeyIdentity): Promise<KeyInfo | undefined> {
     return this.session('find the key', (lib, pk, s) =>
-      this.kek(lib, pk, s, identity) ? { ref: this.keyRef(identity) } : undefined,
+      this.kek(lib, pk, s, identity, 'use') ? { ref: this.keyRef(identity) } : undefined,
     );
   }
 
   async create(identity: KeyIdentity): Promise<KeyInfo> {
     return this.session('create the key', (lib, pk, s) => {
-      if (this.kek(lib, pk, s, identity)) throw new KeyExistsError(identity.name, 'pkcs11', this.where());
+      if (this.kek(lib, pk, s, identity, 'use'))
+        throw new KeyExistsError(identity.name, 'pkcs11', this.where());
       lib.C_GenerateKey(s, { mechanism: pk.CKM_AES_KEY_GEN }, [
         { type: pk.CKA_CLASS, value: pk.CKO_SECRET_KEY },
         { type: pk.CKA_KEY_TYPE, value: pk.CKK_AES },
@@ -171,27 +173,29 @@ export class Pkcs11KeyProvider implements KeyProvider {
 
   async destroy(identity: KeyIdentity): Promise<boolean> {
     return this.session('destroy the key', (lib, pk, s) => {
-      const key = this.kek(lib, pk, s, identity);
-      if (!key) return false;
-      lib.C_DestroyObject(s, key);
+      const kek = this.kek(lib, pk, s, identity, 'use');
+      if (!kek) return false;
+      lib.C_DestroyObject(s, kek.key);
       return true;
     });
   }
 
-  /** The token's view of the KEK object, without judging it; undefined when there is none. */
+  /**
+   * The token's view of the hub's KEK object, found as every use finds it but not judged for use
+   * (an extractable key is read, not refused); undefined when there is none.
+   */
   async keyAttributes(identity: KeyIdentity): Promise<Pkcs11KeyAttributes | undefined> {
-    return this.session('read key attributes', (lib, pk, s) => {
-      const handles = this.handles(lib, pk, s, identity);
-      const first = handles[0];
-      return first === undefined ? undefined : attributes(lib, pk, s, first);
-    });
+    return this.session(
+      'read key attributes',
+      (lib, pk, s) => this.kek(lib, pk, s, identity, 'identity')?.attributes,
+    );
   }
 
-  /** Whether the token would let the KEK out (it must not). Throws KeyMissingError without a key. */
-  async isExtractable(identity: KeyIdentity): Promise<boolean> {
+  /** The KEK's custody attributes as the token reports them. Throws KeyMissingError without a key. */
+  async custody(identity: KeyIdentity): Promise<KeyCustody> {
     const a = await this.keyAttributes(identity);
     if (!a) throw new KeyMissingError(identity.name, 'pkcs11', this.where());
-    return a.extractable || !a.sensitive;
+    return pkcs11Custody(a, this.tokenLabel);
   }
 
   private where(): string {
@@ -211,8 +215,18 @@ export class Pkcs11KeyProvider implements KeyProvider {
     }
   }
 
-  /** The hub's KEK, after checking it is one the operator would have made; undefined if absent. */
-  private kek(lib: Pkcs11.PKCS11, pk: Binding, s: Handle, identity: KeyIdentity): Handle | undefined {
+  /**
+   * The hub's KEK: the one secret key object under the identity's label, with the identity's
+   * CKA_ID (an object of another identity is not the hub's key); for `use`, also one the operator
+   * would have made: AES-256, sensitive, not extractable. Undefined if absent.
+   */
+  private kek(
+    lib: Pkcs11.PKCS11,
+    pk: Binding,
+    s: Handle,
+    identity: KeyIdentity,
+    check: 'identity' | 'use',
+  ): { key: Handle; attributes: Pkcs11KeyAttributes } | undefined {
     const handles = this.handles(lib, pk, s, identity);
     const [key] = handles;
     if (key === undefined) return undefined;
@@ -222,10 +236,11 @@ export class Pkcs11KeyProvider implements KeyProvider {
       throw new KeyInvalidError(`more than one ${what}; the operator refuses to choose`, 'pkcs11');
     }
     const a = attributes(lib, pk, s, key);
+    const use = check === 'use';
     const problems = [
-      !a.aes || a.valueLength !== KEK_BYTES ? 'not an AES-256 key' : '',
-      a.extractable ? 'extractable' : '',
-      !a.sensitive ? 'not sensitive' : '',
+      use && (!a.aes || a.valueLength !== KEK_BYTES) ? 'not an AES-256 key' : '',
+      use && a.extractable ? 'extractable' : '',
+      use && !a.sensitive ? 'not sensitive' : '',
       !a.id.equals(identity.id) ? `of a CKA_ID other than the key identity's` : '',
     ].filter(Boolean);
     if (problems.length > 0) {
@@ -234,13 +249,13 @@ export class Pkcs11KeyProvider implements KeyProvider {
         'pkcs11',
       );
     }
-    return key;
+    return { key, attributes: a };
   }
 
   private requireKek(lib: Pkcs11.PKCS11, pk: Binding, s: Handle, identity: KeyIdentity): Handle {
-    const key = this.kek(lib, pk, s, identity);
-    if (!key) throw new KeyMissingError(identity.name, 'pkcs11', this.where());
-    return key;
+    const kek = this.kek(lib, pk, s, identity, 'use');
+    if (!kek) throw new KeyMissingError(identity.name, 'pkcs11', this.where());
+    return kek.key;
   }
 
   /** Runs fn in a fresh, logged-in read-write session once the module is loaded (see the file comment). */

@@ -6,6 +6,7 @@
 // the key exists, the key does not exist (the provider said so), or nobody knows (the provider
 // could not be asked). Only the second may lead to creating a key, and only for a hub that has
 // no wrapped keys yet.
+import type { KeyCustody } from './custody.js';
 import type { KeyIdentity } from './identity.js';
 
 export type ProviderName = 'builtin' | 'pkcs11' | 'transit';
@@ -51,6 +52,11 @@ export interface KeyProvider {
    * value only; throws UnwrapError when it is not in the provider's format.
    */
   kekVersionOf?(wrapped: string): number;
+  /**
+   * Reads, without changing anything, the attributes that say whether the KEK can leave the
+   * provider, and judges them (custody.ts). Throws KeyMissingError without a key object.
+   */
+  custody?(identity: KeyIdentity): Promise<KeyCustody>;
   /** Destroys the KEK (crypto-shredding). Returns false when it was already gone. */
   destroy(identity: KeyIdentity): Promise<boolean>;
   describe(): ProviderDescription;

@@ -15,6 +15,7 @@
 // transit-api.ts.
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { transitCustody, type KeyCustody } from './custody.js';
 import type { KeyIdentity } from './identity.js';
 import {
   KeyExistsError,
@@ -227,6 +228,13 @@ export class TransitKeyProvider implements KeyProvider {
       missingIsUndefined: true,
     });
     return data === undefined ? undefined : parseKeyState(data);
+  }
+
+  /** The key's custody settings as the engine reports them. Throws KeyMissingError without a key. */
+  async custody(identity: KeyIdentity): Promise<KeyCustody> {
+    const state = await this.keyState(identity);
+    if (!state) throw new KeyMissingError(identity.name, 'transit', this.where());
+    return transitCustody(state, this.where());
   }
 
   private where(): string {

@@ -22,18 +22,27 @@ export const admissionKey = (o: KubernetesObject) => `${o.kind}/${o.metadata?.na
  * server does not serve it, non-compliant pods are refused instead of corrected.
  */
 export class AdmissionSync {
-  readonly cache = new AppliedCache();
+  readonly cache: AppliedCache;
   /**
    * Policies this process knows to be without a fail-closed pair. Any other may have one (applied
    * after a failure, or by an earlier process), which a successful sync removes.
    */
   private readonly clean = new Set<string>();
+  /** Policies whose fail-closed pair this process applied: its watch may not show it yet. */
+  private readonly failedClosed = new Set<string>();
   private mutatingServed: Promise<boolean> | undefined;
 
   constructor(
     private readonly clients: ApiClients,
     private readonly writer: Writer,
-  ) {}
+    /**
+     * An admission object as watched (undefined when it does not exist): one unchanged is not
+     * applied again, and a fail-closed pair that does not exist is not deleted, after a restart.
+     */
+    private readonly live?: (obj: KubernetesObject) => KubernetesObject | undefined,
+  ) {
+    this.cache = new AppliedCache(writer.fieldManager);
+  }
 
   servesMutatingPolicies(): Promise<boolean> {
     this.mutatingServed ??= this.clients
@@ -66,6 +75,7 @@ export class AdmissionSync {
         const refused = asWriteRefused(e, obj) instanceof WriteRefused;
         // Unmarked before applying: a pair partly applied is removed once the policy's objects apply.
         this.clean.delete(name);
+        this.failedClosed.add(name);
         try {
           for (const fc of renderFailClosed(policy)) written += await this.apply(fc);
         } catch (fcError) {
@@ -79,17 +89,21 @@ export class AdmissionSync {
         return { written, failure, failClosed: true, refused };
       }
     }
-    // Unknown after a restart: removed once (a 404 costs one request), then only after a failure.
+    // Unknown after a restart: removed once, then only after a failure. The watch shows whether
+    // it exists (every object of the operator carries its label); without it, a 404 costs a request.
     if (!this.clean.has(name)) {
-      for (const fc of renderFailClosed(policy).reverse()) await this.remove(fc);
+      for (const fc of renderFailClosed(policy).reverse()) {
+        if (!this.live || this.failedClosed.has(name) || this.live(fc)) await this.remove(fc);
+      }
       this.clean.add(name);
+      this.failedClosed.delete(name);
     }
     return { written };
   }
 
   private async apply(obj: KubernetesObject): Promise<number> {
     const key = admissionKey(obj);
-    if (!this.cache.needsApply(key, obj)) return 0;
+    if (!this.cache.needsApply(key, obj, this.live?.(obj))) return 0;
     const live = await this.writer.apply(obj);
     this.cache.remember(key, obj, live.metadata);
     return 1;

@@ -47,14 +47,14 @@ export class Writer {
 
   /**
    * Server-side apply to the /status subresource: only the operator writes status, and a field
-   * it stops sending is removed.
+   * it stops sending is removed. Answers the resourceVersion the object has after the write.
    */
   async applyStatus(
     ref: { group: string; version: string; plural: string; kind: string },
     name: string,
     namespace: string | undefined,
     status: unknown,
-  ): Promise<void> {
+  ): Promise<string | undefined> {
     const body = {
       apiVersion: `${ref.group}/${ref.version}`,
       kind: ref.kind,
@@ -62,17 +62,16 @@ export class Writer {
       status,
     };
     const opts = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
-    if (namespace) {
-      await this.custom.patchNamespacedCustomObjectStatus(
-        { ...ref, namespace, name, body, fieldManager: this.fieldManager, force: true },
-        opts,
-      );
-    } else {
-      await this.custom.patchClusterCustomObjectStatus(
-        { ...ref, name, body, fieldManager: this.fieldManager, force: true },
-        opts,
-      );
-    }
+    const written = (await (namespace
+      ? this.custom.patchNamespacedCustomObjectStatus(
+          { ...ref, namespace, name, body, fieldManager: this.fieldManager, force: true },
+          opts,
+        )
+      : this.custom.patchClusterCustomObjectStatus(
+          { ...ref, name, body, fieldManager: this.fieldManager, force: true },
+          opts,
+        ))) as { metadata?: { resourceVersion?: string } } | undefined;
+    return written?.metadata?.resourceVersion;
   }
 
   /**

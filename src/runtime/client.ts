@@ -9,6 +9,7 @@ import {
   type RequestContext,
   type ResponseContext,
 } from '@kubernetes/client-node';
+import { KeepAliveAuthentication } from './keep-alive.js';
 import type { OperatorMetrics } from './metrics.js';
 
 /**
@@ -97,7 +98,8 @@ export class ApiClients {
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     this.config = createConfiguration({
       baseServer: new ServerConfiguration(cluster.server, {}),
-      authMethods: { default: kc },
+      // Credentials from the kubeconfig, over connections kept alive and reused.
+      authMethods: { default: new KeepAliveAuthentication(kc) },
       httpApi: new RuntimeHttpLibrary({ metrics, ...opts }),
     });
   }

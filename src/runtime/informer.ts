@@ -1,4 +1,4 @@
-import { Watch, type KubernetesObject } from '@kubernetes/client-node';
+import { Watch, type KubernetesObject, type V1ManagedFieldsEntry } from '@kubernetes/client-node';
 import type { ApiClients } from './client.js';
 import { backoffDelay } from './backoff.js';
 import { describeError, statusCode } from './errors.js';
@@ -31,6 +31,11 @@ export interface InformerOptions<T extends KubernetesObject = KubernetesObject> 
    * keep metadata.name, namespace and resourceVersion.
    */
   transform?: (obj: T) => T;
+  /**
+   * Which entries of metadata.managedFields the cache keeps (default: all). Other managers'
+   * entries are most of the size of many objects (a node's, a volume's) and read by no one.
+   */
+  managedFields?: (entry: V1ManagedFieldsEntry) => boolean;
   /** Objects per list request (default LIST_PAGE_SIZE); every page is read, whatever the size. */
   pageSize?: number;
   /** Indexes of the cache (Cache.byIndex), kept up to date before handlers see an event. */
@@ -214,9 +219,18 @@ export class Informer<T extends KubernetesObject = KubernetesObject> implements 
     });
   }
 
-  /** The object as cached: apiVersion and kind set, then reduced by the transform, if any. */
+  /**
+   * The object as cached: apiVersion and kind set, the managedFields entries kept, then reduced
+   * by the transform, if any.
+   */
   private complete(obj: T): T {
-    const full = { apiVersion: apiVersionOf(this.ref), kind: this.ref.kind, ...obj } as T;
+    let full = { apiVersion: apiVersionOf(this.ref), kind: this.ref.kind, ...obj } as T;
+    const keep = this.opts.managedFields;
+    if (keep && full.metadata?.managedFields) {
+      const { managedFields, ...metadata } = full.metadata;
+      const kept = managedFields.filter(keep);
+      full = { ...full, metadata: kept.length > 0 ? { ...metadata, managedFields: kept } : metadata };
+    }
     return this.opts.transform ? this.opts.transform(full) : full;
   }
 
@@ -281,6 +295,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> implements 
             allowWatchBookmarks: true,
             timeoutSeconds,
             labelSelector: this.ref.labelSelector,
+            fieldSelector: this.ref.fieldSelector,
           },
           (type: string, obj: T & { code?: number }) => {
             armStale();

@@ -11,6 +11,8 @@ export interface ResourceRef {
   /** Restrict to one namespace (namespaced kinds only). */
   namespace?: string;
   labelSelector?: string;
+  /** e.g. `metadata.name=x`: what a label, which others may set too, cannot narrow alone. */
+  fieldSelector?: string;
 }
 
 /**
@@ -65,6 +67,7 @@ export async function listAll<T extends KubernetesObject>(
     ctx.setHeaderParam('Accept', 'application/json');
     ctx.setQueryParam('limit', String(pageSize));
     if (ref.labelSelector) ctx.setQueryParam('labelSelector', ref.labelSelector);
+    if (ref.fieldSelector) ctx.setQueryParam('fieldSelector', ref.fieldSelector);
     if (cont) ctx.setQueryParam('continue', cont);
     await config.authMethods.default?.applySecurityAuthentication(ctx);
     const resp = await config.httpApi.send(ctx).toPromise();

@@ -7,6 +7,7 @@ import {
   type CoreV1ApiCreateNamespacedPodEvictionRequest,
   type CoreV1ApiDeleteNamespacedPodRequest,
   type KubernetesObject,
+  type V1ConfigMap,
   type V1Eviction,
   type V1Namespace,
   type V1Node,
@@ -21,6 +22,7 @@ import {
   type SovereigntyPolicy,
 } from '../../src/api/index.js';
 import type { NamespaceLabels } from '../../src/controllers/placement/reconciler.js';
+import type { HistoryConfigMapApi } from '../../src/hub/history-recorder.js';
 import { podIndexers } from '../../src/placement/pod-index.js';
 import type { PodRemovalApi } from '../../src/placement/evictor.js';
 import type { Labels } from '../../src/policy/eligibility.js';
@@ -151,7 +153,7 @@ export class FakeStatusApi {
     name: string,
     namespace: string | undefined,
     status: unknown,
-  ): Promise<void> {
+  ): Promise<string | undefined> {
     const key = namespace ? `${namespace}/${name}` : name;
     const sent = clone(status) as Status;
     this.writes.push({ manager, kind: ref.kind, key, status: sent });
@@ -214,7 +216,7 @@ export class FakeStatusApi {
       isDeepStrictEqual(current, clone(obj.status ?? {})) &&
       isDeepStrictEqual(snapshot(before), snapshot(owned))
     ) {
-      return Promise.resolve();
+      return Promise.resolve(obj.metadata?.resourceVersion);
     }
     // metadata.managedFields as the API server keeps it: one Apply entry per manager of status.
     const managers = [...new Set([...owned.values()].flatMap((m) => [...m]))].sort();
@@ -228,7 +230,7 @@ export class FakeStatusApi {
       status: current,
     };
     cache.put(next);
-    return Promise.resolve();
+    return Promise.resolve(next.metadata?.resourceVersion);
   }
 
   /** A JSON patch of metadata: its `test` operations refuse it (422) when the object changed. */
@@ -469,4 +471,90 @@ export class FakeCluster {
 
   /** The Node as the API server has it (the fake has one truth: the node cache). */
   readonly liveNode = (name: string): Promise<V1Node | undefined> => Promise.resolve(this.nodes.get(name));
+}
+
+export interface ConfigMapRequest {
+  verb: 'get' | 'create' | 'update';
+  /** `namespace/name`. */
+  key: string;
+  /** The HTTP code answered. */
+  code: number;
+}
+
+/**
+ * ConfigMap reads, creates and replaces as the API server answers them: 404 for a missing one,
+ * 409 for a create over an existing one or a replace with a stale resourceVersion. `failNext`
+ * answers the next writes with other codes; `beforeWrite` runs before each write is answered
+ * (to play another writer). Records every request.
+ */
+export class FakeConfigMapApi {
+  readonly stored = new Map<string, V1ConfigMap>();
+  readonly requests: ConfigMapRequest[] = [];
+  beforeWrite: ((key: string) => void) | undefined;
+  private readonly failures: number[] = [];
+  private version = 0;
+
+  failNext(...codes: number[]): void {
+    this.failures.push(...codes);
+  }
+
+  /** Stores `cm` as another writer would (a new resourceVersion). */
+  put(cm: V1ConfigMap): V1ConfigMap {
+    const copy = clone(cm);
+    copy.metadata = { ...copy.metadata, resourceVersion: String(++this.version) };
+    this.stored.set(`${copy.metadata.namespace}/${copy.metadata.name}`, copy);
+    return clone(copy);
+  }
+
+  api(): HistoryConfigMapApi {
+    const answer = (verb: ConfigMapRequest['verb'], key: string, code: number) => {
+      this.requests.push({ verb, key, code });
+      return code === 200 ? undefined : apiError(code, `configmaps "${key}": HTTP ${code}`);
+    };
+    const injected = (verb: 'create' | 'update', key: string) => {
+      const code = this.failures.shift();
+      return code === undefined ? undefined : answer(verb, key, code);
+    };
+    return {
+      readNamespacedConfigMap: ({ namespace, name }: { namespace: string; name: string }) => {
+        const key = `${namespace}/${name}`;
+        const cm = this.stored.get(key);
+        if (!cm) return Promise.reject(answer('get', key, 404));
+        answer('get', key, 200);
+        return Promise.resolve(clone(cm));
+      },
+      createNamespacedConfigMap: ({ namespace, body }: { namespace: string; body: V1ConfigMap }) => {
+        const key = `${namespace}/${body.metadata?.name}`;
+        this.beforeWrite?.(key);
+        const failed =
+          injected('create', key) ?? (this.stored.has(key) ? answer('create', key, 409) : undefined);
+        if (failed) return Promise.reject(failed);
+        answer('create', key, 200);
+        return Promise.resolve(this.put({ ...body, metadata: { ...body.metadata, namespace } }));
+      },
+      replaceNamespacedConfigMap: ({
+        namespace,
+        name,
+        body,
+      }: {
+        namespace: string;
+        name: string;
+        body: V1ConfigMap;
+      }) => {
+        const key = `${namespace}/${name}`;
+        this.beforeWrite?.(key);
+        const stored = this.stored.get(key);
+        const failed =
+          injected('update', key) ??
+          (!stored
+            ? answer('update', key, 404)
+            : stored.metadata?.resourceVersion !== body.metadata?.resourceVersion
+              ? answer('update', key, 409)
+              : undefined);
+        if (failed) return Promise.reject(failed);
+        answer('update', key, 200);
+        return Promise.resolve(this.put(body));
+      },
+    } as unknown as HistoryConfigMapApi;
+  }
 }

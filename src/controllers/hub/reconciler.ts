@@ -24,7 +24,7 @@ import type { ReconcileResult, Reconciler } from '../../runtime/controller.js';
 import { describeError, statusCode, WriteRefused } from '../../runtime/errors.js';
 import type { EventSink } from '../../runtime/events.js';
 import type { Logger } from '../../runtime/logging.js';
-import { statusUnchanged } from '../../runtime/status.js';
+import { statusUnchanged, WrittenStatus } from '../../runtime/status.js';
 import type { NamespaceLabels } from '../placement/reconciler.js';
 import { checkReferences, type PlatformSettings } from '../../hub/references.js';
 import { datastoreReport, storageReport } from '../../storage/index.js';
@@ -105,6 +105,9 @@ function soonest(a: number | undefined, b: number | undefined): number | undefin
  * PlacementCompliant included as the placement controller wrote it. Pods are none of its business.
  */
 export class HubReconciler implements Reconciler {
+  /** The status this controller wrote that its hub cache may not show yet. */
+  private readonly written = new WrittenStatus<HealthDataHubStatus>();
+
   constructor(private readonly d: HubReconcilerDeps) {}
 
   async reconcile(key: string, signal?: AbortSignal): Promise<ReconcileResult | void> {
@@ -160,8 +163,15 @@ export class HubReconciler implements Reconciler {
    */
   private async writeStatus(hub: HealthDataHub, status: HealthDataHubStatus): Promise<boolean> {
     const body = withUnclaimedParts(hub, hubOwnedStatus(status));
-    if (statusUnchanged(withUnclaimedParts(hub, hubOwnedStatus(hub.status)), body)) return false;
-    await this.d.writer.applyStatus(HEALTH_DATA_HUB, hub.metadata.name!, hub.metadata.namespace, body);
+    const current = this.written.current(hub, withUnclaimedParts(hub, hubOwnedStatus(hub.status)));
+    if (statusUnchanged(current, body)) return false;
+    const resourceVersion = await this.d.writer.applyStatus(
+      HEALTH_DATA_HUB,
+      hub.metadata.name!,
+      hub.metadata.namespace,
+      body,
+    );
+    this.written.remember(hub, resourceVersion, body);
     return true;
   }
 

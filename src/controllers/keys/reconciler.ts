@@ -16,17 +16,18 @@ import {
   type HealthDataHubStatus,
   type SovereigntyPolicy,
 } from '../../api/index.js';
+import { HISTORY_CAPS, historyEntry, type HistoryEntry, type HistorySink } from '../../api/history.js';
 import { systemNamespaceRefusal } from '../../api/system-namespaces.js';
 import { checkReferences, type PlatformSettings } from '../../hub/references.js';
 import { refusalReport } from '../../hub/refusal.js';
-import type { KeyGate } from '../../hub/steps/keys.js';
+import type { KeyGate, KeyGateResult } from '../../hub/steps/keys.js';
 import type { StatusWriter } from '../../runtime/apply.js';
 import type { Cache } from '../../runtime/cache.js';
 import type { ReconcileResult, Reconciler } from '../../runtime/controller.js';
 import { statusCode, WriteRefused } from '../../runtime/errors.js';
 import type { EventSink } from '../../runtime/events.js';
 import type { Logger } from '../../runtime/logging.js';
-import { statusUnchanged } from '../../runtime/status.js';
+import { statusUnchanged, WrittenStatus } from '../../runtime/status.js';
 import type { NamespaceLabels } from '../placement/reconciler.js';
 
 export interface KeysReconcilerDeps {
@@ -42,6 +43,8 @@ export interface KeysReconcilerDeps {
   /** Applies KeysReady and status.encryption, with the keys controller's field manager. */
   status: StatusWriter;
   events: EventSink;
+  /** The durable history: key rotations. */
+  history?: HistorySink;
   log: Logger;
   platform?: PlatformSettings;
   operatorNamespace?: string;
@@ -62,11 +65,15 @@ interface KeysSection {
 }
 
 export class KeysReconciler implements Reconciler {
+  /** The keys sections this controller wrote that its hub cache may not show yet. */
+  private readonly written = new WrittenStatus<KeysSection>();
+
   constructor(private readonly d: KeysReconcilerDeps) {}
 
   async reconcile(key: string, signal?: AbortSignal): Promise<ReconcileResult | void> {
-    const hub = this.d.hubs.get(key);
-    if (!hub) return;
+    const cached = this.d.hubs.get(key);
+    if (!cached) return;
+    const hub = this.asWritten(cached);
     const namespace = hub.metadata.namespace!;
     // A system namespace's hub is refused whole; a deleted hub's keys are its deletion's to
     // keep or destroy (the hub controller's finalizer).
@@ -112,12 +119,46 @@ export class KeysReconciler implements Reconciler {
       return { backoff: true };
     }
     signal?.throwIfAborted();
+    // Before the status write, which a rotation's record is derived from on the next pass.
+    await this.recordRotations(hub, result);
     await this.write(hub, {
       condition: result.condition ? this.merge(hub, result.condition) : current,
       encryption: result.encryption ?? hub.status?.encryption,
     });
     for (const e of result.events ?? []) await this.d.events.record(hub, e.type, e.reason, e.note);
     return result.requeueAfterMs === undefined ? undefined : { requeueAfterMs: result.requeueAfterMs };
+  }
+
+  /** The hub with the keys section this controller last wrote, if its cache lags behind. */
+  private asWritten(hub: HealthDataHub): HealthDataHub {
+    const conditions = hub.status?.conditions ?? [];
+    const cached: KeysSection = {
+      condition: getCondition(conditions, ConditionType.KeysReady),
+      encryption: hub.status?.encryption,
+    };
+    const current = this.written.current(hub, cached);
+    if (current === cached) return hub;
+    const others = conditions.filter((c) => c.type !== ConditionType.KeysReady);
+    const { encryption: _stale, ...rest } = hub.status ?? {};
+    return {
+      ...hub,
+      status: {
+        ...rest,
+        conditions: current.condition ? [...others, current.condition] : others,
+        ...(current.encryption ? { encryption: current.encryption } : {}),
+      },
+    };
+  }
+
+  /**
+   * Each version a rotation added, in the durable history (the Event that says it expires):
+   * this pass's rotation, and every version added since the one the hub's status records as
+   * active, of the same KEK. So a rotation whose record was lost (the operator stopped after it,
+   * or the status write failed) is recorded on the next pass; the history keeps a version once.
+   */
+  private async recordRotations(hub: HealthDataHub, result: KeyGateResult): Promise<void> {
+    const entries = rotationEntries(hub, result, this.d.now?.() ?? new Date());
+    if (entries.length > 0) await this.d.history?.record(hub.metadata.namespace!, entries);
   }
 
   private merge(hub: HealthDataHub, update: ConditionUpdate): Condition {
@@ -145,10 +186,48 @@ export class KeysReconciler implements Reconciler {
       conditions: section.condition ? [section.condition] : [],
       ...(section.encryption ? { encryption: section.encryption } : {}),
     };
-    await this.d.status
+    const resourceVersion = await this.d.status
       .applyStatus(HEALTH_DATA_HUB, hub.metadata.name!, hub.metadata.namespace, status)
       .catch((e: unknown) => {
         if (statusCode(e) !== 404) throw e;
+        return undefined;
       });
+    this.written.remember(hub, resourceVersion, section);
   }
+}
+
+/** The KeyRotated entries of a keys reconcile (see KeysReconciler.recordRotations). */
+function rotationEntries(hub: HealthDataHub, result: KeyGateResult, now: Date): HistoryEntry[] {
+  const before = hub.status?.encryption;
+  const after = result.encryption;
+  const kekRef = after?.keyRef ?? before?.keyRef;
+  const rotated = (result.events ?? []).filter((e) => e.reason === Reason.KeyRotated).at(-1);
+  const to = after?.activeVersion;
+  const entry = (message: string, keyVersion?: number) =>
+    historyEntry(hub, now, {
+      type: 'KeyRotated',
+      reason: Reason.KeyRotated,
+      ...(kekRef ? { kekRef } : {}),
+      ...(keyVersion !== undefined ? { keyVersion } : {}),
+      message: kekRef ? `${message}; key-encryption key ${kekRef}` : message,
+    });
+  if (to === undefined) return rotated ? [entry(rotated.note)] : [];
+  // Only versions of the KEK on record: keys made anew or adopted start their own count.
+  const from =
+    before?.keyRef !== undefined && before.keyRef === after?.keyRef ? before.activeVersion : undefined;
+  const versions = new Set<number>();
+  // No more than the history keeps of them.
+  for (let v = Math.max((from ?? to) + 1, to - HISTORY_CAPS.KeyRotated + 1); v <= to; v++) versions.add(v);
+  if (rotated) versions.add(to);
+  return [...versions]
+    .sort((a, b) => a - b)
+    .map((v) =>
+      v === to && rotated
+        ? entry(rotated.note, v)
+        : entry(
+            `key version ${v} was added and made active; found on a later pass (status.encryption still ` +
+              `recorded version ${from} as active): the record of its rotation was interrupted`,
+            v,
+          ),
+    );
 }

@@ -11,6 +11,7 @@ import {
   type HealthDataHub,
   type SovereigntyPolicy,
 } from '../../api/index.js';
+import type { HistoryEntry, HistorySink } from '../../api/history.js';
 import { checkReferences, type PlatformSettings } from '../../hub/references.js';
 import { systemNamespaceRefusal } from '../../api/system-namespaces.js';
 import {
@@ -27,6 +28,7 @@ import {
 } from '../../placement/audit.js';
 import { policyNamespaceLabelKey } from '../../placement/admission.js';
 import { countEligibleNodes } from '../../placement/compliance.js';
+import { RecordedViolations, violationHistory } from '../../placement/history.js';
 import { desiredPlacementSection, type PlacementSection } from '../../placement/hub-status.js';
 import type { PlacementMetrics } from '../../placement/metrics.js';
 import { PODS_PLACED_IN } from '../../placement/pod-index.js';
@@ -39,7 +41,7 @@ import type { ReconcileResult, Reconciler } from '../../runtime/controller.js';
 import { statusCode } from '../../runtime/errors.js';
 import type { EventSink } from '../../runtime/events.js';
 import type { Logger } from '../../runtime/logging.js';
-import { statusUnchanged } from '../../runtime/status.js';
+import { statusUnchanged, WrittenStatus } from '../../runtime/status.js';
 import { remediate } from './remediate.js';
 
 /** The namespace's policy labels: kept by the one labeller (src/hub/namespace-labels.ts). */
@@ -60,6 +62,8 @@ export interface PlacementReconcilerDeps {
   status: StatusWriter;
   events: EventSink;
   evictor: Evictor;
+  /** The durable history: violations found and resolved, pods removed. */
+  history?: HistorySink;
   metrics: PlacementMetrics;
   log: Logger;
   /** The Node as the API server has it now (undefined: gone): the pod watch can run ahead. */
@@ -90,6 +94,10 @@ export class PlacementReconciler implements Reconciler {
   private readonly gauged = new Map<string, Set<string>>();
   /** Per namespace audited for its label-only policies, the violations last said in an Event. */
   private readonly reported = new Map<string, string>();
+  /** The placement sections this controller wrote that its hub cache may not show yet. */
+  private readonly written = new WrittenStatus<PlacementSection>();
+  /** The violations last recorded in the durable history, per hub UID (and namespace). */
+  private readonly recordedViolations = new RecordedViolations();
 
   constructor(private readonly d: PlacementReconcilerDeps) {}
 
@@ -101,6 +109,10 @@ export class PlacementReconciler implements Reconciler {
     const hubs = refused ? [] : this.d.hubs.byIndex(BY_NAMESPACE, namespace);
     const held = refused ? [] : this.heldPolicies(namespace, hubs);
     this.forgetGauges(namespace, hubs);
+    this.recordedViolations.forget(
+      namespace,
+      new Set(['', ...hubs.map((h) => h.metadata.uid ?? h.metadata.name!)]),
+    );
     const pods = this.placedPods(namespace);
     const violations = held.length ? auditPods(held, pods, await this.nodesOf(pods)) : [];
     // A pod back inside every policy starts afresh if it ever leaves again.
@@ -113,8 +125,9 @@ export class PlacementReconciler implements Reconciler {
     const namespaceLabels = this.d.namespaces.labelsOf(namespace);
     const now = this.d.now?.() ?? new Date();
     let retry: number | undefined;
-    for (const hub of hubs) {
+    for (const cached of hubs) {
       signal?.throwIfAborted();
+      const hub = this.asWritten(cached);
       const name = hub.metadata.name!;
       const policy = this.d.policies.get(hub.spec.policyName);
       const self = held.find((h) => h.hub === name);
@@ -133,11 +146,13 @@ export class PlacementReconciler implements Reconciler {
       );
       const section = desiredPlacementSection({ hub, policy, nodes, violations: own, refusals }, now);
       if (section) await this.write(hub, section);
+      // Recorded once the removals below are done, never before them, and in this order.
+      const recorded = own && section ? this.violationEntries(hub, own, now) : [];
       const [, removal] = await Promise.all([
         this.reportPlacement(hub, own, section),
         self && violations.length
           ? remediate(
-              this.remediation(),
+              this.remediation(recorded),
               hub,
               namespace,
               self,
@@ -147,21 +162,54 @@ export class PlacementReconciler implements Reconciler {
               signal,
             )
           : undefined,
-      ]);
+      ]).finally(() => this.record(namespace, recorded));
       retry = soonest(retry, (removal || undefined)?.requeueAfterMs);
     }
-    const byLabel = await this.auditLabelOnly(namespace, held, violations, nodes, signal);
+    const byLabel = await this.auditLabelOnly(namespace, held, violations, nodes, now, signal);
     retry = soonest(retry, (byLabel || undefined)?.requeueAfterMs);
     return retry === undefined ? undefined : { requeueAfterMs: retry };
   }
 
-  private remediation() {
+  private remediation(recorded: HistoryEntry[]) {
     return {
       pods: this.d.pods,
       evictor: this.d.evictor,
       events: this.d.events,
       log: this.d.log,
       liveNode: this.d.liveNode,
+      recorded,
+    };
+  }
+
+  /**
+   * For the durable history: pods found outside the policy, or no longer, in the full list the
+   * audit found (status holds only the first ones). A hub first seen starts from its status.
+   */
+  private violationEntries(hub: HealthDataHub, own: readonly PodViolation[], now: Date): HistoryEntry[] {
+    const { namespace, uid, name } = hub.metadata;
+    const seed = hub.status?.placement?.violations;
+    const change = this.recordedViolations.changes(namespace!, uid ?? name!, seed, own);
+    return violationHistory(hub, `SovereigntyPolicy ${hub.spec.policyName}`, change, now);
+  }
+
+  /** Hands entries to the history without waiting for the write: no reconcile waits for it. */
+  private record(namespace: string, entries: readonly HistoryEntry[]): void {
+    if (entries.length > 0) void this.d.history?.record(namespace, entries);
+  }
+
+  /** The hub with the placement section this controller last wrote, if its cache lags behind. */
+  private asWritten(hub: HealthDataHub): HealthDataHub {
+    const conditions = hub.status?.conditions ?? [];
+    const cached = {
+      condition: conditions.find((c) => c.type === ConditionType.PlacementCompliant),
+      placement: hub.status?.placement,
+    };
+    const current = this.written.current(hub, cached as PlacementSection);
+    if (current === cached) return hub;
+    const others = conditions.filter((c) => c.type !== ConditionType.PlacementCompliant);
+    return {
+      ...hub,
+      status: { ...hub.status, conditions: [...others, current.condition], placement: current.placement },
     };
   }
 
@@ -183,11 +231,13 @@ export class PlacementReconciler implements Reconciler {
       return;
     }
     const status = { conditions: [section.condition], placement: section.placement };
-    await this.d.status
+    const resourceVersion = await this.d.status
       .applyStatus(HEALTH_DATA_HUB, hub.metadata.name!, hub.metadata.namespace, status)
       .catch((e: unknown) => {
         if (statusCode(e) !== 404) throw e;
+        return undefined;
       });
+    this.written.remember(hub, resourceVersion, section);
   }
 
   /** Events for a change of the set of pods outside the policy. */
@@ -261,6 +311,7 @@ export class PlacementReconciler implements Reconciler {
     held: readonly HeldPolicy[],
     violations: readonly PodViolation[],
     nodes: readonly NodeFacts[],
+    now: Date,
     signal?: AbortSignal,
   ): Promise<ReconcileResult | void> {
     const gauge = { namespace, hub: '' };
@@ -269,38 +320,49 @@ export class PlacementReconciler implements Reconciler {
     if (own.length === 0 || !subject) {
       this.d.metrics.violations.remove(gauge);
       this.reported.delete(namespace);
+      this.recordedViolations.drop(namespace, '');
       return;
     }
     const mine = violations.filter((v) => own.some((h) => v.violatedBy.includes(h.hub)));
     this.d.metrics.violations.set(gauge, mine.length);
+    const policies = own.map((h) => h.policyName).join(', ');
+    // Namespace-wide entries, recorded with (and before) the removals below.
+    const recorded = violationHistory(
+      undefined,
+      `SovereigntyPolicy ${policies}, which the namespace is held to by claims retained from a deleted hub`,
+      this.recordedViolations.changes(namespace, '', undefined, mine),
+      now,
+    );
     const said = mine.length ? describeViolations(mine.slice(0, 5), mine.length) : '';
-    if (said !== (this.reported.get(namespace) ?? '')) {
-      this.reported.set(namespace, said);
-      const policies = own.map((h) => h.policyName).join(', ');
-      if (said) {
-        this.d.log.warn('pods outside a policy the namespace is held to by retained claims', { namespace });
-        await this.d.events.record(
-          subject,
-          'Warning',
-          Reason.PodsOutsidePolicy,
-          `${said}; held to SovereigntyPolicy ${policies} by claims retained from a deleted hub`,
-        );
-      }
-    }
-    if (mine.length === 0) return;
     let retry: number | undefined;
-    for (const self of own) {
-      const result = await remediate(
-        this.remediation(),
-        subject,
-        namespace,
-        self,
-        held,
-        violations,
-        eligibleNodes(nodes, self),
-        signal,
-      );
-      retry = soonest(retry, (result || undefined)?.requeueAfterMs);
+    try {
+      if (said !== (this.reported.get(namespace) ?? '')) {
+        this.reported.set(namespace, said);
+        if (said) {
+          this.d.log.warn('pods outside a policy the namespace is held to by retained claims', { namespace });
+          await this.d.events.record(
+            subject,
+            'Warning',
+            Reason.PodsOutsidePolicy,
+            `${said}; held to SovereigntyPolicy ${policies} by claims retained from a deleted hub`,
+          );
+        }
+      }
+      for (const self of mine.length ? own : []) {
+        const result = await remediate(
+          this.remediation(recorded),
+          subject,
+          namespace,
+          self,
+          held,
+          violations,
+          eligibleNodes(nodes, self),
+          signal,
+        );
+        retry = soonest(retry, (result || undefined)?.requeueAfterMs);
+      }
+    } finally {
+      this.record(namespace, recorded);
     }
     return retry === undefined ? undefined : { requeueAfterMs: retry };
   }

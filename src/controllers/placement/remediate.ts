@@ -1,6 +1,7 @@
 // Removal of the pods a policy asks to evict, for the placement controller.
 import type { KubernetesObject, V1Node, V1Pod } from '@kubernetes/client-node';
-import { Reason } from '../../api/index.js';
+import { historyEntry, type HistoryEntry } from '../../api/history.js';
+import { HEALTH_DATA_HUB, Reason } from '../../api/index.js';
 import { auditPods, evictionCandidates, nodeFacts, type EligibleNodes } from '../../placement/audit.js';
 import type { HeldPolicy, PodViolation } from '../../placement/audit.js';
 import {
@@ -31,6 +32,11 @@ export interface RemediationDeps {
   log: Logger;
   /** The Node as the API server has it now (undefined: gone). */
   liveNode: (name: string) => Promise<V1Node | undefined>;
+  /**
+   * Where each removal the API server carried out is added, for the durable history: the caller
+   * records them once every removal of the reconcile was made.
+   */
+  recorded?: HistoryEntry[] | undefined;
 }
 
 /**
@@ -110,13 +116,23 @@ export async function remediate(
     }
     const outcome = await d.evictor.carryOut(pod, step);
     const grace = `grace period ${step.gracePeriodSeconds}s`;
+    const record = (fields: Omit<HistoryEntry, 'time' | 'hub' | 'hubUID' | 'pod' | 'node'>) =>
+      d.recorded?.push(
+        historyEntry(subject.kind === HEALTH_DATA_HUB.kind ? subject : undefined, new Date(), {
+          ...fields,
+          pod: v.pod,
+          node: v.node,
+        }),
+      );
     if (outcome.result === 'evicted') {
       d.log.info('evicted pod outside its policy', {
         hub: `${namespace}/${self.hub}`,
         pod: v.pod,
         node: v.node,
       });
-      await d.events.record(subject, 'Warning', Reason.PodEvicted, `evicted ${what} (${v.reason}); ${grace}`);
+      const note = `evicted ${what} (${v.reason}); ${grace}`;
+      record({ type: 'Eviction', reason: Reason.PodEvicted, message: `${note}, for ${policy}` });
+      await d.events.record(subject, 'Warning', Reason.PodEvicted, note);
     } else if (outcome.result === 'deleted' && step.action === 'delete') {
       const note =
         step.reason === Reason.EvictionTimeout
@@ -125,6 +141,11 @@ export async function remediate(
             `PodDisruptionBudgets do not stop a deletion; ${grace}`
           : `${what} was terminating with a grace period of ${pod.metadata?.deletionGracePeriodSeconds}s; deleted again ` +
             `with ${step.gracePeriodSeconds}s, the maxGracePeriodSeconds of ${policy}, which shortens it`;
+      record({
+        type: 'PodDeleted',
+        reason: step.reason === Reason.EvictionTimeout ? Reason.PodDeleted : Reason.GracePeriodShortened,
+        message: note,
+      });
       d.log.info('deleted pod outside its policy', {
         hub: `${namespace}/${self.hub}`,
         pod: v.pod,

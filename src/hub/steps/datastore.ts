@@ -1,6 +1,6 @@
 // The datastore step: applies the rendered Service, PodDisruptionBudget and StatefulSet with
-// server-side apply, skipping what is unchanged since the last apply (AppliedCache: an operator
-// at rest makes no write), and keeps the StatefulSet's immutable fields (the claim template after
+// server-side apply, skipping what is unchanged since the last apply or already on the server as
+// applied (AppliedCache: an operator at rest, or just restarted, makes no write), and keeps the StatefulSet's immutable fields (the claim template after
 // growth) in step by an orphaning delete and a re-apply, which recreates no pod.
 import {
   AppsV1Api,
@@ -12,6 +12,7 @@ import {
 import type { HealthDataHub, SovereigntyPolicy } from '../../api/index.js';
 import type { Writer } from '../../runtime/apply.js';
 import type { AppliedCache } from '../../runtime/apply-cache.js';
+import type { Cache } from '../../runtime/cache.js';
 import type { ApiClients } from '../../runtime/client.js';
 import { ignoreNotFound } from '../../runtime/errors.js';
 import type { Informer } from '../../runtime/informer.js';
@@ -29,6 +30,8 @@ export interface DatastoreStepDeps {
   applied: AppliedCache;
   statefulSets: Informer<V1StatefulSet>;
   podDisruptionBudgets: Informer<V1PodDisruptionBudget>;
+  /** The hubs' Services as watched: an unchanged one is not applied again after a restart. */
+  services?: Cache<KubernetesObject>;
   log: Logger;
 }
 
@@ -121,8 +124,17 @@ export class DatastoreStep {
 
   private async applyCached(obj: KubernetesObject): Promise<void> {
     const key = appliedKey(obj);
-    if (!this.d.applied.needsApply(key, obj)) return;
+    if (!this.d.applied.needsApply(key, obj, this.liveOf(obj))) return;
     const result = await this.d.writer.apply(obj);
     this.d.applied.remember(key, obj, result.metadata);
+  }
+
+  /** The object as watched, where a cache of its kind is at hand. */
+  private liveOf(obj: KubernetesObject): KubernetesObject | undefined {
+    const key = `${obj.metadata?.namespace}/${obj.metadata?.name}`;
+    if (obj.kind === 'StatefulSet') return this.d.statefulSets.get(key);
+    if (obj.kind === 'PodDisruptionBudget') return this.d.podDisruptionBudgets.get(key);
+    if (obj.kind === 'Service') return this.d.services?.get(key);
+    return undefined;
   }
 }

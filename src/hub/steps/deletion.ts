@@ -1,8 +1,19 @@
 // The hub's deletion, run while its finalizer holds it: claims are kept (labelled retained-from,
 // owner references removed) unless destruction is confirmed with the hub's own UID, then the keys
 // get their say, then the finalizer goes. Decided on claims read from the API server, not the
-// cache: what is kept or destroyed must not rest on a stale view.
-import { FINALIZER, HEALTH_DATA_HUB, type HealthDataHub } from '../../api/index.js';
+// cache: what is kept or destroyed must not rest on a stale view. The finalizer stays until what
+// became of the keys is in the durable history: a pass that stops in between (the operator
+// restarted, the record could not be written) is followed by one that finds the keys kept or
+// gone, says so again (keys/lifecycle/report.ts) and records it, once.
+import { historyEntry, type HistoryEntry, type HistorySink } from '../../api/history.js';
+import {
+  FINALIZER,
+  HEALTH_DATA_HUB,
+  LABEL_RETAINED_FROM,
+  Reason,
+  type HealthDataHub,
+  type PlannedEvent,
+} from '../../api/index.js';
 import type { Writer } from '../../runtime/apply.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import { planDeletion, type StorageMetrics } from '../../storage/index.js';
@@ -18,7 +29,12 @@ export interface DeletionDeps {
   keys: KeyGate;
   /** Where the policy a retained claim holds its namespace to is recorded (not on the claim). */
   records: RetainedClaimRecords;
+  /** The durable history: keys kept or crypto-shredded. */
+  history?: HistorySink | undefined;
 }
+
+/** How soon a deletion whose keys' record could not be written tries again. */
+const HISTORY_RETRY_MS = 10_000;
 
 export type DeletionOutcome =
   | { done: true }
@@ -53,6 +69,17 @@ export async function finalizeHub(
 
   const keys = await d.keys.release(hub, signal);
   for (const e of keys.events ?? []) await d.events.record(hub, e.type, e.reason, e.note);
+  // Once done, and before the hub (and its status, which names the key) is gone.
+  const kept = keysHistory(hub, keys.events ?? []);
+  if (kept.length > 0 && d.history && !(await d.history.record(namespace, kept))) {
+    return {
+      done: false,
+      message:
+        `what became of the hub's keys (${kept.map((e) => e.type).join(', ')}) is not recorded yet in ` +
+        'the durable history (see the operator log); the deletion finishes once it is',
+      requeueAfterMs: HISTORY_RETRY_MS,
+    };
+  }
   if (!keys.released) {
     return {
       done: false,
@@ -62,4 +89,32 @@ export async function finalizeHub(
   }
   await d.writer.removeFinalizer(HEALTH_DATA_HUB, hub, FINALIZER);
   return { done: true };
+}
+
+/**
+ * What the keys' release did, for the durable history: keys kept (retained) or crypto-shredded,
+ * with the KEK the hub's status records (adopted keys keep the KEK of the hub that made them).
+ */
+function keysHistory(hub: HealthDataHub, events: readonly PlannedEvent[]): HistoryEntry[] {
+  const enc = hub.status?.encryption;
+  const key = enc?.keyRef
+    ? `key-encryption key ${enc.keyRef} (${enc.provider ?? 'provider unknown'}${enc.versions ? `, ${enc.versions} key version(s)` : ''})`
+    : 'the hub has no key-encryption key on record';
+  const kekRef = enc?.keyRef ? { kekRef: enc.keyRef } : {};
+  const now = new Date();
+  return events.flatMap((e): HistoryEntry[] => {
+    if (e.reason === Reason.KeysRetained) {
+      const message = `keys kept, labelled ${LABEL_RETAINED_FROM}=${hub.metadata.uid}: ${key}; ${e.note}`;
+      return [
+        historyEntry(hub, now, { type: 'KeysRetained', reason: Reason.KeysRetained, ...kekRef, message }),
+      ];
+    }
+    if (e.reason === Reason.KeysDestroyed) {
+      const message = `keys crypto-shredded: ${key}; ${e.note}`;
+      return [
+        historyEntry(hub, now, { type: 'KeysShredded', reason: Reason.KeysDestroyed, ...kekRef, message }),
+      ];
+    }
+    return [];
+  });
 }

@@ -1,11 +1,11 @@
 // Applies and removes the builtin KEK access of a hub (src/keys/kek-access.ts): its service
 // account, and the Role and RoleBinding that let it get the hub's KEK Secret. Applied with
-// server-side apply, skipped when unchanged since the last apply (an operator at rest writes
-// nothing); removed by name when the hub's keys are released. The Role and RoleBinding are named
+// server-side apply, skipped when unchanged since the last apply or already on the server as
+// applied (an operator at rest, or just restarted, writes nothing); removed by name when the hub's keys are released. The Role and RoleBinding are named
 // after the hub's own key identity; those named under the legacy identity (made before the
 // current scheme) are removed once the current ones are applied (only for a hub whose KEK predates
 // that scheme: no other hub had them), and on release.
-import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, RbacAuthorizationV1Api, type KubernetesObject } from '@kubernetes/client-node';
 import type { HealthDataHub } from '../../api/index.js';
 import { kekServiceAccountName } from '../../keys/delivery.js';
 import { hubRefOf, keyIdentity, legacyKeyIdentity, parseKeyName } from '../../keys/identity.js';
@@ -22,6 +22,8 @@ export interface KekAccessStepDeps {
   applied: AppliedCache;
   /** The operator's namespace, where KEK Secrets (and so the Roles) live. */
   operatorNamespace: string;
+  /** An access object as watched, if it is: one unchanged is not applied again after a restart. */
+  live?: (obj: KubernetesObject) => KubernetesObject | undefined;
 }
 
 export class KekAccessStep {
@@ -38,7 +40,7 @@ export class KekAccessStep {
     let applied = false;
     for (const obj of kekAccessList(renderKekAccess(ref, access))) {
       const key = appliedKey(obj);
-      if (!this.d.applied.needsApply(key, obj)) continue;
+      if (!this.d.applied.needsApply(key, obj, this.d.live?.(obj))) continue;
       const result = await this.d.writer.apply(obj);
       this.d.applied.remember(key, obj, result.metadata);
       applied = true;

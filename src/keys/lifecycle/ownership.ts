@@ -60,7 +60,10 @@ export class OwnerRecords {
     const key = `${ns}/${body.metadata!.name!}`;
     if (this.recorded.has(key)) return;
     try {
-      await this.store.createIn(ns, body);
+      // Read first: after a restart the record is there, and a create refused as a conflict would
+      // still be a write request.
+      if (!isOwnerRecord(await this.store.read(ns, body.metadata!.name!)))
+        await this.store.createIn(ns, body);
     } catch (e) {
       if (!(e instanceof WriteConflict)) {
         this.log?.warn('cannot record the owner of a legacy key-encryption key', {

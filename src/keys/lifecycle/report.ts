@@ -12,6 +12,7 @@ import {
   type HealthDataHub,
   type HubEncryptionStatus,
 } from '../../api/index.js';
+import { becameExtractable, type KeyCustody } from '../custody.js';
 import { activeDek, dekSecretName, type DekSet } from '../dek.js';
 import type { HubRef, KeyIdentity } from '../identity.js';
 import { type HubKeyFacts, type KeyObservation, type KeyPlan } from '../plan.js';
@@ -26,13 +27,25 @@ export function result(
   plan: KeyPlan,
   events: KeyEvent[],
   kek: KeyIdentity,
+  read: { custody?: KeyCustody | undefined } = {},
 ): KeyLifecycleResult {
   // Keys naming a KEK the hub may not use are reported by nothing but the condition: their
   // kek-ref never reaches the hub's status (the record a crypto-shred is checked against).
   const owned = (o.owner?.state ?? 'verified') === 'verified';
   const set = o.keys.state === 'present' && owned ? o.keys.set : undefined;
-  const condition = keysCondition(facts, plan, set);
+  // Custody not read this time (provider silent, no key): the last reading stands.
+  const custody = read.custody ?? hub.status?.encryption?.custody;
+  const evidence = releaseEvidence(facts, plan, events);
+  if (evidence) events.push(evidence);
+  const condition = keysCondition(facts, plan, set, custody);
   const previous = getCondition(hub.status?.conditions, ConditionType.KeysReady);
+  if (becameExtractable(hub.status?.encryption?.custody, read.custody)) {
+    options.log?.warn('key-encryption key is extractable', {
+      hub: `${facts.ref.namespace}/${facts.ref.name}`,
+      custody: read.custody?.message,
+    });
+    events.push({ type: 'Warning', reason: Reason.KeyExtractable, note: read.custody!.message ?? '' });
+  }
   const changed = previous?.status !== condition.status || previous?.reason !== condition.reason;
   // Blocking and recovering are told once, when they begin; actions are told as they happen.
   if (
@@ -58,7 +71,7 @@ export function result(
     action: plan.action,
     ready: plan.action === 'none',
     released: plan.action === 'released',
-    encryption: encryptionStatus(hub, facts, set),
+    encryption: withCustody(encryptionStatus(hub, facts, set), custody),
     kekUid: set ? (set.kekUid ?? set.hubUid) : undefined,
     kek: plan.action === 'none' ? kek : undefined,
     condition,
@@ -82,7 +95,12 @@ function requeue(options: KeyLifecycleOptions, plan: KeyPlan): number | undefine
   }
 }
 
-function keysCondition(facts: HubKeyFacts, plan: KeyPlan, set: DekSet | undefined): ConditionUpdate {
+function keysCondition(
+  facts: HubKeyFacts,
+  plan: KeyPlan,
+  set: DekSet | undefined,
+  custody: KeyCustody | undefined,
+): ConditionUpdate {
   const cond = (status: ConditionStatus, reason: string, message: string): ConditionUpdate => ({
     type: ConditionType.KeysReady,
     status,
@@ -95,9 +113,13 @@ function keysCondition(facts: HubKeyFacts, plan: KeyPlan, set: DekSet | undefine
       return cond(
         ConditionStatus.True,
         Reason.KeyAvailable,
-        set
+        (set
           ? `key version ${set.activeVersion} of ${set.versions.length} is active; key-encryption key ${set.kekRef} held by ${set.provider}`
-          : 'keys are available',
+          : 'keys are available') +
+          // Usable, so the datastore keeps running; but the key could have left its provider.
+          (custody?.verdict === 'Extractable'
+            ? `; but the provider reports the key as extractable (status.encryption.custody): ${custody.message}`
+            : ''),
       );
     case 'block':
       return cond(ConditionStatus.False, plan.reason, plan.message);
@@ -149,6 +171,14 @@ function encryptionStatus(
     versions: set.versions.length,
     lastRotationTime: formatTime(new Date(activeDek(set).createdAt)),
   };
+}
+
+/** status.encryption with the custody last read, when there is a record to add it to. */
+function withCustody(
+  encryption: HubEncryptionStatus | undefined,
+  custody: KeyCustody | undefined,
+): HubEncryptionStatus | undefined {
+  return encryption && custody ? { ...encryption, custody } : encryption;
 }
 
 // ---- the Events of the steps, and the message of a step stopped by a damaged version ----
@@ -213,6 +243,33 @@ export function keysAdoptedEvent(from: string, adopted: DekSet): KeyEvent {
 export interface Shredded {
   kekDestroyed?: string | undefined;
   secretDeleted?: { name: string; versions: number | undefined } | undefined;
+}
+
+/**
+ * The Event that says what became of the keys of a released hub when no step of this pass said
+ * it: a previous pass kept or destroyed them and stopped before the hub's deletion recorded it
+ * (the operator restarted, or the record could not be written). Derived from what survives that:
+ * the Secret labelled retained from the hub, or the KEK the hub's status names gone from the
+ * provider with no wrapped key left. Nothing for a hub that never had keys on record.
+ */
+function releaseEvidence(
+  facts: HubKeyFacts,
+  plan: KeyPlan,
+  events: readonly KeyEvent[],
+): KeyEvent | undefined {
+  if (plan.action !== 'released') return undefined;
+  const said = (reason: string) => events.some((e) => e.reason === reason);
+  if (plan.outcome === 'retained' && !said(Reason.KeysRetained))
+    return keysRetainedEvent(facts.ref, plan.note);
+  if (plan.outcome !== 'shredded' || !facts.reportedKeyRef || said(Reason.KeysDestroyed)) return undefined;
+  return {
+    type: 'Normal',
+    reason: Reason.KeysDestroyed,
+    note:
+      `crypto-shred confirmed by hdh.sovereign.eu/confirm-destroy: key-encryption key ${facts.reportedKeyRef} ` +
+      `is no longer at the provider and Secret ${dekSecretName(facts.ref.name)} is gone; data encrypted with ` +
+      'these keys can no longer be read',
+  };
 }
 
 /** The crypto-shred Event; undefined when the step found nothing left to destroy. */

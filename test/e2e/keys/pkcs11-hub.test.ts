@@ -17,6 +17,7 @@ import {
   prepareHubNamespace,
   waitForHubCondition,
 } from '../../support/hubs.js';
+import { complianceReport, reportedHub } from '../../support/kubectl-hdh.js';
 import { startOperatorProcess, type OperatorProcess } from '../../support/operator.js';
 import {
   allowedTokensFlag,
@@ -103,6 +104,22 @@ describe('a hub with its key-encryption key in a PKCS#11 token', () => {
         /ATTRIBUTE_SENSITIVE/,
       );
     });
+
+    // The operator read the same from the token, and the auditor's report shows it.
+    const custody = (await getHub(kc, ns, 'vault')).status?.encryption?.custody;
+    expect(custody?.verdict).toBe('NonExtractable');
+    expect(custody?.attributes).toEqual(
+      expect.arrayContaining([
+        { name: 'CKA_SENSITIVE', expected: 'true', observed: 'true' },
+        { name: 'CKA_EXTRACTABLE', expected: 'false', observed: 'false' },
+      ]),
+    );
+    const reported = reportedHub(await complianceReport(ns), ns, 'vault');
+    expect(reported.keys.custody.verdict).toBe('NonExtractable');
+    // The same attributes (the report sorts them by name).
+    const attributes = custody?.attributes ?? [];
+    expect(reported.keys.custody.attributes).toHaveLength(attributes.length);
+    expect(reported.keys.custody.attributes).toEqual(expect.arrayContaining(attributes));
 
     // Each new annotation value adds exactly one version; seeing a value again adds none.
     await annotate('rotation-1');

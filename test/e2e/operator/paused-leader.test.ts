@@ -1,12 +1,14 @@
 // Never two writers: a leader frozen (SIGSTOP, as a long GC pause or a throttled container would
 // do) long enough for a standby to take the lease must not write anything once it resumes. The
 // API server's audit log is the witness: it records every write with the User-Agent of the
-// process that sent it (each carries its leader-election identity).
+// process that sent it (each carries its leader-election identity). The round is the one
+// `npm run chaos` runs (leader-failover), here on the shared test cluster.
 //
 // HDH_CHAOS_ROUNDS sets the number of pauses (default 2; `HDH_CHAOS_ROUNDS=10` for a longer run).
 import { CoreV1Api } from '@kubernetes/client-node';
-import { existsSync, readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { existsSync } from 'node:fs';
+import { pauseLeaderRound, type Replica } from '../../../chaos/harness/leader-rounds.js';
+import { describeWrite } from '../../../chaos/harness/audit.js';
 import { readClusterState } from '../../../src/devcluster/cluster.js';
 import { testCluster, testKubeConfig } from '../../support/cluster.js';
 import {
@@ -14,7 +16,6 @@ import {
   deleteNamespaceAndWait,
   hubManifest,
   listHubs,
-  patchHub,
   prepareHubNamespace,
   reconciled,
 } from '../../support/hubs.js';
@@ -37,27 +38,11 @@ const TIMINGS = [
   '--leader-elect-retry-period=500ms',
 ];
 
-interface AuditEvent {
-  verb: string;
-  userAgent?: string;
-  requestReceivedTimestamp: string;
-  objectRef?: { resource?: string; namespace?: string; name?: string; subresource?: string };
-  responseStatus?: { code?: number };
-}
-
-/** Write requests recorded in the audit log (the policy records only writes), in order. */
-function auditedWrites(path: string): AuditEvent[] {
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as AuditEvent);
-}
-
-const sentBy = (e: AuditEvent, p: OperatorProcess) => !!e.userAgent?.includes(`(${leaderIdentity(p)})`);
-const describe_ = (e: AuditEvent) => {
-  const o = e.objectRef ?? {};
-  return `${e.requestReceivedTimestamp} ${e.verb} ${o.resource}${o.subresource ? `/${o.subresource}` : ''} ${o.namespace ?? ''}/${o.name ?? ''} → ${e.responseStatus?.code}`;
-};
+const replica = (p: OperatorProcess): Replica => ({
+  identity: leaderIdentity(p),
+  signal: (sig) => void p.child.kill(sig),
+  exited: p.exited,
+});
 
 describe('a paused leader', () => {
   const kc = testKubeConfig();
@@ -122,82 +107,23 @@ describe('a paused leader', () => {
 
       const report: string[] = [];
       let total = 0;
+      const ctx = {
+        kc,
+        auditLog,
+        leaseNamespace: leaseNs,
+        hubs: Array.from({ length: HUBS }, (_, i) => ({ namespace: ns, name: `hub-${i}` })),
+        allReconciled,
+      };
       for (let round = 1; round <= ROUNDS; round++) {
-        const before = auditedWrites(auditLog);
-        // The identity check only means something if the leader's writes are recognisable.
-        expect(before.some((e) => sentBy(e, leader))).toBe(true);
-
-        // Frozen between writes: a request already on its way when the process stops can leave
-        // it on resume (see docs/runtime.md); what must never happen is new work after it.
-        await eventually(
-          'the leader between writes',
-          async () => {
-            const last = auditedWrites(auditLog)
-              .filter((e) => sentBy(e, leader) && e.objectRef?.resource !== 'leases')
-              .pop();
-            return !last || Date.now() - Date.parse(last.requestReceivedTimestamp) > 1500;
-          },
-          30_000,
-          250,
-        );
-        leader.child.kill('SIGSTOP');
-        const stoppedAt = Date.now();
-        await eventually(
-          'the standby takes the lease',
-          async () => (await holder()) === leaderIdentity(standby),
-          30_000,
-          100,
-        );
-        // Work the frozen leader will find on waking: every hub's datastore changes, so its watches
-        // deliver changed hubs and StatefulSets the new leader has just written.
-        for (let i = 0; i < HUBS; i++)
-          await patchHub(kc, ns, `hub-${i}`, {
-            spec: { datastore: { env: [{ name: 'ROUND', value: String(round) }] } },
-          });
-        await eventually('the new leader reconciled every hub', allReconciled, 60_000, 250);
-        // Each datastore follows once the keys are reported for the new generation: the old
-        // leader's watches will see every one.
-        const statefulSets = () =>
-          auditedWrites(auditLog)
-            .slice(before.length)
-            .filter((e) => sentBy(e, standby) && e.objectRef?.resource === 'statefulsets').length;
-        await eventually(
-          'the new leader applied every StatefulSet',
-          async () => statefulSets() >= HUBS,
-          60_000,
-          250,
-        );
-        expect(statefulSets()).toBeGreaterThanOrEqual(HUBS);
-        const pausedMs = Date.now() - stoppedAt;
-        leader.child.kill('SIGCONT');
-        // Unref'd: the timer must not keep the test process alive once the leader has exited.
-        const code = await Promise.race([
-          leader.exited,
-          sleep(30_000, undefined, { ref: false }).then(() => 'still running'),
-        ]);
-        expect(code).not.toBe('still running');
-        expect(code).not.toBe(0);
-        await sleep(1000); // the audit log is written as requests complete
-
-        const writes = auditedWrites(auditLog).slice(before.length);
-        const takeover = writes.find(
-          (e) =>
-            sentBy(e, standby) &&
-            e.objectRef?.resource === 'leases' &&
-            e.objectRef.namespace === leaseNs &&
-            ['update', 'create'].includes(e.verb),
-        );
-        expect(takeover).toBeDefined();
-        const late = writes.filter(
-          (e) => sentBy(e, leader) && e.requestReceivedTimestamp > takeover!.requestReceivedTimestamp,
-        );
-        const byNewLeader = writes.filter((e) => sentBy(e, standby)).length;
-        total += late.length;
+        const r = await pauseLeaderRound(ctx, round, replica(leader), replica(standby));
+        expect(r.exit).not.toBe('still running');
+        expect(r.exit).not.toBe(0);
+        total += r.late.length;
         report.push(
-          `round ${round}: paused ${pausedMs} ms; writes by the old leader after the takeover: ${late.length}; by the new leader: ${byNewLeader}` +
-            late
+          `round ${round}: paused ${r.pausedMs} ms; takeover after ${r.takeoverMs} ms; writes by the old leader after the takeover: ${r.late.length}; by the new leader: ${r.byNewLeader}` +
+            r.late
               .slice(0, 5)
-              .map((e) => `\n    ${describe_(e)}`)
+              .map((e) => `\n    ${describeWrite(e)}`)
               .join(''),
         );
         // The next round pauses the new leader; a fresh process stands by.

@@ -86,7 +86,7 @@ describe('PKCS#11 provider on SoftHSM2', () => {
       valueLength: 32,
       id: id.id,
     });
-    expect(await provider.isExtractable(id)).toBe(false);
+    expect((await provider.custody(id)).verdict).toBe('NonExtractable');
 
     withTokenSession(token, (t) => {
       const [key] = findKeyObjects(t, id.name);
@@ -98,7 +98,7 @@ describe('PKCS#11 provider on SoftHSM2', () => {
         t.lib.C_SetAttributeValue(t.session, key!, [{ type: t.pk.CKA_EXTRACTABLE, value: true }]),
       ).toThrow(/CKR_/);
     });
-    expect(await provider.isExtractable(id)).toBe(false);
+    expect((await provider.custody(id)).verdict).toBe('NonExtractable');
   });
 
   it('wraps and unwraps a 32-byte DEK with AES-GCM, bound to the hub', async () => {
@@ -134,7 +134,7 @@ describe('PKCS#11 provider on SoftHSM2', () => {
     expect(withTokenSession(token, (t) => findKeyObjects(t, id.name))).toHaveLength(0);
     await expect(provider.unwrap(id, wrapped)).rejects.toThrow(KeyMissingError);
     await expect(provider.wrap(id, generateDek())).rejects.toThrow(KeyMissingError);
-    await expect(provider.isExtractable(id)).rejects.toThrow(KeyMissingError);
+    await expect(provider.custody(id)).rejects.toThrow(KeyMissingError);
     expect(await provider.destroy(id)).toBe(false);
   });
 
@@ -264,7 +264,11 @@ describe('PKCS#11 provider on SoftHSM2', () => {
     await expect(provider.find(id)).rejects.toThrow(/extractable, not sensitive/);
     await expect(provider.create(id)).rejects.toThrow(KeyInvalidError);
     await expect(provider.wrap(id, generateDek())).rejects.toThrow(KeyInvalidError);
-    expect(await provider.isExtractable(id)).toBe(true);
+    // Refused for use, and its custody says why.
+    expect(await provider.custody(id)).toMatchObject({
+      verdict: 'Extractable',
+      message: expect.stringContaining('CKA_SENSITIVE=false, CKA_EXTRACTABLE=true'),
+    });
     expect(withTokenSession(token, (t) => findKeyObjects(t, id.name))).toHaveLength(1);
   });
 

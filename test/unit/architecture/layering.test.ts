@@ -33,6 +33,11 @@ describe('layering', () => {
       'reports use the pure verdicts, not the controllers',
     ],
     ['src/report/x.ts', '../hub/status.js', 'reports do not reach into the hub steps'],
+    [
+      'src/report/compliance/x.ts',
+      '../../controllers/keys/reconciler.js',
+      'the compliance report uses the pure verdicts, at any depth',
+    ],
     ['src/placement/x.ts', '../report/what-if.js', 'the domain does not reach up into reports'],
   ])('%s may not import %s (%s)', async (file, from) => {
     expect(await importErrors(file, from)).toEqual([expect.stringContaining('layering')]);
@@ -48,6 +53,7 @@ describe('layering', () => {
     ['src/operator.ts', './controllers/hub/reconciler.js'],
     ['src/report/x.ts', '../placement/audit.js'],
     ['src/report/x.ts', '../storage/volumes.js'],
+    ['src/report/compliance/x.ts', '../../placement/audit.js'],
     ['src/cli/x.ts', '../report/what-if.js'],
   ])('%s may import %s', async (file, from) => {
     expect(await importErrors(file, from)).toEqual([]);

@@ -126,6 +126,33 @@ describe('PlacementReconciler', () => {
     expect(c.podRemoval.requests).toEqual([]);
   });
 
+  it('writes a verdict its hub cache already shows, when the cache has not caught up with its own write since', async () => {
+    const c = cluster();
+    c.pods.put(pod('web-1', 'research', 'us-1'));
+    const { reconciler } = placementController(c);
+    await reconciler.reconcile('research', running());
+    expect(placementOf(c, 'research/h')).toMatchObject({ status: 'False' });
+    const showsViolation = c.hubs.get('research/h')!;
+
+    // The pod goes: compliant again, written.
+    c.pods.remove('research/web-1');
+    await reconciler.reconcile('research', running());
+    expect(placementOf(c, 'research/h')).toMatchObject({ status: 'True' });
+    expect(placementWrites(c)).toHaveLength(2);
+
+    // A replacement lands on the same node before the hub watch has delivered that write: the
+    // cache still shows the violation it had, and the server's True must not stay.
+    c.hubs.put(showsViolation);
+    c.pods.put(pod('web-1', 'research', 'us-1'));
+    await reconciler.reconcile('research', running());
+    expect(placementWrites(c)).toHaveLength(3);
+    expect(placementOf(c, 'research/h')).toMatchObject({ status: 'False', reason: 'PodsOutsidePolicy' });
+
+    // Once the cache shows that write, nothing more is written.
+    await reconciler.reconcile('research', running());
+    expect(placementWrites(c)).toHaveLength(3);
+  });
+
   it('reports NoEligibleNodes and removes nothing while no node could take the pods back', async () => {
     const c = cluster();
     // The only node inside the policy is not Ready.

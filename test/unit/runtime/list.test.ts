@@ -174,6 +174,37 @@ describe('paginated lists', () => {
     }
   });
 
+  it('an informer narrowed by a field selector sends it on its lists and on its watch', async () => {
+    fake.pages.set(HUBS, chunk(objects('hub', 3), [2, 1]));
+    const inf = new Informer(
+      clients,
+      {
+        group: GROUP,
+        version: VERSION,
+        kind: 'HealthDataHub',
+        plural: 'healthdatahubs',
+        labelSelector: 'a=b',
+        fieldSelector: 'metadata.name=hub-1',
+      },
+      quiet,
+    );
+    inf.start();
+    try {
+      await inf.waitForSync();
+      for (let i = 0; i < 100 && fake.watches(HUBS).length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const requests = [...fake.lists(HUBS), ...fake.watches(HUBS)];
+      expect(requests).toHaveLength(3);
+      for (const s of requests) {
+        expect(s.query.get('fieldSelector')).toBe('metadata.name=hub-1');
+        expect(s.query.get('labelSelector')).toBe('a=b');
+      }
+    } finally {
+      inf.stop();
+    }
+  });
+
   it('reads every page of a built-in kind too, with the page size asked for', async () => {
     const services = objects('svc', 5);
     fake.pages.set(SERVICES, chunk(services, [2, 2, 1]));
