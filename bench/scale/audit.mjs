@@ -39,7 +39,9 @@ export async function requestsOf(auditLog, pid, from = 0, to = Infinity) {
   return out.sort((a, b) => a.at - b.at);
 }
 
-function resourceOf(ref = {}) {
+function resourceOf(ref) {
+  // No object: discovery and other non-resource paths.
+  if (!ref) return '(non-resource)';
   const r = ref.resource ?? '?';
   return ref.subresource ? `${r}/${ref.subresource}` : r;
 }

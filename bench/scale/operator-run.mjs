@@ -25,6 +25,7 @@ export async function runOperator({ cluster, run, opts, packageRoot, log }) {
   await op.readyAfterMs();
   await sleep(2000);
   const idle = await op.scrape();
+  const idleGc = await op.scrapeAfterGc();
 
   const ready = watchReady(cluster.kc, run.namespace, run.hubNames.length);
   await ready.started;
@@ -57,6 +58,7 @@ export async function runOperator({ cluster, run, opts, packageRoot, log }) {
   const restFrom = Date.now();
   await sleep(opts.rest * 1000);
   const restEnd = await op.scrape();
+  const restGc = await op.scrapeAfterGc();
   const restWrites = writesOf(await requestsOf(cluster.auditLog, op.pid, restFrom, Date.now()));
 
   log('operator run: restarting the operator');
@@ -75,11 +77,12 @@ export async function runOperator({ cluster, run, opts, packageRoot, log }) {
       writes: restEnd.writes - restStart.writes,
       writesAudited: byVerbAndResource(restWrites),
     },
+    // As the process holds it, and right after a full collection (what it retains).
     memory: {
-      idle: { rssBytes: idle.rssBytes, heapUsedBytes: idle.heapUsedBytes },
-      rest: { rssBytes: restEnd.rssBytes, heapUsedBytes: restEnd.heapUsedBytes },
-      bytesPerHub: Math.round((restEnd.rssBytes - idle.rssBytes) / run.hubNames.length),
-      heapBytesPerHub: Math.round((restEnd.heapUsedBytes - idle.heapUsedBytes) / run.hubNames.length),
+      idle: memory(idle, idleGc),
+      rest: memory(restEnd, restGc),
+      bytesPerHub: Math.round((restGc.rssBytes - idleGc.rssBytes) / run.hubNames.length),
+      heapBytesPerHub: Math.round((restGc.heapUsedBytes - idleGc.heapUsedBytes) / run.hubNames.length),
     },
     restart,
     _convergedAt: convergedAt,
@@ -127,6 +130,12 @@ async function measureRestart(common, cluster, opts, log) {
     reconciles: end.reconciles,
   };
 }
+
+const memory = (asIs, afterGc) => ({
+  rssBytes: asIs.rssBytes,
+  heapUsedBytes: asIs.heapUsedBytes,
+  afterGc: { rssBytes: afterGc.rssBytes, heapUsedBytes: afterGc.heapUsedBytes },
+});
 
 function diff(after, before) {
   return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]));

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { freeLoopbackPort } from '../../dist/src/devcluster/processes.js';
+import { collectGarbage } from './gc.mjs';
 import { snapshot } from './metrics.mjs';
 import { until } from './pool.mjs';
 
@@ -20,11 +21,17 @@ export async function startOperator({
   cpuProfDir,
   nodeFlags = [],
 }) {
-  const [metricsPort, probesPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
+  const [metricsPort, probesPort, inspectPort] = [
+    await freeLoopbackPort(),
+    await freeLoopbackPort(),
+    await freeLoopbackPort(),
+  ];
   const startedAt = Date.now();
   const child = spawn(
     process.execPath,
     [
+      // Inactive until collectGarbage opens it (SIGUSR1), on loopback.
+      `--inspect-port=127.0.0.1:${inspectPort}`,
       ...nodeFlags,
       ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
       join(packageRoot, 'dist', 'src', 'cli', 'main.js'),
@@ -53,6 +60,11 @@ export async function startOperator({
     exited,
     async scrape() {
       return snapshot(await (await globalThis.fetch(metricsUrl)).text());
+    },
+    /** A scrape right after a full garbage collection: the heap retained. */
+    async scrapeAfterGc() {
+      await collectGarbage(child.pid, inspectPort);
+      return this.scrape();
     },
     /** Resolves with the ms from start to the first /readyz answered 200. */
     async readyAfterMs(timeoutMs = 120_000) {

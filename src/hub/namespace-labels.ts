@@ -3,6 +3,7 @@ import { FIELD_MANAGER, LABEL_RETAINED_FROM, Reason, type HealthDataHub } from '
 import { hubNamespaceLabels, POLICY_NAMESPACE_LABEL_PREFIX } from '../placement/admission.js';
 import type { Labels } from '../policy/eligibility.js';
 import type { Writer } from '../runtime/apply.js';
+import { BY_NAMESPACE } from '../runtime/cache.js';
 import { statusCode } from '../runtime/errors.js';
 import { appliedEntry, unchangedOnServer } from '../runtime/unchanged-on-server.js';
 import type { EventRecorder } from '../runtime/events.js';
@@ -31,7 +32,10 @@ export function sovereignNamespaceLabels(
   records: readonly RetainedRecord[] = [],
 ): Record<string, string> {
   const labels: Record<string, string> = {};
-  for (const hub of hubsInNamespace) Object.assign(labels, hubNamespaceLabels(hub.spec.policyName));
+  // Once per policy: a namespace may hold a thousand hubs of the same one.
+  for (const policy of new Set(hubsInNamespace.map((h) => h.spec.policyName))) {
+    Object.assign(labels, hubNamespaceLabels(policy));
+  }
   for (const record of records) Object.assign(labels, hubNamespaceLabels(record.policy));
   const recorded = new Set(records.map((r) => r.claimUid));
   for (const claim of claimsInNamespace) {
@@ -121,11 +125,9 @@ export class NamespaceLabeler {
     // Hubs there are refused (src/api/system-namespaces.ts): their policies hold no pod there.
     if (systemNamespaceRefusal(namespace, this.d.operatorNamespace))
       return this.release(namespace, liveLabels);
-    const hubs = this.d.hubs.list((h) => h.metadata.namespace === namespace);
+    const hubs = this.d.hubs.byIndex(BY_NAMESPACE, namespace);
     const last = this.applied.get(namespace);
-    let claims: readonly V1PersistentVolumeClaim[] = this.d.claims.list(
-      (c) => c.metadata?.namespace === namespace,
-    );
+    let claims: readonly V1PersistentVolumeClaim[] = this.d.claims.byIndex(BY_NAMESPACE, namespace);
     let fresh = false;
     const readClaims = async () => {
       if (fresh) return;

@@ -19,6 +19,14 @@ export interface InformerOptions<T extends KubernetesObject = KubernetesObject> 
   resyncPeriodMs?: number;
   /** A watch that has been failing this long makes the informer unhealthy. */
   unhealthyAfterMs?: number;
+  /**
+   * A watch request not answered (no response headers) within this is given up and asked again at
+   * once (default 10 s). The client library sets no such limit: a connection to a server that
+   * does not answer (SYNs dropped, a frozen process) would wait for the kernel's own timeout,
+   * about two minutes, and once the server is back for the next SYN retransmission, up to a
+   * minute more.
+   */
+  connectTimeoutMs?: number;
   maxBackoffMs?: number;
   /**
    * The resource may not be served (an API only newer servers have): a 404 counts as an empty,
@@ -43,6 +51,8 @@ export interface InformerOptions<T extends KubernetesObject = KubernetesObject> 
 }
 
 class GoneError extends Error {}
+/** A watch request given up on unanswered (connectTimeoutMs). */
+class NotAnsweredError extends Error {}
 
 /**
  * List-then-watch cache of one resource. Unlike the client library's informer it never stops:
@@ -191,7 +201,14 @@ export class Informer<T extends KubernetesObject = KubernetesObject> implements 
           this.lastError += ` (is the ${this.name} resource installed? for the operator's own kinds: kubectl apply -k config/crd)`;
         }
         needList = needList || statusCode(e) !== undefined;
-        const delay = backoffDelay(this.attempt++, 200, this.opts.maxBackoffMs ?? 30_000);
+        // A request nobody answered has waited its timeout already and cost the server nothing:
+        // asked again at once (the backoff does not grow), a server coming back is found within
+        // connectTimeoutMs rather than after a backoff grown through the whole outage.
+        const delay = backoffDelay(
+          e instanceof NotAnsweredError ? 0 : this.attempt++,
+          200,
+          this.opts.maxBackoffMs ?? 30_000,
+        );
         this.log.warn('watch failed, reconnecting', {
           resource: this.name,
           error: this.lastError,
@@ -262,16 +279,23 @@ export class Informer<T extends KubernetesObject = KubernetesObject> implements 
   private watchOnce(): Promise<void> {
     const base = this.opts.watchTimeoutSeconds ?? 300;
     const timeoutSeconds = Math.floor(base + Math.random() * base);
+    const connectMs = this.opts.connectTimeoutMs ?? 10_000;
     return new Promise<void>((resolveWatch, rejectWatch) => {
       let settled = false;
       let stale: NodeJS.Timeout | undefined;
+      let connecting: NodeJS.Timeout | undefined;
       let controller: AbortController | undefined;
       const finish = (err?: unknown) => {
         if (settled) return;
         settled = true;
         if (stale) clearTimeout(stale);
+        if (connecting) clearTimeout(connecting);
         if (err) rejectWatch(err);
         else resolveWatch();
+      };
+      const connected = () => {
+        if (connecting) clearTimeout(connecting);
+        connecting = undefined;
       };
       // The server ends the watch after timeoutSeconds; silence well past that means a hung
       // connection, which the client library would otherwise wait on forever.
@@ -287,6 +311,13 @@ export class Informer<T extends KubernetesObject = KubernetesObject> implements 
         stale.unref();
       };
       armStale();
+      // The request cannot be aborted before the library hands out its controller, once answered:
+      // given up here, it is aborted then (below), and nothing it delivers is used.
+      connecting = setTimeout(
+        () => finish(new NotAnsweredError(`watch request not answered within ${connectMs / 1000}s`)),
+        connectMs,
+      );
+      connecting.unref();
       this.watcher
         .watch(
           collectionPath(this.ref),
@@ -298,6 +329,9 @@ export class Informer<T extends KubernetesObject = KubernetesObject> implements 
             fieldSelector: this.ref.fieldSelector,
           },
           (type: string, obj: T & { code?: number }) => {
+            // A request given up on: a newer watch feeds the cache now, from where this one was.
+            if (settled) return;
+            connected();
             armStale();
             try {
               this.onEvent(type, obj);
@@ -311,14 +345,15 @@ export class Informer<T extends KubernetesObject = KubernetesObject> implements 
           (err: unknown) => finish(err ?? undefined),
         )
         .then((ac) => {
+          // Failed at once (settled with its error), or answered after it was given up on.
+          if (settled) return void ac.abort();
+          connected();
           controller = ac;
           this.abort = ac;
           if (this.stopped) ac.abort();
           // The library settles synchronously on a failed request, so still open means connected.
-          if (!settled) {
-            this.failingSince = undefined;
-            this.attempt = 0;
-          }
+          this.failingSince = undefined;
+          this.attempt = 0;
         })
         .catch(finish);
     });

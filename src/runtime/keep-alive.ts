@@ -4,7 +4,9 @@
 // time (the first hot spot of a profile at a thousand hubs). The kubeconfig still applies its
 // credentials to each request (tokens that rotate go on as headers); only the agent is shared,
 // and built anew when the TLS options it was made from change (certificates read from files).
+import type { ClientRequestArgs } from 'node:http';
 import { Agent, type AgentOptions } from 'node:https';
+import type { Duplex } from 'node:stream';
 import type { RequestContext, SecurityAuthentication } from '@kubernetes/client-node';
 
 /** The options of the library's agent that decide whom a connection may be reused for. */
@@ -34,9 +36,28 @@ export class KeepAliveAuthentication implements SecurityAuthentication {
     for (const k of TLS_OPTIONS) if (options[k] !== undefined) Object.assign(tls, { [k]: options[k] });
     if (!this.current || !sameTls(this.current.options, tls)) {
       if (this.current) retire(this.current.agent);
-      this.current = { options: tls, agent: new Agent({ ...tls, keepAlive: true }) };
+      this.current = { options: tls, agent: new KeptAliveAgent({ ...tls, keepAlive: true }) };
     }
     return this.current.agent;
+  }
+}
+
+type Created = (err: Error | null, stream: Duplex) => void;
+
+/**
+ * Node's agent hands its connection factory a callback that holds the request the connection is
+ * made for, and the factory's TLS-session listener keeps it for as long as the socket lives: with
+ * keep-alive, each socket would keep its first request and that request's response body (the
+ * first page of a list of a thousand objects, say) for good. The callback given here lets go of
+ * the agent's once the socket has served that request; a socket made at once never needs it (the
+ * agent takes it from the return value), a socket through a proxy tunnel calls it before then.
+ */
+class KeptAliveAgent extends Agent {
+  override createConnection(options: ClientRequestArgs, created?: Created): Duplex | null | undefined {
+    let pending = created;
+    const socket = super.createConnection(options, (err, stream) => pending?.(err, stream));
+    socket?.once('free', () => (pending = undefined));
+    return socket;
   }
 }
 

@@ -228,6 +228,8 @@ describe('NamespaceLabeler', () => {
     ({
       get: (name: string) => objs().find((o) => o.metadata?.name === name),
       list: (f?: (o: T) => boolean) => (f ? objs().filter(f) : objs()),
+      // The namespace index only.
+      byIndex: (_index: string, ns: string) => objs().filter((o) => o.metadata?.namespace === ns),
     }) as unknown as Informer<T>;
   const setup = () => {
     const namespaces = new Map<string, V1Namespace>();
