@@ -2,9 +2,17 @@
 // outside a policy the namespace is held to, and which of them a hub should evict. The operator's
 // shell feeds it from its caches and acts on the verdicts (src/controllers/placement/reconciler.ts).
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
-import { LABEL_HUB, type PlacementViolation, type SovereigntyPolicySpec } from '../api/index.js';
+import {
+  LABEL_HUB,
+  type HealthDataHub,
+  type PlacementViolation,
+  type SovereigntyPolicy,
+  type SovereigntyPolicySpec,
+} from '../api/index.js';
+import type { Labels } from '../policy/eligibility.js';
 import { regionsOutsidePolicy } from '../policy/eligibility.js';
 import { isSchedulable } from '../policy/nodes.js';
+import { policyNamespaceLabelKey } from './admission.js';
 import { nodeFacts, nodeVerdict, type NodeFacts } from './compliance.js';
 
 export { nodeFacts, type NodeFacts };
@@ -47,6 +55,39 @@ export function validHubRegions(
  */
 export function labelHolder(policyName: string): string {
   return `policy/${policyName}`;
+}
+
+/** What a hub holds its namespace to: its policy, with its placement.regions where the policy allows them. */
+export function heldByHub(hub: HealthDataHub, policy: SovereigntyPolicy): HeldPolicy {
+  return {
+    hub: hub.metadata.name ?? '',
+    policyName: hub.spec.policyName,
+    spec: policy.spec,
+    hubRegions: validHubRegions(policy.spec.regions, hub.spec.placement?.regions),
+  };
+}
+
+/**
+ * Every policy a namespace is held to: each of its hubs' (when the policy exists), and each other
+ * policy whose label the namespace carries (claims retained from a deleted hub keep it), held by
+ * the namespace itself (labelHolder). In the order of `hubs`, then of `policies`.
+ */
+export function heldPolicies(
+  hubs: readonly HealthDataHub[],
+  policies: readonly SovereigntyPolicy[],
+  namespaceLabels: Labels,
+): HeldPolicy[] {
+  const byName = new Map(policies.map((p) => [p.metadata.name ?? '', p]));
+  const held = hubs.flatMap((h) => {
+    const p = byName.get(h.spec.policyName);
+    return p ? [heldByHub(h, p)] : [];
+  });
+  const byHubs = new Set(hubs.map((h) => h.spec.policyName));
+  for (const [name, p] of byName) {
+    if (byHubs.has(name) || namespaceLabels[policyNamespaceLabelKey(name)] === undefined) continue;
+    held.push({ hub: labelHolder(name), policyName: name, spec: p.spec });
+  }
+  return held;
 }
 
 export interface PodViolation extends PlacementViolation {

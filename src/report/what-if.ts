@@ -17,7 +17,7 @@ import {
   evictionCandidates,
   labelHolder,
   nodeFacts,
-  validHubRegions,
+  heldByHub,
   type HeldPolicy,
   type NodeFacts,
 } from '../placement/audit.js';
@@ -149,12 +149,7 @@ function heldPolicies(
     (h) => h.metadata.namespace === held.namespace && h.spec.policyName === policyName,
   );
   if (mine.length === 0) return [{ hub: labelHolder(policyName), policyName, spec: policy.spec }];
-  return mine.map((h) => ({
-    hub: h.metadata.name!,
-    policyName,
-    spec: policy.spec,
-    hubRegions: validHubRegions(policy.spec.regions, h.spec.placement?.regions),
-  }));
+  return mine.map((h) => heldByHub(h, policy));
 }
 
 /** (a) The pods of one held namespace the candidate would find outside it, and what it would do. */

@@ -20,13 +20,12 @@ import {
   labelHolder,
   nodeFacts,
   sameViolations,
-  validHubRegions,
+  heldPolicies,
   type EligibleNodes,
   type HeldPolicy,
   type NodeFacts,
   type PodViolation,
 } from '../../placement/audit.js';
-import { policyNamespaceLabelKey } from '../../placement/admission.js';
 import { countEligibleNodes } from '../../placement/compliance.js';
 import { RecordedViolations, violationHistory } from '../../placement/history.js';
 import { desiredPlacementSection, type PlacementSection } from '../../placement/hub-status.js';
@@ -278,27 +277,7 @@ export class PlacementReconciler implements Reconciler {
    * held by the namespace itself (labelHolder).
    */
   private heldPolicies(namespace: string, hubs: readonly HealthDataHub[]): HeldPolicy[] {
-    const held: HeldPolicy[] = hubs.flatMap((h) => {
-      const p = this.d.policies.get(h.spec.policyName);
-      return p
-        ? [
-            {
-              hub: h.metadata.name!,
-              policyName: h.spec.policyName,
-              spec: p.spec,
-              hubRegions: validHubRegions(p.spec.regions, h.spec.placement?.regions),
-            },
-          ]
-        : [];
-    });
-    const byHubs = new Set(hubs.map((h) => h.spec.policyName));
-    const labels = this.d.namespaces.labelsOf(namespace);
-    for (const p of this.d.policies.list()) {
-      const policyName = p.metadata.name!;
-      if (byHubs.has(policyName) || labels[policyNamespaceLabelKey(policyName)] === undefined) continue;
-      held.push({ hub: labelHolder(policyName), policyName, spec: p.spec });
-    }
-    return held;
+    return heldPolicies(hubs, this.d.policies.list(), this.d.namespaces.labelsOf(namespace));
   }
 
   /**

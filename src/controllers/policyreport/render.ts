@@ -20,13 +20,7 @@ import {
   type SovereigntyPolicy,
 } from '../../api/index.js';
 import { byKeys } from '../../api/order.js';
-import {
-  auditPods,
-  isPodPlaced,
-  validHubRegions,
-  type HeldPolicy,
-  type NodeFacts,
-} from '../../placement/audit.js';
+import { auditPods, isPodPlaced, heldByHub, type HeldPolicy, type NodeFacts } from '../../placement/audit.js';
 import { effectiveRegions, REGION_LABEL, ZONE_LABEL } from '../../policy/eligibility.js';
 import { hubClaims } from '../../storage/claims.js';
 import { encryptionAttestation } from '../../storage/storage-class.js';
@@ -300,12 +294,7 @@ export function renderResults(input: ReportInput): ReportResult[] {
       continue;
     }
     const entry = held.get(hub.spec.policyName) ?? [];
-    entry.push({
-      hub: hub.metadata.name ?? '',
-      policyName: hub.spec.policyName,
-      spec: policy.spec,
-      hubRegions: validHubRegions(policy.spec.regions, hub.spec.placement?.regions),
-    });
+    entry.push(heldByHub(hub, policy));
     held.set(hub.spec.policyName, entry);
     out.push(...claimResults(input, hub, policy));
   }

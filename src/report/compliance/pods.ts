@@ -2,12 +2,10 @@
 // placement audit (auditPods, nodeFacts) over the policies the namespace is held to, assembled as
 // the placement controller assembles them.
 import type { V1Pod } from '@kubernetes/client-node';
-import { policyNamespaceLabelKey } from '../../placement/admission.js';
 import {
   auditPods,
   isPodPlaced,
-  labelHolder,
-  validHubRegions,
+  heldPolicies,
   type HeldPolicy,
   type NodeFacts,
   type PodViolation,
@@ -30,30 +28,12 @@ export interface NamespaceAudit {
  * is given does not depend on the order they were listed in.
  */
 export function heldPoliciesOf(snapshot: ComplianceSnapshot, namespace: string): HeldPolicy[] {
-  const policies = new Map(snapshot.policies.map((p) => [p.metadata.name ?? '', p]));
   const hubs = snapshot.hubs
     .filter((h) => h.metadata.namespace === namespace)
     .sort(byKeys((h) => h.metadata.name ?? ''));
-  const held: HeldPolicy[] = hubs.flatMap((h) => {
-    const p = policies.get(h.spec.policyName);
-    return p
-      ? [
-          {
-            hub: h.metadata.name!,
-            policyName: h.spec.policyName,
-            spec: p.spec,
-            hubRegions: validHubRegions(p.spec.regions, h.spec.placement?.regions),
-          },
-        ]
-      : [];
-  });
-  const byHubs = new Set(hubs.map((h) => h.spec.policyName));
+  const policies = [...snapshot.policies].sort(byKeys((p) => p.metadata.name ?? ''));
   const labels = snapshot.namespaces.find((n) => n.metadata?.name === namespace)?.metadata?.labels ?? {};
-  for (const name of [...policies.keys()].sort(compareText)) {
-    if (byHubs.has(name) || labels[policyNamespaceLabelKey(name)] === undefined) continue;
-    held.push({ hub: labelHolder(name), policyName: name, spec: policies.get(name)!.spec });
-  }
-  return held;
+  return heldPolicies(hubs, policies, labels);
 }
 
 export function auditNamespace(
