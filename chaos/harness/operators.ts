@@ -130,11 +130,6 @@ export class Operators {
     return this.procs;
   }
 
-  /** Processes that ended without the experiment ending or expecting it: crashes. */
-  unexpectedExits(): OperatorProcess[] {
-    return this.procs.filter((p) => !p.running && !p.endExpected);
-  }
-
   /**
    * Starts one; resolves once its /healthz answers. A port taken between its choice and the
    * operator's bind (other processes share the machine) is chosen again.

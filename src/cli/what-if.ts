@@ -23,9 +23,8 @@ export interface WhatIfCommandOptions {
 }
 
 /** An error the user can act on: printed as it is, without a stack. */
-export { UserError as WhatIfError };
 
-/** The candidate policy from a YAML or JSON file: one SovereigntyPolicy, or a WhatIfError. */
+/** The candidate policy from a YAML or JSON file: one SovereigntyPolicy, or a UserError. */
 export function parsePolicy(text: string, file: string): SovereigntyPolicy {
   const docs = parseAllDocuments(text).filter((d) => d.contents !== null);
   if (docs.length !== 1) {

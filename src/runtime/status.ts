@@ -18,6 +18,7 @@ export function statusUnchanged(current: unknown, desired: unknown): boolean {
  */
 export class WrittenStatus<T> {
   private readonly written = new Map<string, { resourceVersion: bigint; value: T; at: number }>();
+  private swept = 0;
 
   /** `now` is the clock of the entries' age (tests); an entry a cache never caught up with goes after this long. */
   constructor(
@@ -48,8 +49,11 @@ export class WrittenStatus<T> {
     if (uid === undefined || v === undefined) return;
     const at = this.now();
     // An object deleted before its cache showed the write leaves its entry behind: such entries go
-    // once they are older than any cache lag.
-    for (const [k, e] of this.written) if (at - e.at > this.keepMs) this.written.delete(k);
+    // once they are older than any cache lag, swept at most once per keepMs (writes come in bursts).
+    if (at - this.swept > this.keepMs) {
+      for (const [k, e] of this.written) if (at - e.at > this.keepMs) this.written.delete(k);
+      this.swept = at;
+    }
     this.written.set(uid, { resourceVersion: v, value, at });
   }
 

@@ -135,13 +135,6 @@ export function operatorVersion(found: OperatorLookup): ComplianceSnapshot['oper
   return { source: `Deployment ${names.join(', ')} has no ${OPERATOR_VERSION_LABEL} label` };
 }
 
-export async function readOperatorVersion(
-  reader: Reader,
-  operatorNamespace: string,
-): Promise<ComplianceSnapshot['operator']> {
-  return operatorVersion(await findOperator(reader, operatorNamespace));
-}
-
 /**
  * Where the history was read. It is read from the namespace the command was told (the
  * operator's, by default hdh-system), whether or not the operator runs there: an operator run

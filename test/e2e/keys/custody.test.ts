@@ -7,6 +7,7 @@ import { Reason, type HealthDataHub, type HubEncryption } from '../../../src/api
 import { keyIdentity } from '../../../src/keys/identity.js';
 import { testKubeConfig } from '../../support/cluster.js';
 import { complianceReport, reportedHub } from '../../support/kubectl-hdh.js';
+import { metricValue } from '../../support/metrics.js';
 import {
   createHub,
   deleteHubAndWait,
@@ -123,9 +124,15 @@ describe('key custody of a Transit hub', () => {
     const keys = await waitForHubCondition(kc, ns, NAME, 'KeysReady', { reason: 'KeyInvalid' });
     expect(keys.status?.conditions?.find((c) => c.type === 'KeysReady')?.message).toContain('exportable');
 
-    // Looked at again: said once.
+    // Looked at again (the keys controller reconciles the hub once more): said once.
+    const keysReconciles = async () =>
+      metricValue(await op.metrics(), 'controller_runtime_reconcile_total', { controller: 'keys' });
+    const before = await keysReconciles();
     await patchHub(kc, ns, NAME, { metadata: { annotations: { 'test.hdh.sovereign.eu/look': 'again' } } });
-    await new Promise((r) => setTimeout(r, 2000));
+    await eventually(
+      'the keys controller looked at the hub again',
+      async () => (await keysReconciles()) > before,
+    );
     expect(await warnings(uid, Reason.KeyExtractable)).toHaveLength(1);
   }, 120_000);
 });

@@ -6,8 +6,8 @@ import type { ListOptions, Reader } from '../../../../src/cli/hdh/reads.js';
 import {
   findOperator,
   historySource,
+  operatorVersion,
   readHistories,
-  readOperatorVersion,
 } from '../../../../src/cli/hdh/snapshot.js';
 
 /** A Reader answering lists from a table keyed by resource, and failing where told. */
@@ -43,7 +43,11 @@ const deployment = (name: string, version?: string): KubernetesObject => ({
   },
 });
 
-describe('readOperatorVersion', () => {
+/** The operator's version as the report reads it: the Deployment found, then its label. */
+const readOperatorVersion = async (reader: Parameters<typeof findOperator>[0], namespace: string) =>
+  operatorVersion(await findOperator(reader, namespace));
+
+describe('the operator version (findOperator, operatorVersion)', () => {
   it("reads the version label of the operator's Deployment, saying where", async () => {
     const reader = fakeReader({ 'deployments.apps': [deployment('hdh-operator', '0.1.0')] });
     expect(await readOperatorVersion(reader, 'hdh-system')).toEqual({
