@@ -1,5 +1,6 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { readClusterState } from '../../src/devcluster/cluster.js';
+import { workerClusterDir } from './worker-clusters.js';
 
 export interface TestCluster {
   dir: string;
@@ -8,9 +9,9 @@ export interface TestCluster {
   kubectl: string;
 }
 
-/** The control plane started by the global setup of this test run. */
+/** The control plane the global setup started for this Jest worker. */
 export function testCluster(): TestCluster {
-  const dir = process.env.HDH_TEST_CLUSTER_DIR;
+  const dir = workerClusterDir();
   const state = dir ? readClusterState(dir) : undefined;
   if (!dir || !state) {
     throw new Error('no test cluster: run integration and e2e tests through jest (global setup starts one)');

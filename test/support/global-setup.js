@@ -5,11 +5,16 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clusterUp } from '../../dist/src/devcluster/cluster.js';
+import { workerClusterDirs } from './worker-clusters.js';
 import { prepareSoftHsmConf } from './softhsm-env.js';
 import { buildTools } from './tools-setup.js';
 
-/** One control plane per test run (integration and e2e share it). */
-export default async function globalSetup() {
+/**
+ * One control plane per Jest worker (integration and e2e share them): a worker runs its files one
+ * after another on its own cluster, so a test that stops the API server or relabels every node
+ * disturbs no other worker's test.
+ */
+export default async function globalSetup(globalConfig) {
   prepareSoftHsmConf();
   // The transit tests run a real Vault dev server: build it once into the cache when missing
   // (the script returns at once when it is there, or when TEST_ASSET_VAULT names a binary).
@@ -18,14 +23,24 @@ export default async function globalSetup() {
     if (built.status !== 0) throw new Error('building the Vault binary for the transit tests failed');
   }
   buildTools();
-  let dir = process.env.HDH_TEST_CLUSTER_DIR;
-  if (!dir) {
-    dir = mkdtempSync(join(tmpdir(), 'hdh-test-cluster-'));
-    process.env.HDH_TEST_CLUSTER_DIR = dir;
+  if (!process.env.HDH_TEST_CLUSTER_DIR) {
+    process.env.HDH_TEST_CLUSTER_DIR = mkdtempSync(join(tmpdir(), 'hdh-test-cluster-'));
     process.env.HDH_TEST_CLUSTER_DIR_OWNED = '1'; // ours to remove afterwards
   }
-  const state = await clusterUp({ dir, log: (l) => process.stderr.write(`[test cluster] ${l}\n`) });
-  process.stderr.write(
-    `[test cluster] Kubernetes v${state.kubernetesVersion} at ${state.server} ready in ${(state.readyAfterMs / 1000).toFixed(1)}s\n`,
+  const workers = globalConfig.runInBand ? 1 : Math.max(1, globalConfig.maxWorkers);
+  process.env.HDH_TEST_CLUSTERS = String(Math.max(workers, Number(process.env.HDH_TEST_CLUSTERS ?? 0)));
+  const dirs = workerClusterDirs();
+  const states = await Promise.all(
+    dirs.map((dir, i) =>
+      clusterUp({
+        dir,
+        log: (l) => process.stderr.write(`[test cluster ${i + 1}] ${l}\n`),
+      }),
+    ),
+  );
+  states.forEach((state, i) =>
+    process.stderr.write(
+      `[test cluster ${i + 1}] Kubernetes v${state.kubernetesVersion} at ${state.server} ready in ${(state.readyAfterMs / 1000).toFixed(1)}s\n`,
+    ),
   );
 }

@@ -2,9 +2,16 @@
 // namespace (the built-in `admin` ClusterRole there, plus every verb on healthdatahubs), and a
 // kubelet acting as its own node. The test's admin client impersonates them, so the API server's
 // own authorizers (RBAC, Node) and admission (NodeRestriction) decide what they may do.
-import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type RequestContext } from '@kubernetes/client-node';
+import {
+  AuthorizationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  RbacAuthorizationV1Api,
+  type RequestContext,
+} from '@kubernetes/client-node';
 import { API_GROUP } from '../../src/api/index.js';
 import { testKubeConfig } from './cluster.js';
+import { eventually } from './wait.js';
 
 /** A KubeConfig whose requests are made as `user` (and `group`, when given) by impersonation. */
 export function impersonating(user: string, group?: string): KubeConfig {
@@ -27,7 +34,8 @@ const TENANT_HUB_ROLE = 'hdh-test-tenant-hubs';
 /**
  * Makes `user` the admin of `namespace` as a platform team would: a RoleBinding to the built-in
  * `admin` ClusterRole, and one to a ClusterRole allowing every verb on healthdatahubs (not their
- * status). Returns the tenant's KubeConfig.
+ * status). Returns the tenant's KubeConfig once the API server's authorizer allows both bindings
+ * (its RBAC cache lags a new binding by a moment; a test's first request would get a 403).
  */
 export async function tenantAdmin(namespace: string, user = `tenant@${namespace}`): Promise<KubeConfig> {
   const admin = testKubeConfig();
@@ -52,7 +60,21 @@ export async function tenantAdmin(namespace: string, user = `tenant@${namespace}
       })
       .catch(ignoreConflict);
   }
-  return impersonating(user);
+  const tenant = impersonating(user);
+  const review = tenant.makeApiClient(AuthorizationV1Api);
+  const allowed = async (group: string, resource: string): Promise<boolean> =>
+    (
+      await review.createSelfSubjectAccessReview({
+        body: { spec: { resourceAttributes: { namespace, verb: 'create', group, resource } } },
+      })
+    ).status?.allowed === true;
+  await eventually(
+    `RBAC allowing ${user} to create in ${namespace}`,
+    async () => (await allowed(API_GROUP, 'healthdatahubs')) && (await allowed('', 'secrets')),
+    30_000,
+    50,
+  );
+  return tenant;
 }
 
 /** The kubelet of `node`: user `system:node:<node>` in group `system:nodes`. */
