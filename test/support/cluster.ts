@@ -1,12 +1,20 @@
 import { KubeConfig } from '@kubernetes/client-node';
+import { delimiter } from 'node:path';
 import { readClusterState } from '../../src/devcluster/cluster.js';
-import { workerClusterDir } from './worker-clusters.js';
 
 export interface TestCluster {
   dir: string;
   kubeconfig: string;
   binDir: string;
   kubectl: string;
+}
+
+/** The directory of the control plane the global setup started for this Jest worker. */
+function workerClusterDir(): string | undefined {
+  // Listed by the global setup (test/support/worker-clusters.js); JEST_WORKER_ID is 1 in band.
+  const dirs = (process.env.HDH_TEST_CLUSTER_DIRS ?? '').split(delimiter).filter(Boolean);
+  const id = Math.max(1, Number(process.env.JEST_WORKER_ID ?? 1));
+  return dirs[(id - 1) % dirs.length];
 }
 
 /** The control plane the global setup started for this Jest worker. */

@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clusterUp } from '../../dist/src/devcluster/cluster.js';
-import { workerClusterDirs } from './worker-clusters.js';
+import { assignWorkerClusterDirs } from './worker-clusters.js';
 import { prepareSoftHsmConf } from './softhsm-env.js';
 import { buildTools } from './tools-setup.js';
 
@@ -28,8 +28,7 @@ export default async function globalSetup(globalConfig) {
     process.env.HDH_TEST_CLUSTER_DIR_OWNED = '1'; // ours to remove afterwards
   }
   const workers = globalConfig.runInBand ? 1 : Math.max(1, globalConfig.maxWorkers);
-  process.env.HDH_TEST_CLUSTERS = String(Math.max(workers, Number(process.env.HDH_TEST_CLUSTERS ?? 0)));
-  const dirs = workerClusterDirs();
+  const dirs = assignWorkerClusterDirs(workers);
   const states = await Promise.all(
     dirs.map((dir, i) =>
       clusterUp({

@@ -20,5 +20,6 @@ export default async function globalTeardown() {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     delete process.env.HDH_TEST_CLUSTER_DIR;
     delete process.env.HDH_TEST_CLUSTER_DIR_OWNED;
+    delete process.env.HDH_TEST_CLUSTER_DIRS;
   }
 }
