@@ -56,6 +56,12 @@ export class AdmissionSync {
     return this.mutatingServed;
   }
 
+  /** Whether `sync` would write any of the policy's admission objects (nothing is written here). */
+  async pending(policy: SovereigntyPolicy): Promise<boolean> {
+    const objects = renderAdmission(policy, { inject: await this.servesMutatingPolicies() });
+    return objects.some((obj) => this.cache.needsApply(admissionKey(obj), obj, this.live?.(obj)));
+  }
+
   /**
    * Applies what changed. When the API server refuses an object, the objects already in force stay
    * (an apply is all or nothing per object) and the fail-closed pair is applied, so the policy's
@@ -65,29 +71,42 @@ export class AdmissionSync {
   async sync(policy: SovereigntyPolicy): Promise<AdmissionOutcome> {
     const name = policy.metadata.name!;
     const objects = renderAdmission(policy, { inject: await this.servesMutatingPolicies() });
-    let written = 0;
-    for (const obj of objects) {
-      try {
-        written += await this.apply(obj);
-      } catch (e) {
-        const failure = `${obj.kind} ${obj.metadata?.name}: ${describeError(e)}`;
-        // A refusal waits for a change of input; anything else (5xx, timeout) may pass on retry.
-        const refused = asWriteRefused(e, obj) instanceof WriteRefused;
-        // Unmarked before applying: a pair partly applied is removed once the policy's objects apply.
-        this.clean.delete(name);
-        this.failedClosed.add(name);
-        try {
-          for (const fc of renderFailClosed(policy)) written += await this.apply(fc);
-        } catch (fcError) {
-          return {
-            written,
-            failure: `${failure}; the fail-closed policy could not be applied either: ${describeError(fcError)}`,
-            failClosed: false,
-            refused,
-          };
+    // Each admission policy and its binding (same name) are applied in that order; the pairs are
+    // independent, so they go at once: a new policy waits for two round trips, not six.
+    const pairs = [...Map.groupBy(objects, (o) => o.metadata?.name).values()];
+    const outcomes = await Promise.all(
+      pairs.map(async (pair) => {
+        let written = 0;
+        for (const obj of pair) {
+          try {
+            written += await this.apply(obj);
+          } catch (error) {
+            return { written, failed: { obj, error } };
+          }
         }
-        return { written, failure, failClosed: true, refused };
+        return { written, failed: undefined };
+      }),
+    );
+    let written = outcomes.reduce((n, o) => n + o.written, 0);
+    const failed = outcomes.find((o) => o.failed)?.failed;
+    if (failed) {
+      const failure = `${failed.obj.kind} ${failed.obj.metadata?.name}: ${describeError(failed.error)}`;
+      // A refusal waits for a change of input; anything else (5xx, timeout) may pass on retry.
+      const refused = asWriteRefused(failed.error, failed.obj) instanceof WriteRefused;
+      // Unmarked before applying: a pair partly applied is removed once the policy's objects apply.
+      this.clean.delete(name);
+      this.failedClosed.add(name);
+      try {
+        for (const fc of renderFailClosed(policy)) written += await this.apply(fc);
+      } catch (fcError) {
+        return {
+          written,
+          failure: `${failure}; the fail-closed policy could not be applied either: ${describeError(fcError)}`,
+          failClosed: false,
+          refused,
+        };
       }
+      return { written, failure, failClosed: true, refused };
     }
     // Unknown after a restart: removed once, then only after a failure. The watch shows whether
     // it exists (every object of the operator carries its label); without it, a 404 costs a request.

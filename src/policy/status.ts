@@ -51,9 +51,13 @@ export function desiredPolicyStatus(
   nodes: readonly NodeFacts[],
   hubs: number,
   now: Date,
-  /** The API server's refusal of the policy's admission objects (AdmissionSync), if any. */
-  admissionFailure?: { message: string; failClosed: boolean; refused: boolean },
+  /**
+   * The API server's refusal of the policy's admission objects (AdmissionSync), if any; or
+   * 'applying' while this generation's admission objects are being written.
+   */
+  admission?: AdmissionFailure | 'applying',
 ): SovereigntyPolicyStatus {
+  const admissionFailure = admission === 'applying' ? undefined : admission;
   const generation = policy.metadata.generation ?? 0;
   const eligible = countEligibleNodes(nodes, policy.spec);
   const weak = selfAssertableKeys(policy.spec);
@@ -111,6 +115,17 @@ export function desiredPolicyStatus(
       status: ConditionStatus.True,
     });
   }
+  if (admission === 'applying') {
+    // Not Ready yet: pods are not checked as this generation says until its objects are in force.
+    const applying = {
+      status: ConditionStatus.Unknown,
+      reason: Reason.Reconciling,
+      message: `applying the admission policies that check pods in this policy's namespaces (generation ${generation})`,
+      observedGeneration: generation,
+    };
+    updates[0] = { type: ConditionType.Ready, ...applying };
+    updates.push({ type: ConditionType.Reconciling, ...applying, status: ConditionStatus.True });
+  }
   return {
     observedGeneration: generation,
     eligibleNodes: eligible,
@@ -118,6 +133,13 @@ export function desiredPolicyStatus(
     regionList: policy.spec.regions.join(','),
     conditions: mergeConditions(policy.status?.conditions, updates, now),
   };
+}
+
+/** Admission objects the API server refused or did not answer for (AdmissionSync's outcome). */
+export interface AdmissionFailure {
+  message: string;
+  failClosed: boolean;
+  refused: boolean;
 }
 
 /** What a refused admission object means for the policy's namespaces, and what to do. */

@@ -78,7 +78,8 @@ export class Controller {
     return this.opts.name;
   }
 
-  enqueue = (key: string): void => this.queue.add(key);
+  /** Queues `key`, or after `afterMs` (a burst of events within it then wakes the key once). */
+  enqueue = (key: string, afterMs = 0): void => this.queue.addAfter(key, afterMs);
 
   start(): void {
     const n = Math.max(1, this.opts.concurrency ?? 4);

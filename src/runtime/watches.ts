@@ -17,6 +17,11 @@ export interface Watch<T extends KubernetesObject = KubernetesObject> {
   predicate?: (event: InformerEvent, obj: T, old?: T) => boolean;
   /** The keys the event wakes; on an update both the old and the new object are given. */
   map: (event: InformerEvent, obj: T, old?: T) => readonly string[];
+  /**
+   * Wakes the keys this long after the event instead of at once, for a status that counts
+   * objects: a burst of creations is then counted in one reconcile, not one per object.
+   */
+  delayMs?: number;
 }
 
 /** A watch of any kind, so that a controller lists its watches of several kinds together. */
@@ -41,10 +46,13 @@ export function keysFor<T extends KubernetesObject>(
 }
 
 /** Registers each watch on its source, enqueueing the keys it maps each event to. */
-export function connect(enqueue: (key: string) => void, watches: readonly AnyWatch[]): void {
+export function connect(
+  enqueue: (key: string, afterMs?: number) => void,
+  watches: readonly AnyWatch[],
+): void {
   for (const w of watches) {
     w.source.on((event, obj, old) => {
-      for (const key of keysFor(w, event, obj, old)) enqueue(key);
+      for (const key of keysFor(w, event, obj, old)) enqueue(key, w.delayMs);
     });
   }
 }

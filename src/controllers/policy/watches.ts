@@ -18,6 +18,9 @@ export interface PolicySources {
   drifted: (event: InformerEvent, obj: KubernetesObject) => boolean;
 }
 
+/** How long a policy waits after a hub event to count its hubs again. */
+export const HUB_COUNT_DELAY_MS = 1000;
+
 /** The policies whose hub count a hub event changes: created, deleted, or moved to another policy. */
 export function policiesOfHub(event: InformerEvent, hub: HealthDataHub, old?: HealthDataHub): string[] {
   if (event === 'resync') return [];
@@ -27,7 +30,14 @@ export function policiesOfHub(event: InformerEvent, hub: HealthDataHub, old?: He
 
 export function policyWatches(s: PolicySources): AnyWatch[] {
   return [
-    watch({ name: 'hubs', source: s.hubs, predicate: () => true, map: policiesOfHub }),
+    // Only the policy's hub count changes: counted once per burst of hub creations.
+    watch({
+      name: 'hubs',
+      source: s.hubs,
+      predicate: () => true,
+      map: policiesOfHub,
+      delayMs: HUB_COUNT_DELAY_MS,
+    }),
     // Resyncs too: the policy's periodic check of its admission objects and node count.
     watch({
       name: 'policies',
