@@ -154,15 +154,6 @@ export function isPodPlaced(pod: V1Pod): boolean {
 }
 
 /**
- * Why `node` is outside `held` for `pod`, or undefined when it is inside: the one node verdict
- * (compliance.ts), with the hub's regions for the hub's own pods.
- */
-function podNodeVerdict(pod: V1Pod, node: NodeFacts, held: HeldPolicy): string | undefined {
-  const own = pod.metadata?.labels?.[LABEL_HUB] === held.hub;
-  return nodeVerdict(node, held.spec, own ? held.hubRegions : undefined);
-}
-
-/**
  * The placed pods of one namespace that violate at least one of the policies the namespace is held
  * to (the strictest wins), sorted by pod name. `held` lists every hub of the namespace whose
  * policy is known; the reason names the policy when the namespace is held to more than one.
@@ -174,19 +165,52 @@ export function auditPods(
 ): PodViolation[] {
   if (held.length === 0) return [];
   const several = new Set(held.map((h) => h.policyName)).size > 1;
+  // The one node verdict (compliance.ts), judged once per node and policy, and per node and hub
+  // for a hub's own pods (its regions narrow the policy): a namespace may hold a thousand hubs of
+  // one policy and their pods on a few nodes, and this runs on every pod event there.
+  const byPolicy = new Map<HeldPolicy['spec'], Map<string, string | undefined>>();
+  const policyVerdict = (node: NodeFacts, nodeName: string, spec: HeldPolicy['spec']) => {
+    let perNode = byPolicy.get(spec);
+    if (!perNode) byPolicy.set(spec, (perNode = new Map()));
+    if (!perNode.has(nodeName)) perNode.set(nodeName, nodeVerdict(node, spec));
+    return perNode.get(nodeName);
+  };
+  const byHub = new Map<string, string | undefined>();
+  const hubVerdict = (node: NodeFacts, nodeName: string, i: number, hubRegions: readonly string[]) => {
+    const key = `${i}/${nodeName}`;
+    if (!byHub.has(key)) byHub.set(key, nodeVerdict(node, held[i]!.spec, hubRegions));
+    return byHub.get(key);
+  };
+  const specs = [...new Set(held.map((h) => h.spec))];
+  const heldOfHub = new Map<string, number[]>();
+  held.forEach((h, i) => heldOfHub.set(h.hub, [...(heldOfHub.get(h.hub) ?? []), i]));
+  const everyIndex = held.map((_, i) => i);
   const violations: PodViolation[] = [];
   for (const pod of pods) {
     if (!isPodPlaced(pod)) continue;
     const nodeName = pod.spec!.nodeName!;
     const node = nodes.get(nodeName);
+    const owner = pod.metadata?.labels?.[LABEL_HUB];
+    // On a node inside every policy, only the pod's own hub's regions can put it outside.
+    const candidates =
+      node && specs.every((spec) => policyVerdict(node, nodeName, spec) === undefined)
+        ? (owner && heldOfHub.get(owner)) || []
+        : everyIndex;
     const violatedBy: string[] = [];
     const onlyHubRegions: string[] = [];
     let reason: string | undefined;
-    for (const h of held) {
-      const why = node ? podNodeVerdict(pod, node, h) : `node ${nodeName} no longer exists`;
+    for (const i of candidates) {
+      const h = held[i]!;
+      const hubRegions = owner === h.hub ? h.hubRegions : undefined;
+      const why = !node
+        ? `node ${nodeName} no longer exists`
+        : hubRegions
+          ? hubVerdict(node, nodeName, i, hubRegions)
+          : policyVerdict(node, nodeName, h.spec);
       if (why === undefined) continue;
       violatedBy.push(h.hub);
-      if (node && h.hubRegions && nodeVerdict(node, h.spec) === undefined) onlyHubRegions.push(h.hub);
+      if (node && h.hubRegions && policyVerdict(node, nodeName, h.spec) === undefined)
+        onlyHubRegions.push(h.hub);
       reason ??= several && node ? `${why} (SovereigntyPolicy ${h.policyName})` : why;
     }
     if (reason === undefined) continue;

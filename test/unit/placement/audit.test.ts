@@ -11,7 +11,10 @@ import {
   type HeldPolicy,
   type NodeFacts,
 } from '../../../src/placement/audit.js';
+import { nodeVerdict } from '../../../src/placement/compliance.js';
+import { LABEL_HUB } from '../../../src/api/index.js';
 import { providerLocation, regionLabelMismatch } from '../../../src/placement/provider-id.js';
+import { generator } from '../../support/fuzz.js';
 import { euHds, HDS, JURISDICTION, REGION } from './pods.js';
 
 const eu = (region: string, extra: Record<string, string> = {}): NodeFacts => ({
@@ -343,5 +346,66 @@ describe('providerID', () => {
     expect(regionLabelMismatch('fr-par', 'kwok://n')).toBeUndefined();
     // No label: the node is ineligible anyway, and says so itself.
     expect(regionLabelMismatch(undefined, 'aws:///us-east-1a/i-1')).toBeUndefined();
+  });
+});
+
+describe('auditPods judges each node once, with the same verdicts as pod by pod', () => {
+  // The audit as written before it remembered verdicts: every pod against every held policy.
+  const podByPod = (heldList: HeldPolicy[], pods: V1Pod[], byName: Map<string, NodeFacts>) => {
+    const several = new Set(heldList.map((h) => h.policyName)).size > 1;
+    return pods
+      .filter(isPodPlaced)
+      .flatMap((p) => {
+        const nodeName = p.spec!.nodeName!;
+        const node = byName.get(nodeName);
+        const violatedBy: string[] = [];
+        const onlyHubRegions: string[] = [];
+        let reason: string | undefined;
+        for (const h of heldList) {
+          const own = p.metadata?.labels?.[LABEL_HUB] === h.hub;
+          const why = node
+            ? nodeVerdict(node, h.spec, own ? h.hubRegions : undefined)
+            : `node ${nodeName} no longer exists`;
+          if (why === undefined) continue;
+          violatedBy.push(h.hub);
+          if (node && h.hubRegions && nodeVerdict(node, h.spec) === undefined) onlyHubRegions.push(h.hub);
+          reason ??= several && node ? `${why} (SovereigntyPolicy ${h.policyName})` : why;
+        }
+        if (reason === undefined) return [];
+        return [{ pod: p.metadata!.name!, node: nodeName, reason, violatedBy, onlyHubRegions }];
+      })
+      .sort((a, b) => (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : 0));
+  };
+
+  it('for random namespaces of hubs, regions, policies and nodes', () => {
+    const g = generator(7);
+    const rand = (k: number) => g.int(0, k - 1);
+    const nodeNames = [...nodes.keys(), 'gone'];
+    const strict = { ...euHds().spec, regions: ['fr-par'] };
+    let found = 0;
+    for (let round = 0; round < 300; round++) {
+      const hubs = Array.from({ length: 1 + rand(6) }, (_, i) => `hub-${i}`);
+      const heldList: HeldPolicy[] = hubs.map((hub) => ({
+        hub,
+        policyName: rand(3) === 0 ? 'fr-only' : 'eu-hds',
+        spec: rand(3) === 0 ? strict : euHds().spec,
+        ...(rand(2) === 0 ? { hubRegions: rand(2) ? ['de-fra'] : ['fr-par'] } : {}),
+      }));
+      const pods = Array.from({ length: rand(12) }, (_, i) =>
+        pod(`p-${i}`, rand(8) === 0 ? undefined : nodeNames[rand(nodeNames.length)], {
+          metadata: { labels: rand(4) ? { [LABEL_HUB]: hubs[rand(hubs.length)]! } : {} },
+        }),
+      );
+      const got = auditPods(heldList, pods, nodes).map((v) => ({
+        pod: v.pod,
+        node: v.node,
+        reason: v.reason,
+        violatedBy: v.violatedBy,
+        onlyHubRegions: v.onlyHubRegions ?? [],
+      }));
+      expect(got).toEqual(podByPod(heldList, pods, nodes));
+      found += got.filter((v) => v.onlyHubRegions.length > 0).length + got.length;
+    }
+    expect(found).toBeGreaterThan(300); // violations of both kinds were compared, not only empty lists
   });
 });
