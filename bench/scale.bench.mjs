@@ -56,6 +56,7 @@ async function main() {
         concurrency: opts.concurrency,
         rest: opts.rest,
         restartWindow: opts.restartWindow,
+        ...(opts.nodeFlags ? { nodeFlags: opts.nodeFlags } : {}),
       },
       startedAt: new Date(started).toISOString(),
       operator,

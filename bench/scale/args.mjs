@@ -1,6 +1,7 @@
 // Command line of `npm run bench:scale`: plain flags, no dependency.
 const USAGE = `usage: npm run bench:scale -- --hubs N [--concurrency C] [--rest SECONDS] [--restart-window SECONDS]
-                                [--check] [--tolerance RATIO] [--out DIR] [--cpu-prof DIR] [--keep-cluster]`;
+                                [--check] [--tolerance RATIO] [--out DIR] [--cpu-prof DIR] [--keep-cluster]
+                                [--node-flags "FLAGS"]`;
 
 const DEFAULTS = {
   hubs: 100,
@@ -12,6 +13,7 @@ const DEFAULTS = {
   tolerance: 1.25,
   out: undefined,
   cpuProf: undefined,
+  nodeFlags: undefined,
   keepCluster: false,
 };
 
@@ -22,7 +24,7 @@ const NUMBERS = {
   '--restart-window': 'restartWindow',
   '--tolerance': 'tolerance',
 };
-const STRINGS = { '--out': 'out', '--cpu-prof': 'cpuProf' };
+const STRINGS = { '--out': 'out', '--cpu-prof': 'cpuProf', '--node-flags': 'nodeFlags' };
 const FLAGS = { '--check': 'check', '--keep-cluster': 'keepCluster' };
 
 /** The options of argv (`--name value` or `--name=value`); throws with the usage on anything else. */

@@ -19,6 +19,7 @@ export async function runOperator({ cluster, run, opts, packageRoot, log }) {
     namespace: run.namespace,
     concurrency: opts.concurrency,
     logFile,
+    nodeFlags: opts.nodeFlags ? opts.nodeFlags.split(/\s+/).filter(Boolean) : [],
   };
   // Profiled, if asked, during convergence only (the profile is written when the process exits).
   let op = await startOperator({ ...common, cpuProfDir: opts.cpuProf });
