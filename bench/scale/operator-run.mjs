@@ -135,7 +135,14 @@ async function measureRestart(common, cluster, opts, log) {
 const memory = (asIs, afterGc) => ({
   rssBytes: asIs.rssBytes,
   heapUsedBytes: asIs.heapUsedBytes,
-  afterGc: { rssBytes: afterGc.rssBytes, heapUsedBytes: afterGc.heapUsedBytes },
+  afterGc: {
+    rssBytes: afterGc.rssBytes,
+    heapUsedBytes: afterGc.heapUsedBytes,
+    // What the heap holds from the system (used, free and young generation) and memory outside
+    // it that V8 accounts for (buffers): with the RSS, where the process's memory is.
+    heapTotalBytes: afterGc.heapTotalBytes,
+    externalBytes: afterGc.externalBytes,
+  },
 });
 
 function diff(after, before) {

@@ -62,6 +62,7 @@ export function markdown(r) {
     `| heap used idle → at rest | ${mb(o.memory.idle.heapUsedBytes)} → ${mb(o.memory.rest.heapUsedBytes)} |`,
     `| after a full GC: RSS idle → at rest | ${mb(o.memory.idle.afterGc.rssBytes)} → ${mb(o.memory.rest.afterGc.rssBytes)} |`,
     `| after a full GC: heap idle → at rest | ${mb(o.memory.idle.afterGc.heapUsedBytes)} → ${mb(o.memory.rest.afterGc.heapUsedBytes)} |`,
+    `| after a full GC: heap held, external idle → at rest | ${mb(o.memory.idle.afterGc.heapTotalBytes)}, ${mb(o.memory.idle.afterGc.externalBytes)} → ${mb(o.memory.rest.afterGc.heapTotalBytes)}, ${mb(o.memory.rest.afterGc.externalBytes)} |`,
     `| per hub after a full GC (RSS, heap) | ${kb(o.memory.bytesPerHub)}, ${kb(o.memory.heapBytesPerHub)} |`,
     '',
     'Requests per hub during convergence, by verb and resource:',

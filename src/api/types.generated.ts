@@ -856,10 +856,9 @@ export interface SovereigntyPolicyStatus {
    */
   observedGeneration?: number;
   /**
-   * Current state as conditions: Ready, Reconciling while a new generation's admission objects are
-   * being written, Stalled while the API server refuses the policy's admission objects (reason
-   * AdmissionFailed), and warnings such as a requirement on a node label that kubelets can set
-   * themselves. Each carries the generation it was computed from.
+   * Current state as conditions: Ready, Stalled while the API server refuses the policy's
+   * admission objects (reason AdmissionFailed), and warnings such as a requirement on a node label
+   * that kubelets can set themselves. Each carries the generation it was computed from.
    */
   conditions?: Condition[];
   /**

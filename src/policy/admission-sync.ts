@@ -56,12 +56,6 @@ export class AdmissionSync {
     return this.mutatingServed;
   }
 
-  /** Whether `sync` would write any of the policy's admission objects (nothing is written here). */
-  async pending(policy: SovereigntyPolicy): Promise<boolean> {
-    const objects = renderAdmission(policy, { inject: await this.servesMutatingPolicies() });
-    return objects.some((obj) => this.cache.needsApply(admissionKey(obj), obj, this.live?.(obj)));
-  }
-
   /**
    * Applies what changed. When the API server refuses an object, the objects already in force stay
    * (an apply is all or nothing per object) and the fail-closed pair is applied, so the policy's
@@ -88,11 +82,14 @@ export class AdmissionSync {
       }),
     );
     let written = outcomes.reduce((n, o) => n + o.written, 0);
-    const failed = outcomes.find((o) => o.failed)?.failed;
-    if (failed) {
-      const failure = `${failed.obj.kind} ${failed.obj.metadata?.name}: ${describeError(failed.error)}`;
-      // A refusal waits for a change of input; anything else (5xx, timeout) may pass on retry.
-      const refused = asWriteRefused(failed.error, failed.obj) instanceof WriteRefused;
+    const failed = outcomes.flatMap((o) => (o.failed ? [o.failed] : []));
+    if (failed.length) {
+      // Every refused object named; a refusal waits for a change of input, anything else (5xx,
+      // timeout) may pass on retry, so one refusal among them makes the whole a refusal.
+      const failure = failed
+        .map(({ obj, error }) => `${obj.kind} ${obj.metadata?.name}: ${describeError(error)}`)
+        .join('; ');
+      const refused = failed.some(({ obj, error }) => asWriteRefused(error, obj) instanceof WriteRefused);
       // Unmarked before applying: a pair partly applied is removed once the policy's objects apply.
       this.clean.delete(name);
       this.failedClosed.add(name);

@@ -28,18 +28,6 @@ export class PolicyReconciler implements Reconciler {
     // A deleted policy keeps its admission objects: pods in its namespaces stay checked (fail
     // closed) until the namespaces no longer carry its label.
     if (!policy) return;
-    const nodes = schedulableNodes(this.d.nodes.list());
-    const hubs = this.d.hubs.list((h) => h.spec.policyName === key).length;
-    // A new or changed policy is acknowledged before its admission objects are written: several
-    // writes, each a round trip on an API server that may be busy, would otherwise keep kstatus,
-    // `kubectl wait` and GitOps tools without a status for this generation meanwhile.
-    if (
-      policy.status?.observedGeneration !== policy.metadata.generation &&
-      (await this.d.admission.pending(policy))
-    ) {
-      const applying = desiredPolicyStatus(policy, nodes, hubs, new Date(), 'applying');
-      await this.d.writer.applyStatus(SOVEREIGNTY_POLICY, key, undefined, applying);
-    }
     const admission = await this.d.admission.sync(policy);
     const failure =
       admission.failure === undefined
@@ -49,7 +37,14 @@ export class PolicyReconciler implements Reconciler {
             failClosed: admission.failClosed ?? false,
             refused: admission.refused ?? false,
           };
-    const status = desiredPolicyStatus(policy, nodes, hubs, new Date(), failure);
+    const hubs = this.d.hubs.list((h) => h.spec.policyName === key).length;
+    const status = desiredPolicyStatus(
+      policy,
+      schedulableNodes(this.d.nodes.list()),
+      hubs,
+      new Date(),
+      failure,
+    );
     if (!statusUnchanged(policy.status, status)) {
       await this.d.writer.applyStatus(SOVEREIGNTY_POLICY, key, undefined, status);
       for (const e of policyEvents(policy.status, status)) {

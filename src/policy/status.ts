@@ -51,13 +51,9 @@ export function desiredPolicyStatus(
   nodes: readonly NodeFacts[],
   hubs: number,
   now: Date,
-  /**
-   * The API server's refusal of the policy's admission objects (AdmissionSync), if any; or
-   * 'applying' while this generation's admission objects are being written.
-   */
-  admission?: AdmissionFailure | 'applying',
+  /** The API server's refusal of the policy's admission objects (AdmissionSync), if any. */
+  admissionFailure?: AdmissionFailure,
 ): SovereigntyPolicyStatus {
-  const admissionFailure = admission === 'applying' ? undefined : admission;
   const generation = policy.metadata.generation ?? 0;
   const eligible = countEligibleNodes(nodes, policy.spec);
   const weak = selfAssertableKeys(policy.spec);
@@ -114,17 +110,6 @@ export function desiredPolicyStatus(
       ...failed,
       status: ConditionStatus.True,
     });
-  }
-  if (admission === 'applying') {
-    // Not Ready yet: pods are not checked as this generation says until its objects are in force.
-    const applying = {
-      status: ConditionStatus.Unknown,
-      reason: Reason.Reconciling,
-      message: `applying the admission policies that check pods in this policy's namespaces (generation ${generation})`,
-      observedGeneration: generation,
-    };
-    updates[0] = { type: ConditionType.Ready, ...applying };
-    updates.push({ type: ConditionType.Reconciling, ...applying, status: ConditionStatus.True });
   }
   return {
     observedGeneration: generation,

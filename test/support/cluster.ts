@@ -14,7 +14,14 @@ function workerClusterDir(): string | undefined {
   // Listed by the global setup (test/support/worker-clusters.js); JEST_WORKER_ID is 1 in band.
   const dirs = (process.env.HDH_TEST_CLUSTER_DIRS ?? '').split(delimiter).filter(Boolean);
   const id = Math.max(1, Number(process.env.JEST_WORKER_ID ?? 1));
-  return dirs[(id - 1) % dirs.length];
+  if (dirs.length && id > dirs.length) {
+    // Two workers on one control plane would disturb each other's tests without a word.
+    throw new Error(
+      `Jest worker ${id} has no control plane: the global setup started ${dirs.length} ` +
+        `(HDH_TEST_CLUSTERS, default 2); run with --maxWorkers=${dirs.length}, or set HDH_TEST_CLUSTERS`,
+    );
+  }
+  return dirs[id - 1];
 }
 
 /** The control plane the global setup started for this Jest worker. */

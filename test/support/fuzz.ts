@@ -389,5 +389,7 @@ export function policyStatusProblem(p: SovereigntyPolicy): string | undefined {
   if (!ready?.reason) return 'no Ready condition with a reason';
   if (ready.observedGeneration !== p.metadata.generation)
     return `generation ${p.metadata.generation} not observed`;
+  // A policy has a verdict or a failure, never a pending state: Unknown would be an acknowledgement.
+  if (ready.status !== 'True' && ready.status !== 'False') return `Ready ${ready.status} (${ready.reason})`;
   return undefined;
 }

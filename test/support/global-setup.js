@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ensureBinaries } from '../../dist/src/devcluster/binaries.js';
 import { clusterUp } from '../../dist/src/devcluster/cluster.js';
 import { assignWorkerClusterDirs } from './worker-clusters.js';
 import { prepareSoftHsmConf } from './softhsm-env.js';
@@ -27,8 +28,11 @@ export default async function globalSetup(globalConfig) {
     process.env.HDH_TEST_CLUSTER_DIR = mkdtempSync(join(tmpdir(), 'hdh-test-cluster-'));
     process.env.HDH_TEST_CLUSTER_DIR_OWNED = '1'; // ours to remove afterwards
   }
-  const workers = globalConfig.runInBand ? 1 : Math.max(1, globalConfig.maxWorkers);
-  const dirs = assignWorkerClusterDirs(workers);
+  // Two by default (npm run test:cluster): a control plane per core of a laptop would be too many.
+  const most = Math.max(1, Number(process.env.HDH_TEST_CLUSTERS ?? 2));
+  const dirs = assignWorkerClusterDirs(globalConfig.runInBand ? 1 : Math.min(globalConfig.maxWorkers, most));
+  // Built (when missing) once, not by each cluster at the same time into the same directory.
+  await ensureBinaries();
   const states = await Promise.all(
     dirs.map((dir, i) =>
       clusterUp({

@@ -5,7 +5,7 @@ import { delimiter } from 'node:path';
 
 /** Names `n` directories from HDH_TEST_CLUSTER_DIR and lists them in HDH_TEST_CLUSTER_DIRS. */
 export function assignWorkerClusterDirs(n) {
-  const base = process.env.HDH_TEST_CLUSTER_DIR;
+  const base = process.env.HDH_TEST_CLUSTER_DIR.replace(/\/+$/, '');
   const dirs = Array.from({ length: Math.max(1, n) }, (_, i) => (i === 0 ? base : `${base}.w${i + 1}`));
   process.env.HDH_TEST_CLUSTER_DIRS = dirs.join(delimiter);
   return dirs;

@@ -145,6 +145,9 @@ describe('hdh-operator what-if', () => {
     };
     const file = join(dir, 'eu-hds-without-de-fra.yaml');
     await writeFile(file, stringify(candidate));
+    // The operator has placed everything; stopped, it cannot write the cluster-scoped policy's
+    // status (node counts change with other tests' nodes), so a changed version is what-if's own.
+    await op.stop();
     const before = await versions(ns);
 
     const out = await whatIf(['--policy', file, '-n', ns, '-o', 'json']);

@@ -110,21 +110,3 @@ describe('eligibleNodes', () => {
     expect(s.eligibleNodes).toBe(1);
   });
 });
-
-describe('a generation whose admission objects are being applied', () => {
-  const node: NodeFacts = { labels: { [REGION]: 'fr-par' } };
-  it('is acknowledged (Reconciling, Ready Unknown) and then Ready without Reconciling', () => {
-    const applying = desiredPolicyStatus(policy(), [node], 0, t0, 'applying');
-    const byType = (s: typeof applying, t: string) => s.conditions?.find((c) => c.type === t);
-    expect(applying.observedGeneration).toBe(2);
-    expect(byType(applying, 'Ready')).toMatchObject({
-      status: 'Unknown',
-      reason: 'Reconciling',
-      observedGeneration: 2,
-    });
-    expect(byType(applying, 'Reconciling')).toMatchObject({ status: 'True', reason: 'Reconciling' });
-    const done = desiredPolicyStatus({ ...policy(), status: applying }, [node], 0, t0);
-    expect(byType(done, 'Ready')).toMatchObject({ status: 'True', reason: 'PolicyValid' });
-    expect(byType(done, 'Reconciling')).toBeUndefined();
-  });
-});
