@@ -40,6 +40,10 @@ LABEL org.opencontainers.image.title="hdh-operator" \
   org.opencontainers.image.base.name="${NODE_IMAGE}"
 WORKDIR /app
 ENV NODE_ENV=production
+# A young generation of 2 MiB semi-spaces instead of 16: the operator allocates in bursts (lists,
+# watch events) and V8 keeps the young generation at its peak, which was most of the resident
+# memory at rest (docs/performance.md: 346 → 174 MB at 300 hubs, convergence unchanged).
+ENV NODE_OPTIONS="--max-semi-space-size=2"
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 COPY package.json ./

@@ -12,6 +12,7 @@ import { parseArgs } from './scale/args.mjs';
 import { runBare } from './scale/bare.mjs';
 import { startCluster } from './scale/cluster.mjs';
 import { installBase, prepareRun, readPolicy } from './scale/fixtures.mjs';
+import { imageNodeOptions } from './scale/image.mjs';
 import { runOperator } from './scale/operator-run.mjs';
 import { summarizeProfiles } from './scale/profile.mjs';
 import { checkFailures, machine, markdown } from './scale/report.mjs';
@@ -56,7 +57,8 @@ async function main() {
         concurrency: opts.concurrency,
         rest: opts.rest,
         restartWindow: opts.restartWindow,
-        ...(opts.nodeFlags ? { nodeFlags: opts.nodeFlags } : {}),
+        // The image's NODE_OPTIONS, or --node-flags.
+        operatorNodeOptions: opts.nodeFlags ?? imageNodeOptions(packageRoot),
       },
       startedAt: new Date(started).toISOString(),
       operator,

@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { byVerbAndResource, requestsOf, writesOf } from './audit.mjs';
 import { createHub } from './fixtures.mjs';
+import { imageNodeOptions } from './image.mjs';
 import { startOperator } from './operator.mjs';
 import { setInterval, clearInterval } from 'node:timers';
 import { inPool, sleep, timeoutAfter } from './pool.mjs';
@@ -19,7 +20,9 @@ export async function runOperator({ cluster, run, opts, packageRoot, log }) {
     namespace: run.namespace,
     concurrency: opts.concurrency,
     logFile,
-    nodeFlags: opts.nodeFlags ? opts.nodeFlags.split(/\s+/).filter(Boolean) : [],
+    // As the image runs it (its NODE_OPTIONS), unless --node-flags says otherwise.
+    nodeFlags: opts.nodeFlags !== undefined ? opts.nodeFlags.split(/\s+/).filter(Boolean) : [],
+    nodeOptions: opts.nodeFlags !== undefined ? '' : imageNodeOptions(packageRoot),
   };
   // Profiled, if asked, during convergence only (the profile is written when the process exits).
   let op = await startOperator({ ...common, cpuProfDir: opts.cpuProf });

@@ -20,6 +20,7 @@ export async function startOperator({
   logFile,
   cpuProfDir,
   nodeFlags = [],
+  nodeOptions = '',
 }) {
   const [metricsPort, probesPort, inspectPort] = [
     await freeLoopbackPort(),
@@ -45,7 +46,7 @@ export async function startOperator({
       `--namespace=${namespace}`,
       `--concurrency=${concurrency}`,
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: nodeOptions } },
   );
   const log = createWriteStream(logFile, { flags: 'a' });
   child.stdout.pipe(log, { end: false });

@@ -45,7 +45,8 @@ export function markdown(r) {
     `### ${hubs} hubs, concurrency ${r.options.concurrency}`,
     '',
     `Machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Node.js ${r.machine.node}, ` +
-      `Kubernetes ${r.machine.kubernetes} (local control plane, simulated nodes). Wall time ${s(r.wallMs)}.`,
+      `Kubernetes ${r.machine.kubernetes} (local control plane, simulated nodes). Wall time ${s(r.wallMs)}. ` +
+      `Operator's Node.js options: ${r.options.operatorNodeOptions ? `\`${r.options.operatorNodeOptions}\`` : 'none'}.`,
     '',
     '| measure | value |',
     '|---|---|',

@@ -2,6 +2,7 @@
 // is exercised by test/integration/cli/production-install.test.ts): a base pinned by version and
 // digest, the native addon built against the base's own Node headers, only production
 // dependencies in the final stage, OCI labels, a non-root user, and the package's version.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 const dockerfile = readFileSync('Dockerfile', 'utf8');
@@ -52,5 +53,23 @@ describe('the Dockerfile', () => {
     expect(final.some((l) => /^RUN .*(apt-get|npm (ci|install))/.test(l))).toBe(false);
     expect(final).toContain('USER 65532:65532');
     expect(final).toContain('ENTRYPOINT ["hdh-operator"]');
+  });
+});
+
+describe("the image's Node.js options", () => {
+  it('are ones Node.js accepts in NODE_OPTIONS, as the bench runs the operator with them', async () => {
+    const { imageNodeOptions } = (await import('../../../bench/scale/image.mjs' as string)) as {
+      imageNodeOptions: (root: string) => string;
+    };
+    const options = imageNodeOptions(process.cwd());
+    expect(stages.get('final')).toContain(`ENV NODE_OPTIONS="${options}"`);
+    expect(options).toMatch(/--max-semi-space-size=\d+/);
+    // Node refuses a flag it does not allow in NODE_OPTIONS before running anything.
+    const run = spawnSync(process.execPath, ['-e', 'process.exit(0)'], {
+      env: { ...process.env, NODE_OPTIONS: options },
+      encoding: 'utf8',
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
   });
 });
