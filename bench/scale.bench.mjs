@@ -12,7 +12,7 @@ import { parseArgs } from './scale/args.mjs';
 import { runBare } from './scale/bare.mjs';
 import { startCluster } from './scale/cluster.mjs';
 import { installBase, prepareRun, readPolicy } from './scale/fixtures.mjs';
-import { imageNodeOptions } from './scale/image.mjs';
+import { imageEnv } from './scale/image.mjs';
 import { runOperator } from './scale/operator-run.mjs';
 import { summarizeProfiles } from './scale/profile.mjs';
 import { checkFailures, machine, markdown } from './scale/report.mjs';
@@ -57,8 +57,11 @@ async function main() {
         concurrency: opts.concurrency,
         rest: opts.rest,
         restartWindow: opts.restartWindow,
-        // The image's NODE_OPTIONS, or --node-flags.
-        operatorNodeOptions: opts.nodeFlags ?? imageNodeOptions(packageRoot),
+        // The image's environment, its NODE_OPTIONS replaced by --node-flags when given.
+        operatorEnv: {
+          ...imageEnv(packageRoot),
+          ...(opts.nodeFlags !== undefined ? { NODE_OPTIONS: opts.nodeFlags } : {}),
+        },
       },
       startedAt: new Date(started).toISOString(),
       operator,

@@ -1,7 +1,7 @@
 // Command line of `npm run bench:scale`: plain flags, no dependency.
 const USAGE = `usage: npm run bench:scale -- --hubs N [--concurrency C] [--rest SECONDS] [--restart-window SECONDS]
                                 [--check] [--tolerance RATIO] [--out DIR] [--cpu-prof DIR] [--keep-cluster]
-                                [--node-flags "FLAGS"]`;
+                                [--node-flags "FLAGS"] [--heap-snapshot]`;
 
 const DEFAULTS = {
   hubs: 100,
@@ -15,6 +15,7 @@ const DEFAULTS = {
   cpuProf: undefined,
   nodeFlags: undefined,
   keepCluster: false,
+  heapSnapshot: false,
 };
 
 const NUMBERS = {
@@ -25,7 +26,7 @@ const NUMBERS = {
   '--tolerance': 'tolerance',
 };
 const STRINGS = { '--out': 'out', '--cpu-prof': 'cpuProf', '--node-flags': 'nodeFlags' };
-const FLAGS = { '--check': 'check', '--keep-cluster': 'keepCluster' };
+const FLAGS = { '--check': 'check', '--keep-cluster': 'keepCluster', '--heap-snapshot': 'heapSnapshot' };
 
 /** The options of argv (`--name value` or `--name=value`); throws with the usage on anything else. */
 export function parseArgs(argv) {

@@ -1,11 +1,16 @@
-// The Node.js options the operator's image runs it with (ENV NODE_OPTIONS in the Dockerfile), so
-// that the bench measures the operator's memory and speed as deployed.
+// The environment the operator's image runs it with (the ENV lines of the Dockerfile's final
+// stage: NODE_OPTIONS, MALLOC_ARENA_MAX…), so that the bench measures its memory and speed as
+// deployed.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** The last `ENV NODE_OPTIONS=…` of the Dockerfile (the final stage's), or '' when none. */
-export function imageNodeOptions(packageRoot) {
+/** The ENV variables of the Dockerfile's last stage. */
+export function imageEnv(packageRoot) {
   const dockerfile = readFileSync(join(packageRoot, 'Dockerfile'), 'utf8');
-  const set = [...dockerfile.matchAll(/^ENV NODE_OPTIONS=(?:"([^"]*)"|(\S*))\s*$/gm)].at(-1);
-  return set ? (set[1] ?? set[2]) : '';
+  const finalStage = dockerfile.split(/^FROM /m).at(-1);
+  const env = {};
+  for (const [, name, quoted, bare] of finalStage.matchAll(/^ENV (\w+)=(?:"([^"]*)"|(\S*))\s*$/gm)) {
+    env[name] = quoted ?? bare;
+  }
+  return env;
 }

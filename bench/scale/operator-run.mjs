@@ -3,7 +3,8 @@
 import { join } from 'node:path';
 import { byVerbAndResource, requestsOf, writesOf } from './audit.mjs';
 import { createHub } from './fixtures.mjs';
-import { imageNodeOptions } from './image.mjs';
+import { summarizeHeapSnapshot } from './heap.mjs';
+import { imageEnv } from './image.mjs';
 import { startOperator } from './operator.mjs';
 import { setInterval, clearInterval } from 'node:timers';
 import { inPool, sleep, timeoutAfter } from './pool.mjs';
@@ -20,9 +21,9 @@ export async function runOperator({ cluster, run, opts, packageRoot, log }) {
     namespace: run.namespace,
     concurrency: opts.concurrency,
     logFile,
-    // As the image runs it (its NODE_OPTIONS), unless --node-flags says otherwise.
+    // With the image's environment; --node-flags replaces its NODE_OPTIONS.
+    env: { ...imageEnv(packageRoot), ...(opts.nodeFlags !== undefined ? { NODE_OPTIONS: '' } : {}) },
     nodeFlags: opts.nodeFlags !== undefined ? opts.nodeFlags.split(/\s+/).filter(Boolean) : [],
-    nodeOptions: opts.nodeFlags !== undefined ? '' : imageNodeOptions(packageRoot),
   };
   // Profiled, if asked, during convergence only (the profile is written when the process exits).
   let op = await startOperator({ ...common, cpuProfDir: opts.cpuProf });
@@ -37,7 +38,15 @@ export async function runOperator({ cluster, run, opts, packageRoot, log }) {
   const firstCreate = Date.now();
   log(`operator run: creating ${run.hubNames.length} hubs`);
   await inPool(run.hubNames, opts.concurrency, (name) => createHub(cluster.kc, run, name));
-  const progress = setInterval(() => log(`  ${ready.count()}/${run.hubNames.length} Ready`), 10_000);
+  // The resident memory's peak while converging, sampled every 2 s: what a memory limit must allow.
+  let peakRssBytes = before.rssBytes;
+  let ticks = 0;
+  const progress = setInterval(() => {
+    op.scrape()
+      .then((m) => (peakRssBytes = Math.max(peakRssBytes, m.rssBytes)))
+      .catch(() => undefined);
+    if (++ticks % 5 === 0) log(`  ${ready.count()}/${run.hubNames.length} Ready`);
+  }, 2000);
   const lastReady = await Promise.race([
     ready.all,
     timeoutAfter(opts.convergenceTimeoutMs, 'all hubs Ready'),
@@ -63,6 +72,12 @@ export async function runOperator({ cluster, run, opts, packageRoot, log }) {
   await sleep(opts.rest * 1000);
   const restEnd = await op.scrape();
   const restGc = await op.scrapeAfterGc();
+  let heapAtRest;
+  if (opts.heapSnapshot) {
+    const file = join(opts.outDir, 'operator-at-rest.heapsnapshot');
+    await op.heapSnapshot(file);
+    heapAtRest = { file, ...summarizeHeapSnapshot(file) };
+  }
   const restWrites = writesOf(await requestsOf(cluster.auditLog, op.pid, restFrom, Date.now()));
 
   log('operator run: restarting the operator');
@@ -83,10 +98,12 @@ export async function runOperator({ cluster, run, opts, packageRoot, log }) {
     },
     // As the process holds it, and right after a full collection (what it retains).
     memory: {
+      peakWhileConvergingRssBytes: peakRssBytes,
       idle: memory(idle, idleGc),
       rest: memory(restEnd, restGc),
       bytesPerHub: Math.round((restGc.rssBytes - idleGc.rssBytes) / run.hubNames.length),
       heapBytesPerHub: Math.round((restGc.heapUsedBytes - idleGc.heapUsedBytes) / run.hubNames.length),
+      ...(heapAtRest ? { heapAtRest } : {}),
     },
     restart,
     _convergedAt: convergedAt,

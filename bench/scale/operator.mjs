@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { freeLoopbackPort } from '../../dist/src/devcluster/processes.js';
-import { collectGarbage } from './gc.mjs';
+import { collectGarbage, heapSnapshot } from './gc.mjs';
 import { snapshot } from './metrics.mjs';
 import { until } from './pool.mjs';
 
@@ -20,7 +20,7 @@ export async function startOperator({
   logFile,
   cpuProfDir,
   nodeFlags = [],
-  nodeOptions = '',
+  env = {},
 }) {
   const [metricsPort, probesPort, inspectPort] = [
     await freeLoopbackPort(),
@@ -46,7 +46,7 @@ export async function startOperator({
       `--namespace=${namespace}`,
       `--concurrency=${concurrency}`,
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: nodeOptions } },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '', ...env } },
   );
   const log = createWriteStream(logFile, { flags: 'a' });
   child.stdout.pipe(log, { end: false });
@@ -66,6 +66,10 @@ export async function startOperator({
     async scrapeAfterGc() {
       await collectGarbage(child.pid, inspectPort);
       return this.scrape();
+    },
+    /** Writes a heap snapshot (after a full garbage collection) to `file`. */
+    async heapSnapshot(file) {
+      await heapSnapshot(child.pid, inspectPort, file);
     },
     /** Resolves with the ms from start to the first /readyz answered 200. */
     async readyAfterMs(timeoutMs = 120_000) {

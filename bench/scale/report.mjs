@@ -46,7 +46,9 @@ export function markdown(r) {
     '',
     `Machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Node.js ${r.machine.node}, ` +
       `Kubernetes ${r.machine.kubernetes} (local control plane, simulated nodes). Wall time ${s(r.wallMs)}. ` +
-      `Operator's Node.js options: ${r.options.operatorNodeOptions ? `\`${r.options.operatorNodeOptions}\`` : 'none'}.`,
+      `Operator's environment (the image's): ${Object.entries(r.options.operatorEnv)
+        .map(([k, v]) => `\`${k}=${v}\``)
+        .join(', ')}.`,
     '',
     '| measure | value |',
     '|---|---|',
@@ -59,6 +61,7 @@ export function markdown(r) {
     `| restart with nothing changed: writes in ${o.restart.windowSeconds} s | ${o.restart.writes} |`,
     `| restart: time to /readyz | ${s(o.restart.readyzMs)} |`,
     `| restart: time to the first quiet second | ${s(o.restart.firstQuietSecondMs)} |`,
+    `| RSS, highest while converging (sampled every 2 s) | ${mb(o.memory.peakWhileConvergingRssBytes)} |`,
     `| RSS idle → at rest | ${mb(o.memory.idle.rssBytes)} → ${mb(o.memory.rest.rssBytes)} |`,
     `| heap used idle → at rest | ${mb(o.memory.idle.heapUsedBytes)} → ${mb(o.memory.rest.heapUsedBytes)} |`,
     `| after a full GC: RSS idle → at rest | ${mb(o.memory.idle.afterGc.rssBytes)} → ${mb(o.memory.rest.afterGc.rssBytes)} |`,
@@ -72,6 +75,17 @@ export function markdown(r) {
     '|---|---|',
     ...Object.entries(o.requests).map(([k, n]) => `| ${k} | ${perHub(n, hubs)} |`),
   ];
+  const heap = o.memory.heapAtRest;
+  if (heap) {
+    lines.push(
+      '',
+      `The heap at rest (${mb(heap.totalBytes)} after a full GC), by kind of object (self size):`,
+      '',
+      '| kind | objects | size | share |',
+      '|---|---|---|---|',
+      ...heap.top.map((k) => `| ${k.kind} | ${k.count} | ${kb(k.bytes)} | ${(k.share * 100).toFixed(1)} % |`),
+    );
+  }
   if (r.check) {
     lines.push(
       '',

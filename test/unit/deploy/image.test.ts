@@ -58,10 +58,12 @@ describe('the Dockerfile', () => {
 
 describe("the image's Node.js options", () => {
   it('are ones Node.js accepts in NODE_OPTIONS, as the bench runs the operator with them', async () => {
-    const { imageNodeOptions } = (await import('../../../bench/scale/image.mjs' as string)) as {
-      imageNodeOptions: (root: string) => string;
+    const { imageEnv } = (await import('../../../bench/scale/image.mjs' as string)) as {
+      imageEnv: (root: string) => Record<string, string>;
     };
-    const options = imageNodeOptions(process.cwd());
+    const env = imageEnv(process.cwd());
+    expect(env).toMatchObject({ NODE_ENV: 'production', MALLOC_ARENA_MAX: '2' });
+    const options = env.NODE_OPTIONS!;
     expect(stages.get('final')).toContain(`ENV NODE_OPTIONS="${options}"`);
     expect(options).toMatch(/--max-semi-space-size=\d+/);
     // Node refuses a flag it does not allow in NODE_OPTIONS before running anything.
