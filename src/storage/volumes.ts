@@ -143,7 +143,7 @@ export interface VolumeAuditInput {
   /** Claims of the hub's namespace (the hub's are picked out by name). */
   claims: readonly V1PersistentVolumeClaim[];
   /** PersistentVolumes by name. */
-  volumes: ReadonlyMap<string, V1PersistentVolume>;
+  volumes: Pick<ReadonlyMap<string, V1PersistentVolume>, 'get'>;
   /**
    * Every Node by name (for `local` volumes pinned to a node, and zones); only nodes the node
    * verdict trusts locate anything.

@@ -5,6 +5,7 @@
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
 import { Reason, type HealthDataHub, type SovereigntyPolicy } from '../../api/index.js';
 import type { NodeFacts } from '../../placement/compliance.js';
+import { BY_NAMESPACE } from '../../runtime/cache.js';
 import { statusCode } from '../../runtime/errors.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import type { Informer } from '../../runtime/informer.js';
@@ -48,7 +49,7 @@ export class StorageStep {
 
   /** Claims of the hub's namespace, from the cache (the hub's are picked out by name downstream). */
   claimsOf(hub: HealthDataHub): V1PersistentVolumeClaim[] {
-    return this.d.claims.list((c) => c.metadata?.namespace === hub.metadata.namespace);
+    return this.d.claims.byIndex(BY_NAMESPACE, hub.metadata.namespace!);
   }
 
   /**
@@ -113,7 +114,8 @@ export class StorageStep {
 
   /** Where the hub's bound volumes are (read-only), with hdh_volume_violations kept current. */
   audit(hub: HealthDataHub, policy: SovereigntyPolicy, nodes: ReadonlyMap<string, NodeFacts>): VolumeAudit {
-    const volumes = new Map(this.d.volumes.list().map((pv) => [pv.metadata!.name!, pv]));
+    // Looked up by name in the cache (volumes are cluster-scoped: keyed by name), not copied.
+    const volumes = { get: (name: string) => this.d.volumes.get(name) };
     const audit = auditVolumes({ hub, policy: policy.spec, claims: this.claimsOf(hub), volumes, nodes });
     this.d.metrics.volumeViolations.set(
       { namespace: hub.metadata.namespace!, hub: hub.metadata.name! },
