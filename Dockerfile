@@ -42,7 +42,7 @@ WORKDIR /app
 ENV NODE_ENV=production
 # A young generation of 2 MiB semi-spaces instead of 16: the operator allocates in bursts (lists,
 # watch events) and V8 keeps the young generation at its peak. At 300 hubs (docs/performance.md)
-# the highest resident memory while converging fell from 277 to 165 MB, convergence unchanged;
+# the highest resident memory while converging fell from 277 to 165 MiB, convergence unchanged;
 # the collector runs more often (about 10 % of the operator's CPU time while 1000 hubs converge).
 ENV NODE_OPTIONS="--max-semi-space-size=2"
 # Two malloc arenas instead of eight per core: memory freed by other threads (TLS, V8's helpers)

@@ -30,8 +30,8 @@ export function checkFailures(results, tolerance) {
 }
 
 const s = (ms) => (ms === null || ms === undefined ? '–' : `${(ms / 1000).toFixed(1)} s`);
-const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
-const kb = (bytes) => `${(bytes / 1024).toFixed(0)} KB`;
+const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+const kb = (bytes) => `${(bytes / 1024).toFixed(0)} KiB`;
 const perHub = (n, hubs) => (n / hubs).toFixed(n / hubs < 10 ? 2 : 1);
 
 export function markdown(r) {
