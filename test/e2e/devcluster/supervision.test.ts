@@ -117,18 +117,25 @@ describe('a local control plane that survives its components', () => {
       // so once the node's lease has been silent for its grace period (50 s), so the test makes
       // the same status update itself rather than wait.
       await stopComponent(dir, 'kwok');
-      const n = await core.readNode({ name: nodeName });
-      const conditions = (n.status?.conditions ?? []).map((c) =>
-        c.type === 'Ready'
-          ? { ...c, status: 'False', reason: 'KubeletNotReady', lastTransitionTime: new Date() }
-          : c,
-      );
-      await core.replaceNodeStatus({ name: nodeName, body: { ...n, status: { ...n.status, conditions } } });
-      const running = await core.readNamespacedPod({ name: 'recovers', namespace: ns });
-      running.status!.conditions = running.status!.conditions!.map((c) =>
-        c.type === 'Ready' ? { ...c, status: 'False', lastTransitionTime: new Date() } : c,
-      );
-      await core.replaceNamespacedPodStatus({ name: 'recovers', namespace: ns, body: running });
+      // Read and replaced until no other write (kwok's last heartbeat) lands in between (409).
+      await eventually('node marked NotReady', async () => {
+        const n = await core.readNode({ name: nodeName });
+        const conditions = (n.status?.conditions ?? []).map((c) =>
+          c.type === 'Ready'
+            ? { ...c, status: 'False', reason: 'KubeletNotReady', lastTransitionTime: new Date() }
+            : c,
+        );
+        await core.replaceNodeStatus({ name: nodeName, body: { ...n, status: { ...n.status, conditions } } });
+        return true;
+      });
+      await eventually('pod marked not ready', async () => {
+        const running = await core.readNamespacedPod({ name: 'recovers', namespace: ns });
+        running.status!.conditions = running.status!.conditions!.map((c) =>
+          c.type === 'Ready' ? { ...c, status: 'False', lastTransitionTime: new Date() } : c,
+        );
+        await core.replaceNamespacedPodStatus({ name: 'recovers', namespace: ns, body: running });
+        return true;
+      });
       await sleep(2_000); // nothing brings it back while the node is down
       expect(ready(await core.readNamespacedPod({ name: 'recovers', namespace: ns }))).toBe('False');
 
