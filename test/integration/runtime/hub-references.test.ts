@@ -82,9 +82,13 @@ describe('rules that depend on other objects are reported as conditions and even
     const hub = hubManifest('wide', ns);
     hub.spec.placement = { regions: ['us-east-1'] };
     await createHub(kc, hub);
+    // Two controllers report it (placement: PlacementCompliant; hub: Ready), each in its own write.
     const got = await eventually('RegionNotAllowed', async () => {
       const h = await getHub(kc, ns, 'wide');
-      return hubCondition(h, 'PlacementCompliant')?.reason === 'RegionNotAllowed' ? h : undefined;
+      return hubCondition(h, 'PlacementCompliant')?.reason === 'RegionNotAllowed' &&
+        hubCondition(h, 'Ready')?.reason === 'RegionNotAllowed'
+        ? h
+        : undefined;
     });
     expect(hubCondition(got, 'PlacementCompliant')!.message).toContain('[us-east-1]');
     expect(hubCondition(got, 'Ready')).toMatchObject({ status: 'False', reason: 'RegionNotAllowed' });
