@@ -400,10 +400,15 @@ describe('hub storage through the operator', () => {
     });
     await createHub(kc, hubWith('remote', fixtures.encryptedClass));
     const hub = await eventually(
-      'remote: StorageReady False VolumeOutsideJurisdiction',
+      'remote: StorageReady False VolumeOutsideJurisdiction, KeysReady False KeyMissing',
       async () => {
         const h = await hubNow('remote');
-        return hubCondition(h, 'StorageReady')?.reason === 'VolumeOutsideJurisdiction' ? h : undefined;
+        // The hub and the keys controllers report these in separate writes: both awaited.
+        return hubCondition(h, 'StorageReady')?.reason === 'VolumeOutsideJurisdiction' &&
+          hubCondition(h, 'KeysReady')?.reason === 'KeyMissing' &&
+          hubCondition(h, 'Ready')?.reason === 'KeyMissing'
+          ? h
+          : undefined;
       },
       60_000,
       300,
