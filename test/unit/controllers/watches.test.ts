@@ -45,7 +45,7 @@ import {
   retainedClaimEventMatters,
   type PlacementView,
 } from '../../../src/controllers/placement/watches.js';
-import { policiesOfHub, policyWatches } from '../../../src/controllers/policy/watches.js';
+import { HUB_COUNT_DELAY_MS, policiesOfHub, policyWatches } from '../../../src/controllers/policy/watches.js';
 import { policyEventMatters, specOrMetadataChanged } from '../../../src/controllers/predicates.js';
 import { LABEL_HUB_NAMESPACE } from '../../../src/keys/identity.js';
 import { LABEL_POLICY } from '../../../src/placement/admission.js';
@@ -931,6 +931,19 @@ describe('policy watches (keyed by policy)', () => {
     expect(wakes(policyOn(world(), new FakeCache(), new Set()), 'hubs', event, after, before)).toEqual(
       expected,
     );
+  });
+
+  it('wakes a policy a moment after a hub event, so a burst of creations is counted once', () => {
+    const c = world();
+    const woken: [string, number | undefined][] = [];
+    connect((key, afterMs) => woken.push([key, afterMs]), policyOn(c, new FakeCache(), new Set()));
+    c.hubs.put(hub('burst-1', 'oncology', { policyName: 'eu-hds' }));
+    c.policies.put(withGeneration(c.policies.get('eu-hds')!, 7));
+    expect(woken).toEqual([
+      ['eu-hds', HUB_COUNT_DELAY_MS],
+      ['eu-hds', undefined], // its own change: at once
+    ]);
+    expect(HUB_COUNT_DELAY_MS).toBeGreaterThan(0);
   });
 
   it('wakes a policy on its own changes and resyncs, not on its status writes', () => {
